@@ -1,0 +1,137 @@
+"""runbridge: one async API for runs on several automation providers.
+
+Everything public is listed in ``__all__``; modules starting with ``_`` are private.
+``runbridge.testing`` (pytest plugin and conformance kit) and ``runbridge.emulation``
+(building blocks for provider emulators) are public subpackages.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._adapter import (
+    FILTERS,
+    OPERATIONS,
+    UUID_FORMAT,
+    Adapter,
+    Capabilities,
+    ErrorInfo,
+    ErrorMap,
+    IdFormat,
+    NoSettings,
+    Pagination,
+    StatusMap,
+    Support,
+)
+from ._client import RunClient, connect
+from ._convert import format_timestamp, make_converter, parse_decimal, parse_timestamp, structure
+from ._errors import (
+    AuthError,
+    ConfigError,
+    Conflict,
+    IllegalTransition,
+    InvalidRequest,
+    NotFound,
+    PluginError,
+    ProviderUnavailable,
+    RateLimited,
+    ResponseError,
+    RunbridgeError,
+    UnsupportedOperation,
+    WaitTimeout,
+)
+from ._hookspecs import hookimpl
+from ._lifecycle import TRANSITIONS, can_transition, check_transition
+from ._model import (
+    TERMINAL,
+    BulkError,
+    BulkResult,
+    Failure,
+    FailureKind,
+    File,
+    Page,
+    Progress,
+    Run,
+    RunFilter,
+    RunRef,
+    RunRequest,
+    RunStatus,
+    RunUpdate,
+)
+from ._pagination import RunIterator
+from ._redact import Redactor
+from ._registry import ENTRY_POINT_GROUP, ProviderInfo, Registry, providers, register_plugin
+from ._retry import RetryPolicy
+from ._transport import Call, ClientOptions, Response
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "FILTERS",
+    "OPERATIONS",
+    "TERMINAL",
+    "TRANSITIONS",
+    "UUID_FORMAT",
+    "Adapter",
+    "AuthError",
+    "BulkError",
+    "BulkResult",
+    "Call",
+    "Capabilities",
+    "ClientOptions",
+    "ConfigError",
+    "Conflict",
+    "ErrorInfo",
+    "ErrorMap",
+    "Failure",
+    "FailureKind",
+    "File",
+    "IdFormat",
+    "IllegalTransition",
+    "InvalidRequest",
+    "NoSettings",
+    "NotFound",
+    "Page",
+    "Pagination",
+    "PluginError",
+    "Progress",
+    "ProviderInfo",
+    "ProviderUnavailable",
+    "RateLimited",
+    "Redactor",
+    "Registry",
+    "Response",
+    "ResponseError",
+    "RetryPolicy",
+    "Run",
+    "RunClient",
+    "RunFilter",
+    "RunIterator",
+    "RunRef",
+    "RunRequest",
+    "RunStatus",
+    "RunUpdate",
+    "RunbridgeError",
+    "StatusMap",
+    "Support",
+    "UnsupportedOperation",
+    "WaitTimeout",
+    "can_transition",
+    "check_transition",
+    "connect",
+    "format_timestamp",
+    "hookimpl",
+    "make_converter",
+    "parse_decimal",
+    "parse_timestamp",
+    "providers",
+    "register_plugin",
+    "structure",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("runbridge")
+    raise AttributeError(f"module 'runbridge' has no attribute {name!r}")

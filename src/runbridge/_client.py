@@ -1,0 +1,464 @@
+"""``connect`` and ``RunClient``: the operations users call, on any provider."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+import attrs
+import cattrs
+
+from ._adapter import Adapter, Capabilities, Support
+from ._errors import ConfigError, InvalidRequest, UnsupportedOperation, WaitTimeout
+from ._lifecycle import check_transition
+from ._model import (
+    BulkError,
+    BulkResult,
+    File,
+    Page,
+    Run,
+    RunFilter,
+    RunRef,
+    RunRequest,
+    RunStatus,
+    RunUpdate,
+)
+from ._pagination import RunIterator, decode_cursor, encode_cursor
+from ._redact import Redactor
+from ._registry import Registry, default_registry
+from ._transport import ClientOptions, Transport
+
+_settings_converter = cattrs.Converter(forbid_extra_keys=True)
+
+
+def _check_url(base_url: str, provider: str, *, allow_insecure: bool) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"base_url {base_url!r} must be an http(s) URL", field="base_url", provider=provider
+        )
+    if parts.scheme == "http" and not allow_insecure and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"refusing plain http:// to non-loopback host {parts.hostname!r}; "
+            "use https or pass ClientOptions(allow_insecure_http=True)",
+            field="base_url",
+            provider=provider,
+        )
+    return base_url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _build_settings(adapter_cls: type[Adapter], settings: Mapping[str, Any]) -> Any:
+    try:
+        return _settings_converter.structure(dict(settings), adapter_cls.settings_type)
+    except cattrs.BaseValidationError as exc:
+        detail = "; ".join(cattrs.transform_error(exc, path="settings"))
+        raise ConfigError(
+            f"invalid settings for {adapter_cls.name}: {detail}",
+            field=_first_field(exc),
+            provider=adapter_cls.name,
+        ) from None
+
+
+def _first_field(exc: BaseException) -> str | None:
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        return sorted(exc.extra_fields)[0]
+    for note in getattr(exc, "__notes__", ()):
+        if hasattr(note, "name"):
+            return str(note.name)
+    for sub in getattr(exc, "exceptions", ()):
+        if found := _first_field(sub):
+            return found
+    return None
+
+
+def _secret_settings(settings: Any) -> list[Any]:
+    if not attrs.has(type(settings)):
+        return []
+    return [
+        getattr(settings, a.name)
+        for a in attrs.fields(type(settings))
+        if a.metadata.get("secret") and getattr(settings, a.name) is not None
+    ]
+
+
+def connect(
+    provider: str,
+    *,
+    token: str,
+    base_url: str | None = None,
+    options: ClientOptions | None = None,
+    registry: Registry | None = None,
+    **settings: Any,
+) -> RunClient:
+    """A client for ``provider``; use it as ``async with connect(...) as client``.
+
+    ``settings`` are the provider's own (see ``runbridge providers``); unknown
+    ones raise ``ConfigError`` naming the setting.
+    """
+    adapter_cls = (registry or default_registry).adapter(provider)
+    if not isinstance(token, str) or not token:
+        raise ConfigError("a non-empty token is required", field="token", provider=provider)
+    adapter = adapter_cls(_build_settings(adapter_cls, settings))
+    options = options or ClientOptions()
+    url = _check_url(
+        base_url or adapter.base_url(), provider, allow_insecure=options.allow_insecure_http
+    )
+    secrets: list[Any] = [token, *_secret_settings(adapter.settings)]
+    headers = adapter.auth_headers(token)
+    secrets.extend(headers.values())
+    transport = Transport(
+        adapter=adapter,
+        base_url=url,
+        headers=headers,
+        redactor=Redactor(secrets),
+        options=options,
+    )
+    return RunClient(adapter, transport)
+
+
+class RunClient:
+    """Runs on one provider, in canonical form. Open it with ``async with``."""
+
+    def __init__(self, adapter: Adapter, transport: Transport) -> None:
+        self.adapter = adapter
+        self._transport = transport
+
+    def __repr__(self) -> str:
+        return f"<RunClient {self.provider} {self._transport.base_url}>"
+
+    async def __aenter__(self) -> Self:
+        await self._transport.open()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the HTTP session."""
+        await self._transport.close()
+
+    @property
+    def provider(self) -> str:
+        """The provider this client talks to."""
+        return self.adapter.name
+
+    @property
+    def base_url(self) -> str:
+        """The provider base URL in use."""
+        return self._transport.base_url
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the provider supports natively, what is emulated, and how it pages."""
+        return self.adapter.capabilities
+
+    def ref(self, run: RunRef | Run | str) -> RunRef:
+        """A validated ref on this provider from a ref, a run, ``"provider:id"`` or an id."""
+        if isinstance(run, Run):
+            run = run.ref
+        if isinstance(run, str):
+            run = RunRef.parse(run) if ":" in run else RunRef(self.provider, run)
+        if not isinstance(run, RunRef):
+            raise InvalidRequest(
+                f"expected a run reference, got {type(run).__name__}",
+                field="ref",
+                provider=self.provider,
+            )
+        if run.provider != self.provider:
+            raise InvalidRequest(
+                f"run {run} belongs to {run.provider}, not to this {self.provider} client",
+                field="ref",
+                provider=self.provider,
+            )
+        fmt = self.adapter.id_format
+        normalized = fmt.normalize(run.id)
+        if normalized is None:
+            raise InvalidRequest(
+                f"run id {run.id[:64]!r} is not a valid {fmt.name} id",
+                field="id",
+                provider=self.provider,
+            )
+        return run if normalized == run.id else RunRef(self.provider, normalized)
+
+    def _require(self, operation: str) -> Support:
+        support = self.adapter.capabilities.support(operation)
+        if support is Support.UNSUPPORTED:
+            raise UnsupportedOperation(
+                f"{self.provider} does not support {operation}",
+                provider=self.provider,
+                operation=operation,
+            )
+        return support
+
+    async def create(
+        self,
+        request: RunRequest | str,
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        files: Iterable[File] = (),
+        secrets: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Run:
+        """Start a run from a ``RunRequest``, or from a target and keyword arguments."""
+        if isinstance(request, str):
+            request = RunRequest(
+                target=request,
+                inputs=inputs or {},
+                name=name,
+                files=tuple(files),
+                secrets=secrets or {},
+                options=options,
+            )
+        self._require("create")
+        call = self._transport.call("create", secrets=request.secrets.values())
+        return await self.adapter.create(call, request)
+
+    async def create_many(
+        self, requests: Iterable[RunRequest], *, concurrency: int = 8
+    ) -> BulkResult:
+        """Start many runs; failures are reported per request in the result, not raised.
+
+        Uses the provider's bulk endpoint where it has one, otherwise at most
+        ``concurrency`` single creates at a time.
+        """
+        batch = list(requests)
+        if not batch:
+            return BulkResult((), (), 0)
+        if concurrency < 1:
+            raise InvalidRequest("concurrency must be at least 1", field="concurrency")
+        if self._require("create_many") is Support.NATIVE:
+            secrets = [v for r in batch for v in r.secrets.values()]
+            call = self._transport.call("create_many", secrets=secrets)
+            return await self.adapter.create_many(call, batch)
+        return await self._create_concurrently(batch, concurrency)
+
+    async def _create_concurrently(self, batch: list[RunRequest], concurrency: int) -> BulkResult:
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(request: RunRequest) -> Run:
+            async with gate:
+                return await self.create(request)
+
+        outcomes = await asyncio.gather(*(one(r) for r in batch), return_exceptions=True)
+        runs: list[Run] = []
+        errors: list[BulkError] = []
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, Run):
+                runs.append(outcome)
+            elif isinstance(outcome, Exception):
+                errors.append(BulkError(str(outcome), index, outcome))
+            else:  # cancellation and other BaseExceptions must propagate
+                raise outcome
+        return BulkResult(tuple(runs), tuple(errors), len(batch))
+
+    async def get(self, run: RunRef | Run | str) -> Run:
+        """Read a run."""
+        ref = self.ref(run)
+        self._require("get")
+        return await self.adapter.get(self._transport.call("get"), ref.id)
+
+    def _filters(
+        self,
+        target: str | None,
+        status: RunStatus | str | Iterable[RunStatus | str] | None,
+        created_after: datetime | None,
+        created_before: datetime | None,
+    ) -> RunFilter:
+        if status is None:
+            statuses: frozenset[RunStatus] = frozenset()
+        elif isinstance(status, RunStatus | str):
+            statuses = frozenset({self._status(status)})
+        else:
+            statuses = frozenset(self._status(s) for s in status)
+        for name, value in (("created_after", created_after), ("created_before", created_before)):
+            if value is not None and value.tzinfo is None:
+                raise InvalidRequest(
+                    f"{name} must be timezone-aware", field=name, provider=self.provider
+                )
+        return RunFilter(
+            target=target,
+            statuses=statuses,
+            created_after=created_after,
+            created_before=created_before,
+        )
+
+    def _status(self, value: RunStatus | str) -> RunStatus:
+        status = RunStatus.parse(value)
+        if status is RunStatus.UNKNOWN and value not in (RunStatus.UNKNOWN, "unknown"):
+            raise InvalidRequest(
+                f"unknown status {value!r}; use one of "
+                + ", ".join(s.value for s in RunStatus),
+                field="status",
+                provider=self.provider,
+            )
+        return status
+
+    def _page_size(self, page_size: int | None) -> int | None:
+        if page_size is None:
+            return None
+        top = self.adapter.capabilities.max_page_size
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= top:
+            raise InvalidRequest(
+                f"page_size must be an integer from 1 to {top}, got {page_size!r}",
+                field="page_size",
+                provider=self.provider,
+                operation="list",
+            )
+        return page_size
+
+    async def _fetch_page(
+        self, filters: RunFilter, cursor: str | None, page_size: int | None
+    ) -> Page:
+        native = decode_cursor(self.provider, cursor) if cursor is not None else None
+        page = await self.adapter.list_page(
+            self._transport.call("list"), filters, native, page_size
+        )
+        items = page.items
+        if filters != _NO_FILTER:
+            items = tuple(run for run in items if filters.matches(run))
+        next_cursor = (
+            encode_cursor(self.provider, page.next_cursor) if page.next_cursor is not None else None
+        )
+        return Page(items, next_cursor)
+
+    async def list_page(
+        self,
+        *,
+        target: str | None = None,
+        status: RunStatus | str | Iterable[RunStatus | str] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        page_size: int | None = None,
+        cursor: str | None = None,
+    ) -> Page:
+        """One page of runs; pass its ``next_cursor`` as ``cursor`` to continue."""
+        self._require("list")
+        filters = self._filters(target, status, created_after, created_before)
+        return await self._fetch_page(filters, cursor, self._page_size(page_size))
+
+    def list(
+        self,
+        *,
+        target: str | None = None,
+        status: RunStatus | str | Iterable[RunStatus | str] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        page_size: int | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> RunIterator:
+        """Every matching run across pages, fetched lazily; ``.pages()`` for pages.
+
+        ``limit`` stops after that many runs. Arguments are checked now, before
+        any request is made.
+        """
+        self._require("list")
+        filters = self._filters(target, status, created_after, created_before)
+        size = self._page_size(page_size)
+        if cursor is not None:
+            decode_cursor(self.provider, cursor)
+        if limit is not None and limit < 0:
+            raise InvalidRequest("limit must not be negative", field="limit")
+
+        async def fetch(c: str | None) -> Page:
+            return await self._fetch_page(filters, c, size)
+
+        return RunIterator(fetch, cursor=cursor, limit=limit)
+
+    async def _check(self, ref: RunRef, requested: RunStatus, move: Any) -> Run:
+        run = await self.get(ref)
+        check_transition(run.status, requested, move=move, provider=self.provider, run_id=ref.id)
+        return run
+
+    async def update(
+        self, run: RunRef | Run | str, update: RunUpdate | None = None, **fields: Any
+    ) -> Run:
+        """Change some fields of a run; a status change must be a legal transition."""
+        ref = self.ref(run)
+        self._require("update")
+        if update is None:
+            try:
+                update = RunUpdate(**fields)
+            except TypeError as exc:
+                raise InvalidRequest(str(exc), field="update", provider=self.provider) from None
+        elif fields:
+            update = attrs.evolve(update, **fields)
+        if update.status is not None:
+            await self._check(ref, update.status, "update")
+        return await self.adapter.update(self._transport.call("update"), ref.id, update)
+
+    async def cancel(self, run: RunRef | Run | str) -> Run:
+        """Cancel a run that has not finished; ``IllegalTransition`` if it has."""
+        ref = self.ref(run)
+        self._require("cancel")
+        await self._check(ref, RunStatus.CANCELLED, "cancel")
+        return await self.adapter.cancel(self._transport.call("cancel"), ref.id)
+
+    async def retry(self, run: RunRef | Run | str, **options: Any) -> Run:
+        """Run a finished run again: in place where the provider can, else as a new run."""
+        ref = self.ref(run)
+        support = self._require("retry")
+        previous = await self._check(ref, RunStatus.PENDING, "retry")
+        if support is Support.NATIVE:
+            return await self.adapter.retry(self._transport.call("retry"), ref.id, options)
+        request = self.adapter.retry_request(previous)
+        if options:
+            request = attrs.evolve(request, options={**request.options, **options})
+        return await self.create(request)
+
+    async def delete(self, run: RunRef | Run | str) -> None:
+        """Delete a run."""
+        ref = self.ref(run)
+        self._require("delete")
+        await self.adapter.delete(self._transport.call("delete"), ref.id)
+
+    async def wait(
+        self,
+        run: RunRef | Run | str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 1.0,
+        max_interval: float = 30.0,
+    ) -> Run:
+        """Poll until the run is terminal, backing off; ``WaitTimeout`` carries the last run."""
+        ref = self.ref(run)
+        deadline = time.monotonic() + timeout
+        interval = max(poll_interval, 0.0)
+        while True:
+            current = await self.get(ref)
+            if current.status.is_terminal:
+                return current
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise WaitTimeout(
+                    f"run {ref} still {current.status.value} after {timeout:g}s",
+                    run=current,
+                    provider=self.provider,
+                    operation="wait",
+                )
+            await asyncio.sleep(min(interval, remaining))
+            interval = min(interval * 1.5, max_interval)
+
+
+_NO_FILTER = RunFilter()

@@ -1,0 +1,99 @@
+"""Helpers adapters use to structure wire payloads with cattrs, and to read common values."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import cattrs
+from cattrs.preconf.orjson import make_converter as _make_orjson_converter
+
+from ._errors import ResponseError
+
+T = TypeVar("T")
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An ISO-8601 timestamp as an aware UTC datetime; naive values are read as UTC.
+
+    Raises ``ValueError`` for anything that is not a timestamp; ``None`` stays ``None``.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+    else:
+        raise ValueError(f"not a timestamp: {type(value).__name__}")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def format_timestamp(value: datetime) -> str:
+    """An aware datetime as ISO-8601 UTC with a ``Z``; naive values are taken as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_decimal(value: object) -> Decimal | None:
+    """A decimal from a string or number; raises ``ValueError`` for anything else."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ValueError(f"not a decimal: {type(value).__name__}")
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"not a decimal: {value!r}") from None
+    if not result.is_finite():
+        raise ValueError(f"not a finite decimal: {value!r}")
+    return result
+
+
+def _structure_timestamp(value: object, _: object) -> datetime | None:
+    return parse_timestamp(value)
+
+
+def _structure_decimal(value: object, _: object) -> Decimal | None:
+    return parse_decimal(value)
+
+
+def make_converter() -> cattrs.Converter:
+    """A fresh orjson-flavoured converter that knows timestamps and decimals.
+
+    Each adapter makes its own, once at import, and registers its hooks on it.
+    Extra keys in payloads are ignored so new provider fields never break reads.
+    """
+    converter = _make_orjson_converter(forbid_extra_keys=False, prefer_attrib_converters=False)
+    converter.register_structure_hook(datetime, _structure_timestamp)
+    converter.register_structure_hook(datetime | None, _structure_timestamp)
+    converter.register_structure_hook(Decimal, _structure_decimal)
+    converter.register_structure_hook(Decimal | None, _structure_decimal)
+    return converter
+
+
+def structure(
+    converter: cattrs.Converter,
+    payload: Any,
+    cls: type[T],
+    *,
+    provider: str,
+    operation: str,
+) -> T:
+    """Structure ``payload`` into ``cls``; failures become ``ResponseError`` naming the paths."""
+    try:
+        return converter.structure(payload, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        if isinstance(exc, cattrs.BaseValidationError):
+            detail = "; ".join(cattrs.transform_error(exc, path=cls.__name__))
+        else:
+            detail = f"{type(exc).__name__}: {exc}"
+        raise ResponseError(
+            f"cannot read {cls.__name__} from the response: {detail}",
+            provider=provider,
+            operation=operation,
+        ) from None

@@ -1,0 +1,68 @@
+"""The one place that says which lifecycle moves a caller may request."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from ._errors import IllegalTransition
+from ._model import TERMINAL, RunStatus
+
+Move = Literal["update", "cancel", "retry"]
+
+_P, _R, _S, _F, _C = (
+    RunStatus.PENDING,
+    RunStatus.RUNNING,
+    RunStatus.SUCCEEDED,
+    RunStatus.FAILED,
+    RunStatus.CANCELLED,
+)
+
+TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
+    _P: frozenset({_R, _C}),
+    _R: frozenset({_S, _F, _C}),
+    _S: frozenset(),
+    _F: frozenset(),
+    _C: frozenset(),
+}
+"""Moves a run may make by update or cancel. Terminal runs only leave through retry."""
+
+
+def can_transition(current: RunStatus, requested: RunStatus, *, move: Move = "update") -> bool:
+    """Whether ``move`` may take a run from ``current`` to ``requested``.
+
+    A run whose status is ``unknown`` is given the benefit of the doubt: the
+    provider is the judge. Setting a status a run already has is allowed, except
+    that cancelling or retrying is never a no-op.
+    """
+    if current is RunStatus.UNKNOWN:
+        return True
+    if move == "retry":
+        return current in TERMINAL and requested is RunStatus.PENDING
+    if move == "cancel":
+        return requested is RunStatus.CANCELLED and current not in TERMINAL
+    if requested is RunStatus.UNKNOWN:
+        return False
+    return requested is current or requested in TRANSITIONS[current]
+
+
+def check_transition(
+    current: RunStatus,
+    requested: RunStatus,
+    *,
+    move: Move = "update",
+    provider: str | None = None,
+    run_id: str | None = None,
+) -> None:
+    """Raise ``IllegalTransition`` when ``can_transition`` says no."""
+    if can_transition(current, requested, move=move):
+        return
+    what = f"run {run_id}" if run_id else "run"
+    if move == "retry":
+        reason = f"cannot retry {what}: it is {current.value}; only finished runs can be retried"
+    elif move == "cancel":
+        reason = f"cannot cancel {what}: it already finished as {current.value}"
+    else:
+        reason = f"cannot move {what} from {current.value} to {requested.value}"
+    raise IllegalTransition(
+        reason, current=current, requested=requested, provider=provider, operation=move
+    )

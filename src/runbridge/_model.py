@@ -1,0 +1,253 @@
+"""The canonical, provider-neutral data model: runs, references, requests and pages."""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+import attrs
+
+from ._errors import InvalidRequest
+
+_PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+
+FailureKind = Literal["task", "system", "timeout"]
+"""Why a run failed: the task itself, the provider's infrastructure, or a time limit."""
+
+
+class RunStatus(enum.Enum):
+    """Canonical lifecycle status of a run."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    UNKNOWN = "unknown"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the run has finished and will not change without a retry."""
+        return self in _TERMINAL
+
+    @classmethod
+    def parse(cls, value: str | RunStatus) -> RunStatus:
+        """Parse a canonical status name; anything unrecognised is ``UNKNOWN``."""
+        if isinstance(value, RunStatus):
+            return value
+        return _BY_VALUE.get(value, cls.UNKNOWN)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_TERMINAL = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
+_BY_VALUE = {s.value: s for s in RunStatus}
+TERMINAL: frozenset[RunStatus] = _TERMINAL
+"""The statuses a run does not leave on its own."""
+
+
+def _check_provider(_: object, __: attrs.Attribute[str], value: str) -> None:
+    if not _PROVIDER_NAME.match(value):
+        raise InvalidRequest(
+            f"provider name {value!r} must match {_PROVIDER_NAME.pattern}", field="provider"
+        )
+
+
+def _check_id(_: object, __: attrs.Attribute[str], value: str) -> None:
+    if not value:
+        raise InvalidRequest("run id must not be empty", field="id")
+
+
+@attrs.frozen(order=True)
+class RunRef:
+    """A provider-qualified run identifier; ``str()`` gives ``"provider:id"``.
+
+    The id is checked against the provider's id format by the client before it is
+    used in any request; constructing a ref only checks the shape.
+    """
+
+    provider: str = attrs.field(validator=_check_provider)
+    id: str = attrs.field(validator=_check_id)
+
+    @classmethod
+    def parse(cls, text: str) -> RunRef:
+        """Parse ``"provider:id"`` as produced by ``str(ref)``."""
+        provider, sep, run_id = text.partition(":")
+        if not sep:
+            raise InvalidRequest(
+                f"run reference {text!r} must look like 'provider:id'", field="ref"
+            )
+        return cls(provider, run_id)
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.id}"
+
+
+@attrs.frozen
+class Failure:
+    """Why a failed run failed."""
+
+    kind: FailureKind
+    message: str | None = None
+    code: str | None = None
+
+
+@attrs.frozen
+class Progress:
+    """How far a run has got, in the provider's own units (steps, nodes, items)."""
+
+    completed: int
+    total: int | None = None
+
+
+def _redacted_mapping(value: Mapping[str, Any]) -> str:
+    return "{" + ", ".join(f"{k!r}: '***'" for k in value) + "}"
+
+
+def _content_repr(value: bytes | None) -> str:
+    return "None" if value is None else f"<{len(value)} bytes>"
+
+
+@attrs.frozen
+class File:
+    """A file to hand to a run: inline ``content`` or an already uploaded ``id``."""
+
+    name: str
+    content: bytes | None = attrs.field(default=None, repr=_content_repr)
+    id: str | None = None
+    content_type: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        if (self.content is None) == (self.id is None):
+            raise InvalidRequest(
+                f"file {self.name!r} needs exactly one of content or id", field="files"
+            )
+
+
+@attrs.frozen(kw_only=True)
+class Run:
+    """A run in canonical form; ``raw`` keeps the provider payload untouched."""
+
+    ref: RunRef
+    status: RunStatus
+    native_status: str | None = None
+    target: str | None = None
+    name: str | None = None
+    inputs: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    outputs: Mapping[str, Any] | None = attrs.field(default=None, hash=False)
+    failure: Failure | None = None
+    created_at: datetime | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    cost: Decimal | None = None
+    progress: Progress | None = None
+    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
+
+    @property
+    def provider(self) -> str:
+        """The provider this run lives on."""
+        return self.ref.provider
+
+    @property
+    def id(self) -> str:
+        """The provider's id for this run."""
+        return self.ref.id
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to finish, when both are known."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@attrs.frozen(kw_only=True)
+class RunRequest:
+    """What to start: a target, its inputs, and provider-specific ``options``.
+
+    ``secrets`` holds sensitive inputs; they are sent to providers that vault them
+    and are redacted from reprs, logs and error texts everywhere.
+    """
+
+    target: str
+    inputs: Mapping[str, Any] = attrs.field(factory=dict)
+    name: str | None = None
+    files: tuple[File, ...] = attrs.field(default=(), converter=tuple)
+    secrets: Mapping[str, Any] = attrs.field(factory=dict, repr=_redacted_mapping, eq=False)
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class RunUpdate:
+    """A partial update: only the fields that are not ``None`` are sent."""
+
+    status: RunStatus | None = None
+    outputs: Mapping[str, Any] | None = None
+    inputs: Mapping[str, Any] | None = None
+    failure: Failure | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    cost: Decimal | None = None
+    progress: Progress | None = None
+    options: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class RunFilter:
+    """Which runs to list. Filters a provider cannot apply are applied client-side."""
+
+    target: str | None = None
+    statuses: frozenset[RunStatus] = frozenset()
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+    def matches(self, run: Run) -> bool:
+        """Whether ``run`` passes every filter that is set."""
+        if self.target is not None and run.target is not None and run.target != self.target:
+            return False
+        if self.statuses and run.status not in self.statuses:
+            return False
+        if self.created_after is not None and (
+            run.created_at is None or run.created_at < self.created_after
+        ):
+            return False
+        return not (
+            self.created_before is not None
+            and (run.created_at is None or run.created_at > self.created_before)
+        )
+
+
+@attrs.frozen
+class Page:
+    """One page of a listing; pass ``next_cursor`` back to resume after it."""
+
+    items: tuple[Run, ...]
+    next_cursor: str | None = None
+
+
+@attrs.frozen
+class BulkError:
+    """One request of a bulk create that did not produce a run."""
+
+    message: str
+    index: int | None = None
+    error: BaseException | None = attrs.field(default=None, eq=False)
+
+
+@attrs.frozen
+class BulkResult:
+    """Outcome of ``create_many``: every run created and every request that failed."""
+
+    runs: tuple[Run, ...]
+    errors: tuple[BulkError, ...] = ()
+    requested: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when every requested run was created."""
+        return not self.errors and len(self.runs) == self.requested

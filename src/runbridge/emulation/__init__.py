@@ -1,0 +1,24 @@
+"""Building blocks for provider emulators: aiohttp servers that behave like the real API.
+
+Each adapter ships an ``Emulator`` subclass. Tests, demos and users' own tests
+serve it on loopback with ``async with emulator.serve() as base_url``.
+"""
+
+from __future__ import annotations
+
+from ._clock import Clock, ManualClock, RealClock, iso
+from ._lifecycle import Phase, Plan, Timeline
+from ._server import Emulator, json_response, read_json
+
+__all__ = [
+    "Clock",
+    "Emulator",
+    "ManualClock",
+    "Phase",
+    "Plan",
+    "RealClock",
+    "Timeline",
+    "iso",
+    "json_response",
+    "read_json",
+]

@@ -1,0 +1,64 @@
+"""Clocks that drive emulated run lifecycles: manual for tests, scaled real time for demos."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Protocol
+
+
+class Clock(Protocol):
+    """Source of emulator time in seconds since the epoch."""
+
+    def now(self) -> float:
+        """Current emulator time."""
+        ...
+
+
+class ManualClock:
+    """Time that moves only when told to: deterministic lifecycles for tests."""
+
+    def __init__(self, start: float | None = None) -> None:
+        self._now = time.time() if start is None else start
+
+    def __repr__(self) -> str:
+        return f"ManualClock({self._now!r})"
+
+    def now(self) -> float:
+        """Current emulator time."""
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        if seconds < 0:
+            raise ValueError("time does not go backwards")
+        self._now += seconds
+
+
+class RealClock:
+    """Wall-clock time, optionally sped up (``speed=10`` runs ten times faster)."""
+
+    def __init__(self, *, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self._speed = speed
+        self._origin_wall = time.time()
+        self._origin_mono = time.monotonic()
+
+    def __repr__(self) -> str:
+        return f"RealClock(speed={self._speed!r})"
+
+    def now(self) -> float:
+        """Current emulator time."""
+        return self._origin_wall + (time.monotonic() - self._origin_mono) * self._speed
+
+
+def iso(seconds: float | None, *, z: bool = True, naive: bool = False) -> str | None:
+    """Emulator time as ISO-8601: ``Z`` suffix, ``+00:00`` or, with ``naive``, no offset."""
+    if seconds is None:
+        return None
+    stamp = datetime.fromtimestamp(seconds, UTC)
+    if naive:
+        return stamp.replace(tzinfo=None).isoformat()
+    text = stamp.isoformat()
+    return text.replace("+00:00", "Z") if z else text

@@ -1,0 +1,26 @@
+"""Shared fixtures: the memo test provider is registered as a plugin would be."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import memo_provider
+import pytest
+from memo_emulator import MemoEmulator
+
+import runbridge
+from runbridge import RunClient
+from runbridge.testing import emulated_client
+
+runbridge.register_plugin(memo_provider, name="memo-tests")
+
+
+@pytest.fixture
+def memo() -> MemoEmulator:
+    return MemoEmulator()
+
+
+@pytest.fixture
+async def client(memo: MemoEmulator) -> AsyncIterator[RunClient]:
+    async with emulated_client("memo", emulator=memo) as (client, _):
+        yield client

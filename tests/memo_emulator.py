@@ -1,0 +1,205 @@
+"""Emulator of "memo", a minimal provider used to test the core over real HTTP.
+
+Wire format (deliberately unlike the canonical model):
+- auth ``Authorization: Bearer <token>``; ids are 12 lowercase alphanumerics;
+- states ``QUEUED ACTIVE DONE ERROR TIMEOUT STOPPED`` (and whatever a plan forces);
+- list ``GET /runs?limit=&after=&state=`` -> ``{"runs": [...], "next": token|null}``;
+- errors ``{"error": {"code", "message", "field"}}``.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Any
+
+import attrs
+from aiohttp import web
+
+from runbridge import RunStatus
+from runbridge.emulation import Emulator, Plan, Timeline, iso, json_response, read_json
+
+_ALPHABET = string.ascii_lowercase + string.digits
+TARGETS = ("echo", "sum")
+
+
+@attrs.define
+class _Run:
+    id: str
+    target: str
+    name: str | None
+    inputs: dict[str, Any]
+    timeline: Timeline
+
+
+class MemoEmulator(Emulator):
+    """Serves the memo API from memory."""
+
+    provider = "memo"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runs: dict[str, _Run] = {}
+
+    @property
+    def default_target(self) -> str:
+        return "echo"
+
+    def unknown_id(self) -> str:
+        return "zzzzzzzzzzzz"
+
+    def error_body(self, status: int, message: str) -> Any:
+        code = {401: "UNAUTHENTICATED", 404: "NOT_FOUND", 409: "CONFLICT", 429: "SLOW_DOWN"}
+        return {"error": {"code": code.get(status, "ERROR"), "message": message, "field": None}}
+
+    def outcome_native(self, plan: Plan) -> str:
+        if plan.native is not None:
+            return plan.native
+        if plan.outcome is RunStatus.SUCCEEDED:
+            return "DONE"
+        if plan.outcome is RunStatus.CANCELLED:
+            return "STOPPED"
+        return "TIMEOUT" if plan.failure == "timeout" else "ERROR"
+
+    def _state(self, run: _Run, now: float) -> str:
+        tl = run.timeline
+        if tl.forced is not None:
+            return tl.forced
+        phase = tl.phase(now)
+        if phase == "pending":
+            return "QUEUED"
+        if phase == "running":
+            return "ACTIVE"
+        return self.outcome_native(tl.plan)
+
+    def to_json(self, run: _Run) -> dict[str, Any]:
+        now = self.now()
+        tl = run.timeline
+        state = self._state(run, now)
+        done = state in ("DONE", "ERROR", "TIMEOUT", "STOPPED") or tl.forced is not None
+        error = None
+        if state in ("ERROR", "TIMEOUT"):
+            error = {"kind": state.lower(), "message": "the task failed", "code": "E42"}
+        result = None
+        if state == "DONE":
+            result = tl.plan.outputs if tl.plan.outputs is not None else {"echo": run.inputs}
+        return {
+            "id": run.id,
+            "target": run.target,
+            "name": run.name,
+            "state": state,
+            "inputs": run.inputs,
+            "result": result,
+            "error": error,
+            "created": iso(tl.created),
+            "started": iso(tl.started_at(now)),
+            "finished": iso(tl.finished_at(now)) if done else None,
+            "cost": "0.25" if done else None,
+            "steps_done": 2 if done else (1 if state == "ACTIVE" else 0),
+            "steps_total": 2,
+        }
+
+    def _fail(self, status: int, code: str, message: str, field: str | None = None) -> web.Response:
+        return json_response(
+            {"error": {"code": code, "message": message, "field": field}}, status=status
+        )
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return self._fail(401, "UNAUTHENTICATED", "missing or wrong token")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    def middlewares(self) -> list[Any]:
+        return [*super().middlewares(), self._auth]
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post("/runs", self._create)
+        app.router.add_get("/runs", self._list)
+        app.router.add_get("/runs/{id}", self._get)
+        app.router.add_patch("/runs/{id}", self._patch)
+        app.router.add_post("/runs/{id}/cancel", self._cancel)
+        app.router.add_delete("/runs/{id}", self._delete)
+
+    def _find(self, request: web.Request) -> _Run | web.Response:
+        run = self.runs.get(request.match_info["id"])
+        if run is None:
+            return self._fail(404, "NOT_FOUND", "no such run")
+        return run
+
+    async def _create(self, request: web.Request) -> web.Response:
+        try:
+            body = await read_json(request)
+        except ValueError as exc:
+            return self._fail(400, "BAD_JSON", str(exc))
+        if not isinstance(body, dict):
+            return self._fail(400, "BAD_BODY", "body must be an object")
+        target = body.get("target")
+        if target not in TARGETS:
+            return self._fail(422, "INVALID", f"unknown target {target!r}", "target")
+        name = body.get("name")
+        if name is not None and (not isinstance(name, str) or not 1 <= len(name) <= 100):
+            return self._fail(422, "INVALID", "name must be 1-100 characters", "name")
+        inputs = body.get("inputs") or {}
+        if not isinstance(inputs, dict):
+            return self._fail(422, "INVALID", "inputs must be an object", "inputs")
+        run_id = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+        run = _Run(run_id, target, name, inputs, Timeline(self.now(), self.take_plan()))
+        self.runs[run_id] = run
+        return json_response(self.to_json(run), status=201)
+
+    async def _get(self, request: web.Request) -> web.Response:
+        found = self._find(request)
+        return found if isinstance(found, web.Response) else json_response(self.to_json(found))
+
+    async def _list(self, request: web.Request) -> web.Response:
+        try:
+            limit = int(request.query.get("limit", "20"))
+        except ValueError:
+            return self._fail(422, "INVALID", "limit must be an integer", "limit")
+        if not 1 <= limit <= 50:
+            return self._fail(422, "INVALID", "limit must be 1-50", "limit")
+        after = request.query.get("after")
+        start = 0
+        if after is not None:
+            if not after.startswith("o") or not after[1:].isdigit():
+                return self._fail(400, "BAD_CURSOR", "cursor not recognised", "after")
+            start = int(after[1:])
+        state = request.query.get("state")
+        now = self.now()
+        runs = sorted(self.runs.values(), key=lambda r: (-r.timeline.created, r.id))
+        if state is not None:
+            runs = [r for r in runs if self._state(r, now) == state]
+        page = runs[start : start + limit]
+        more = start + limit < len(runs)
+        return json_response(
+            {"runs": [self.to_json(r) for r in page], "next": f"o{start + limit}" if more else None}
+        )
+
+    async def _patch(self, request: web.Request) -> web.Response:
+        found = self._find(request)
+        if isinstance(found, web.Response):
+            return found
+        body = await read_json(request) or {}
+        if "state" in body:
+            found.timeline.force(str(body["state"]), self.now())
+        if "inputs" in body:
+            found.inputs = dict(body["inputs"])
+        return json_response(self.to_json(found))
+
+    async def _cancel(self, request: web.Request) -> web.Response:
+        found = self._find(request)
+        if isinstance(found, web.Response):
+            return found
+        if found.timeline.forced is not None or found.timeline.phase(self.now()) == "finished":
+            return self._fail(409, "ALREADY_FINISHED", "run already finished")
+        found.timeline.force("STOPPED", self.now())
+        return json_response(self.to_json(found))
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        found = self._find(request)
+        if isinstance(found, web.Response):
+            return found
+        del self.runs[found.id]
+        return web.Response(status=204)
