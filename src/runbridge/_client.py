@@ -250,7 +250,13 @@ class RunClient:
         if self._require("create_many") is Support.NATIVE:
             secrets = [v for r in batch for v in r.secrets.values()]
             call = self._transport.call("create_many", secrets=secrets)
-            return await self.adapter.create_many(call, batch)
+            try:
+                return await self.adapter.create_many(call, batch)
+            except UnsupportedOperation:
+                # The adapter declines this batch (e.g. its target has no bulk
+                # endpoint) before creating anything: emulate it instead.
+                if self.adapter.capabilities.support("create") is not Support.NATIVE:
+                    raise
         return await self._create_concurrently(batch, concurrency)
 
     async def _create_concurrently(self, batch: list[RunRequest], concurrency: int) -> BulkResult:

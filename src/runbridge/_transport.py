@@ -7,12 +7,15 @@ import logging
 import time
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import quote
 
 import aiohttp
 import attrs
+import cattrs
 import orjson
+
+from ._convert import structure
 
 from ._errors import (
     InvalidRequest,
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
     from ._adapter import Adapter
 
 log = logging.getLogger("runbridge")
+
+T = TypeVar("T")
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -161,6 +166,17 @@ class Call:
             operation=self.operation,
             body=self.redactor.body(body),
         )
+
+    def structure(self, converter: cattrs.Converter, payload: Any, cls: type[T]) -> T:
+        """Structure a response payload into ``cls``; failures raise ``ResponseError``."""
+        try:
+            return structure(
+                converter, payload, cls, provider=self.provider, operation=self.operation
+            )
+        except ResponseError as exc:
+            exc.body = self.redactor.body(payload)
+            exc.message = self.redactor.text(exc.message)
+            raise
 
     async def request(
         self,

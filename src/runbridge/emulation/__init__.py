@@ -7,16 +7,19 @@ serve it on loopback with ``async with emulator.serve() as base_url``.
 from __future__ import annotations
 
 from ._clock import Clock, ManualClock, RealClock, iso
+from ._idempotency import IdempotencyCache, Stored
 from ._lifecycle import Phase, Plan, Timeline
 from ._server import Emulator, json_response, read_json
 
 __all__ = [
     "Clock",
     "Emulator",
+    "IdempotencyCache",
     "ManualClock",
     "Phase",
     "Plan",
     "RealClock",
+    "Stored",
     "Timeline",
     "iso",
     "json_response",

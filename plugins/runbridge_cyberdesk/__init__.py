@@ -1,0 +1,1 @@
+"""Built-in runbridge adapter for Cyberdesk (registered through the ``runbridge.adapters`` entry point)."""

@@ -1,0 +1,1 @@
+"""Built-in runbridge adapter for Kognitos (registered through the ``runbridge.adapters`` entry point)."""

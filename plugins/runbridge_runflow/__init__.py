@@ -1,0 +1,1 @@
+"""Built-in runbridge adapter for Runflow (registered through the ``runbridge.adapters`` entry point)."""
