@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import memo_provider
 import pytest
-from memo_emulator import MemoEmulator
 
+import memo_provider
 import runbridge
+from memo_emulator import MemoEmulator
 from runbridge import RunClient
 from runbridge.testing import emulated_client
 

@@ -105,9 +105,7 @@ class MemoAdapter(Adapter):
         err = body.get("error") if isinstance(body, Mapping) else None
         if not isinstance(err, Mapping):
             return ErrorInfo()
-        return ErrorInfo(
-            message=err.get("message"), code=err.get("code"), field=err.get("field")
-        )
+        return ErrorInfo(message=err.get("message"), code=err.get("code"), field=err.get("field"))
 
     def to_run(self, call: Call, payload: Any) -> Run:
         wire = runbridge.structure(

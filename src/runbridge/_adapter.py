@@ -46,7 +46,7 @@ class Pagination(enum.Enum):
     """How a provider pages through lists."""
 
     OFFSET = "offset"
-    TOKEN = "token"
+    TOKEN = "token"  # noqa: S105 - a pagination style, not a credential
     CURSOR = "cursor"
 
     def __str__(self) -> str:

@@ -313,8 +313,7 @@ class RunClient:
         status = RunStatus.parse(value)
         if status is RunStatus.UNKNOWN and value not in (RunStatus.UNKNOWN, "unknown"):
             raise InvalidRequest(
-                f"unknown status {value!r}; use one of "
-                + ", ".join(s.value for s in RunStatus),
+                f"unknown status {value!r}; use one of " + ", ".join(s.value for s in RunStatus),
                 field="status",
                 provider=self.provider,
             )
@@ -324,7 +323,8 @@ class RunClient:
         if page_size is None:
             return None
         top = self.adapter.capabilities.max_page_size
-        if isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= top:
+        valid = isinstance(page_size, int) and not isinstance(page_size, bool)
+        if not valid or not 1 <= page_size <= top:
             raise InvalidRequest(
                 f"page_size must be an integer from 1 to {top}, got {page_size!r}",
                 field="page_size",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -166,6 +166,10 @@ class Run:
         return (self.finished_at - self.started_at).total_seconds()
 
 
+def _file_tuple(files: Iterable[File]) -> tuple[File, ...]:
+    return tuple(files)
+
+
 @attrs.frozen(kw_only=True)
 class RunRequest:
     """What to start: a target, its inputs, and provider-specific ``options``.
@@ -177,7 +181,7 @@ class RunRequest:
     target: str
     inputs: Mapping[str, Any] = attrs.field(factory=dict)
     name: str | None = None
-    files: tuple[File, ...] = attrs.field(default=(), converter=tuple)
+    files: tuple[File, ...] = attrs.field(default=(), converter=_file_tuple)
     secrets: Mapping[str, Any] = attrs.field(factory=dict, repr=_redacted_mapping, eq=False)
     options: Mapping[str, Any] = attrs.field(factory=dict)
 

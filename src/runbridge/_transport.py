@@ -16,13 +16,11 @@ import cattrs
 import orjson
 
 from ._convert import structure
-
 from ._errors import (
     InvalidRequest,
     ProviderUnavailable,
     RateLimited,
     ResponseError,
-    RunbridgeError,
 )
 from ._redact import Redactor
 from ._retry import RetryPolicy, parse_retry_after
@@ -35,6 +33,10 @@ log = logging.getLogger("runbridge")
 T = TypeVar("T")
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class _GarbledBody(ResponseError):
+    """A success response whose body could not be decoded (possibly truncated)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -53,7 +55,7 @@ class ClientOptions:
     """Connections open at once to one host."""
     max_body_bytes: int = 32 * 1024 * 1024
     """Largest response body accepted; larger ones raise ``ResponseError``."""
-    retry: RetryPolicy = RetryPolicy()
+    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
     """How failed attempts are retried."""
     allow_insecure_http: bool = False
     """Allow plain ``http://`` to hosts other than loopback."""
@@ -211,8 +213,8 @@ class Call:
             attempt += 1
             try:
                 response = await self._attempt(session, method, url, params, data, req_headers)
-            except RunbridgeError as error:
-                # Connection failures and unreadable bodies of retryable requests.
+            except (ProviderUnavailable, _GarbledBody) as error:
+                # Connection failures and garbled bodies may pass; a retry may help.
                 if not retryable or not self._may_retry(attempt, policy, 0.0):
                     raise
                 await self._pause(attempt, policy, None, error)
@@ -277,7 +279,11 @@ class Call:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError:
             if 200 <= status < 300:
-                raise self.bad_response("response body is not valid JSON") from None
+                raise _GarbledBody(
+                    "response body is not valid JSON",
+                    provider=self.provider,
+                    operation=self.operation,
+                ) from None
             decoded = body.decode("utf-8", "replace")[:2000]
         return Response(status, resp_headers, decoded)
 

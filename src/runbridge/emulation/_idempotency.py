@@ -31,7 +31,7 @@ class IdempotencyCache:
         """A digest identifying one request."""
         return hashlib.sha256(b"\0".join((method.encode(), path.encode(), body))).hexdigest()
 
-    def lookup(self, key: str | None, fingerprint: str) -> Stored | None | bool:
+    def lookup(self, key: str | None, fingerprint: str) -> Stored | bool | None:
         """The stored response to replay, ``None`` if the key is new, ``False`` on a clash."""
         if key is None:
             return None

@@ -29,6 +29,9 @@ def testing_options(**overrides: Any) -> ClientOptions:
     return ClientOptions(**fields)
 
 
+testing_options.__test__ = False  # type: ignore[attr-defined]  # not a test, despite the name
+
+
 def load_emulator(provider: str, *, registry: Registry | None = None, **kwargs: Any) -> Emulator:
     """A new emulator for ``provider``, from the import path its adapter declares."""
     adapter = (registry or default_registry).adapter(provider)

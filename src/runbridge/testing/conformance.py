@@ -14,7 +14,7 @@ unsupported check that they raise ``UnsupportedOperation`` without any request.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, timedelta
 from typing import ClassVar
 
@@ -190,7 +190,8 @@ class AdapterConformance:
             await client.create(target, inputs={"i": i})
         first = await client.list_page(target=target, page_size=2)
         assert first.next_cursor is not None
-        rest = [run.ref async for run in client.list(target=target, page_size=2, cursor=first.next_cursor)]
+        resumed = client.list(target=target, page_size=2, cursor=first.next_cursor)
+        rest = [run.ref async for run in resumed]
         all_refs = [run.ref async for run in client.list(target=target, page_size=2)]
         assert [r.ref for r in first.items] + rest == all_refs
 
@@ -289,7 +290,7 @@ class AdapterConformance:
         self, client: RunClient, emulator: Emulator, target: str
     ) -> None:
         ref = RunRef(self.provider, emulator.unknown_id())
-        calls = {
+        calls: dict[str, Callable[[], Awaitable[object]]] = {
             "create_many": lambda: client.create_many([RunRequest(target=target)]),
             "update": lambda: client.update(ref, status=RunStatus.RUNNING),
             "cancel": lambda: client.cancel(ref),
@@ -309,9 +310,7 @@ class AdapterConformance:
 
     # -- errors -----------------------------------------------------------------------
 
-    async def test_wrong_token_is_an_auth_error_without_the_token(
-        self, emulator: Emulator
-    ) -> None:
+    async def test_wrong_token_is_an_auth_error_without_the_token(self, emulator: Emulator) -> None:
         async with emulator.serve() as base_url:
             token = "wrong-token-s3cr3t-value"
             async with connect(
@@ -326,9 +325,7 @@ class AdapterConformance:
         assert caught.value.status in (401, 403)
         assert token not in str(caught.value) and token not in repr(caught.value.body)
 
-    async def test_throttling_and_outages_are_typed(
-        self, emulator: Emulator
-    ) -> None:
+    async def test_throttling_and_outages_are_typed(self, emulator: Emulator) -> None:
         options = testing_options(retry=RetryPolicy.never())
         async with emulated_client(self.provider, emulator=emulator, options=options) as (
             client,
