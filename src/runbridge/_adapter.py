@@ -66,6 +66,8 @@ class Capabilities:
     max_page_size: int
     filters: frozenset[str] = frozenset()
     max_batch: int | None = None
+    secrets: bool = True
+    """Whether the provider can take sensitive inputs (``RunRequest.secrets``) safely."""
 
     @classmethod
     def of(
@@ -77,6 +79,7 @@ class Capabilities:
         max_page_size: int,
         filters: Iterable[str] = (),
         max_batch: int | None = None,
+        secrets: bool = True,
     ) -> Capabilities:
         """Build capabilities from the operations a provider has and those to emulate."""
         native, emulated = set(native), set(emulated)
@@ -100,7 +103,7 @@ class Capabilities:
             else Support.UNSUPPORTED
             for op in OPERATIONS
         }
-        return cls(ops, pagination, max_page_size, frozenset(filters), max_batch)
+        return cls(ops, pagination, max_page_size, frozenset(filters), max_batch, secrets)
 
     def support(self, operation: str) -> Support:
         """How ``operation`` is offered."""
@@ -243,6 +246,10 @@ class Adapter:
     def base_url(self) -> str:
         """The base URL to use when the caller gives none."""
         return self.default_base_url
+
+    def canonical_target(self, target: str) -> str:
+        """The canonical spelling of a target, so equal targets compare equal."""
+        return target
 
     def auth_headers(self, token: str) -> Mapping[str, str]:
         """Headers that authenticate every request."""

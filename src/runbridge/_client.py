@@ -65,13 +65,26 @@ def _is_loopback(host: str) -> bool:
 def _build_settings(adapter_cls: type[Adapter], settings: Mapping[str, Any]) -> Any:
     try:
         return _settings_converter.structure(dict(settings), adapter_cls.settings_type)
+    except ConfigError:
+        raise
     except cattrs.BaseValidationError as exc:
+        if (own := _own_config_error(exc)) is not None:
+            raise own from None
         detail = "; ".join(cattrs.transform_error(exc, path="settings"))
         raise ConfigError(
             f"invalid settings for {adapter_cls.name}: {detail}",
             field=_first_field(exc),
             provider=adapter_cls.name,
         ) from None
+
+
+def _own_config_error(exc: BaseException) -> ConfigError | None:
+    if isinstance(exc, ConfigError):
+        return exc
+    for sub in getattr(exc, "exceptions", ()):
+        if (found := _own_config_error(sub)) is not None:
+            return found
+    return None
 
 
 def _first_field(exc: BaseException) -> str | None:
@@ -231,8 +244,19 @@ class RunClient:
                 options=options,
             )
         self._require("create")
+        self._check_secrets(request)
         call = self._transport.call("create", secrets=request.secrets.values())
         return await self.adapter.create(call, request)
+
+    def _check_secrets(self, request: RunRequest) -> None:
+        if request.secrets and not self.adapter.capabilities.secrets:
+            raise InvalidRequest(
+                f"{self.provider} has no store for sensitive inputs; refusing to send "
+                f"secrets ({', '.join(sorted(request.secrets))}) as plain inputs",
+                field="secrets",
+                provider=self.provider,
+                operation="create",
+            )
 
     async def create_many(
         self, requests: Iterable[RunRequest], *, concurrency: int = 8
@@ -247,6 +271,8 @@ class RunClient:
             return BulkResult((), (), 0)
         if concurrency < 1:
             raise InvalidRequest("concurrency must be at least 1", field="concurrency")
+        for request in batch:
+            self._check_secrets(request)
         if self._require("create_many") is Support.NATIVE:
             secrets = [v for r in batch for v in r.secrets.values()]
             call = self._transport.call("create_many", secrets=secrets)
@@ -303,7 +329,7 @@ class RunClient:
                     f"{name} must be timezone-aware", field=name, provider=self.provider
                 )
         return RunFilter(
-            target=target,
+            target=self.adapter.canonical_target(target) if target is not None else None,
             statuses=statuses,
             created_after=created_after,
             created_before=created_before,

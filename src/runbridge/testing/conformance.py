@@ -132,8 +132,9 @@ class AdapterConformance:
         done = await self.settle(client, emulator, run)
         assert done.status is RunStatus.SUCCEEDED
         assert done.failure is None
-        assert done.finished_at is not None and done.finished_at.tzinfo is not None
-        assert done.started_at is not None and done.started_at <= done.finished_at
+        if done.finished_at is not None:  # not every provider reports timings
+            assert done.finished_at.tzinfo is not None
+            assert done.started_at is None or done.started_at <= done.finished_at
 
     async def test_run_fails_with_a_failure(
         self, client: RunClient, emulator: Emulator, target: str
@@ -349,14 +350,23 @@ class AdapterConformance:
         assert (await client.get(run)).ref == run.ref
 
     async def test_secrets_stay_out_of_reprs_and_errors(
-        self, client: RunClient, target: str
+        self, client: RunClient, emulator: Emulator, target: str
     ) -> None:
         secret = "hunter2-very-secret"
         request = RunRequest(target=target, secrets={"password": secret})
         assert secret not in repr(request)
+        assert secret not in repr(client)
+        if not client.capabilities.secrets:
+            seen = len(emulator.requests)
+            with pytest.raises(InvalidRequest) as caught:
+                await client.create(request)
+            assert caught.value.field == "secrets"
+            assert secret not in str(caught.value)
+            assert len(emulator.requests) == seen
+            return
         run = await client.create(request)
         assert secret not in repr(run)
-        assert secret not in repr(client)
+        assert secret not in repr(run.raw)
 
     async def test_timestamps_are_aware_utc(self, client: RunClient, target: str) -> None:
         run = await client.create(target)
