@@ -1,1 +1,23 @@
-"""Built-in runbridge adapter for Kognitos (registered through the ``runbridge.adapters`` entry point)."""
+"""Built-in runbridge adapter for the Kognitos REST API v2 (process/agent style).
+
+Registered through the ``runbridge.adapters`` entry point as provider ``kognitos``.
+Targets name a process of an agent, ``"<agent_id>/<process_id>[@Draft|@Published]"``;
+see ``docs/providers/kognitos.md`` for the capability matrix and mappings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import runbridge
+
+from ._adapter import KognitosAdapter, KognitosSettings
+from ._emulator import KognitosEmulator
+
+__all__ = ["KognitosAdapter", "KognitosEmulator", "KognitosSettings"]
+
+
+@runbridge.hookimpl
+def runbridge_register_adapters(register: Callable[[type[runbridge.Adapter]], None]) -> None:
+    """Register the Kognitos adapter."""
+    register(KognitosAdapter)
