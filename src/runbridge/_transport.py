@@ -146,6 +146,15 @@ class Call:
             self._key = str(uuid.uuid4())
         return self._key
 
+    def idempotency_key_for(self, part: object) -> str:
+        """A key for one part of this call (e.g. one chunk of a bulk create), stable
+        across retries and distinct per part."""
+        return str(uuid.uuid5(uuid.UUID(self.idempotency_key), str(part)))
+
+    def add_secrets(self, values: Any) -> None:
+        """Redact ``values`` (a value, or a mapping/list of them) from this call's errors."""
+        self.redactor = self.redactor.extend([values])
+
     @staticmethod
     def path(template: str, *segments: str) -> str:
         """Fill ``{}`` placeholders with URL-quoted segments (``/`` is quoted too)."""

@@ -1,0 +1,166 @@
+"""Cyberdesk's wire format: the payloads the adapter reads, and the one converter for them.
+
+Only the fields the adapter uses are declared; every other key of a payload is
+ignored when structuring and kept untouched in ``Run.raw``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+import runbridge
+
+STATUSES = runbridge.StatusMap(
+    {
+        "scheduling": runbridge.RunStatus.PENDING,
+        "running": runbridge.RunStatus.RUNNING,
+        "running_checks": runbridge.RunStatus.RUNNING,
+        "success": runbridge.RunStatus.SUCCEEDED,
+        "task_failed": runbridge.RunStatus.FAILED,
+        "error": runbridge.RunStatus.FAILED,
+        "cancelled": runbridge.RunStatus.CANCELLED,
+    }
+)
+"""Every ``RunStatus`` value of the Cyberdesk API and its canonical meaning."""
+
+TERMINAL = frozenset({"success", "task_failed", "error", "cancelled"})
+"""Native statuses a run does not leave without a retry."""
+
+
+CREATE_OPTIONS = frozenset(
+    {
+        "is_priority",
+        "machine_id",
+        "pool_ids",
+        "session_id",
+        "start_session",
+        "session_alias",
+        "release_session_after",
+        "main_prompt",
+        "main_agent_model_id",
+        "model_metadata",
+    }
+)
+"""``RunCreate`` fields a ``RunRequest`` may carry in ``options``."""
+
+BULK_OPTIONS = frozenset({"is_priority", "machine_id", "pool_ids", "session_id", "start_session"})
+"""The subset of ``CREATE_OPTIONS`` that ``RunBulkCreate`` also takes."""
+
+BULK_FIELDS = BULK_OPTIONS | {
+    "workflow_id",
+    "input_values",
+    "file_inputs",
+    "sensitive_input_values",
+}
+"""Every field a bulk body built from a ``RunRequest`` may hold, besides ``count``."""
+
+RETRY_OPTIONS = frozenset(
+    {
+        "input_values",
+        "sensitive_input_values",
+        "file_inputs",
+        "machine_id",
+        "pool_ids",
+        "reuse_session",
+        "session_id",
+        "start_session",
+        "session_alias",
+        "release_session_after",
+        "is_priority",
+    }
+)
+"""``RunRetry`` fields ``retry`` passes through."""
+
+UPDATE_OPTIONS = frozenset(
+    {
+        "output_attachment_ids",
+        "run_message_history",
+        "usage_metadata",
+        "post_run_checks",
+        "release_session_after",
+    }
+)
+"""``RunUpdate`` fields without a canonical counterpart, passed through from ``options``."""
+
+CANONICAL_FIELDS = {
+    "workflow_id": "target",
+    "input_values": "inputs",
+    "sensitive_input_values": "secrets",
+    "file_inputs": "files",
+    "status": "status",
+    "output_data": "outputs",
+    "error": "failure",
+    "started_at": "started_at",
+    "ended_at": "finished_at",
+}
+"""Wire fields that have a canonical field of their own, which callers must use instead."""
+
+
+@attrs.frozen
+class WireRun:
+    """A ``RunResponse`` (or ``RunResponseWithIncludes``), as far as the adapter reads it."""
+
+    id: str
+    workflow_id: str
+    status: str
+    created_at: datetime
+    input_values: dict[str, Any] | None = None
+    output_data: dict[str, Any] | None = None
+    error: tuple[str, ...] | None = None
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    usage_metadata: dict[str, Any] | None = None
+
+
+@attrs.frozen
+class WirePage:
+    """The list envelope; items stay plain mappings so each run keeps its raw payload."""
+
+    items: list[dict[str, Any]]
+    total: int
+    skip: int = 0
+    limit: int | None = None
+
+
+@attrs.frozen
+class WireBulk:
+    """A ``RunBulkCreateResponse``."""
+
+    created_runs: list[dict[str, Any]]
+    failed_count: int = 0
+    errors: tuple[str, ...] | None = None
+
+
+def _strings(value: object, _: object) -> tuple[str, ...] | None:
+    # The spec says ``string[]``; a lone string is accepted too, so a server
+    # that sends one still yields a readable failure message.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list | tuple):
+        return tuple(str(item) for item in value if item is not None)
+    raise ValueError(f"expected a list of strings, got {type(value).__name__}")
+
+
+def _mapping(value: object, _: object) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return value
+    raise ValueError(f"expected an object, got {type(value).__name__}")
+
+
+def _items(value: object, _: object) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise ValueError("expected a list of objects")
+    return value
+
+
+converter = runbridge.make_converter()
+converter.register_structure_hook(tuple[str, ...] | None, _strings)
+converter.register_structure_hook(dict[str, Any] | None, _mapping)
+converter.register_structure_hook_func(lambda t: t == list[dict[str, Any]], _items)
