@@ -33,7 +33,7 @@ async def main() -> None:
     for runs in results:
         for run in runs:
             print(
-                f"{run.provider:<10} {str(run.ref):<48} {run.status.value:<10} "
+                f"{run.provider:<10} {run.ref!s:<48} {run.status.value:<10} "
                 f"{run.native_status or '':<12} {dict(run.outputs or {})}"
             )
 
