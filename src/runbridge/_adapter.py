@@ -243,6 +243,14 @@ class Adapter:
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"
 
+    def instance_capabilities(self) -> Capabilities:
+        """Capabilities of this configured adapter; settings may take some away."""
+        return self.capabilities
+
+    def unsupported_reason(self, operation: str) -> str | None:
+        """Why ``operation`` is unsupported here, when there is more to say than that."""
+        return None
+
     def base_url(self) -> str:
         """The base URL to use when the caller gives none."""
         return self.default_base_url

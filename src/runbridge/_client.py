@@ -150,6 +150,7 @@ class RunClient:
     def __init__(self, adapter: Adapter, transport: Transport) -> None:
         self.adapter = adapter
         self._transport = transport
+        self._capabilities = adapter.instance_capabilities()
 
     def __repr__(self) -> str:
         return f"<RunClient {self.provider} {self._transport.base_url}>"
@@ -183,7 +184,7 @@ class RunClient:
     @property
     def capabilities(self) -> Capabilities:
         """What the provider supports natively, what is emulated, and how it pages."""
-        return self.adapter.capabilities
+        return self._capabilities
 
     def ref(self, run: RunRef | Run | str) -> RunRef:
         """A validated ref on this provider from a ref, a run, ``"provider:id"`` or an id."""
@@ -214,10 +215,11 @@ class RunClient:
         return run if normalized == run.id else RunRef(self.provider, normalized)
 
     def _require(self, operation: str) -> Support:
-        support = self.adapter.capabilities.support(operation)
+        support = self._capabilities.support(operation)
         if support is Support.UNSUPPORTED:
+            reason = self.adapter.unsupported_reason(operation)
             raise UnsupportedOperation(
-                f"{self.provider} does not support {operation}",
+                reason or f"{self.provider} does not support {operation}",
                 provider=self.provider,
                 operation=operation,
             )
@@ -249,7 +251,7 @@ class RunClient:
         return await self.adapter.create(call, request)
 
     def _check_secrets(self, request: RunRequest) -> None:
-        if request.secrets and not self.adapter.capabilities.secrets:
+        if request.secrets and not self._capabilities.secrets:
             raise InvalidRequest(
                 f"{self.provider} has no store for sensitive inputs; refusing to send "
                 f"secrets ({', '.join(sorted(request.secrets))}) as plain inputs",
@@ -281,7 +283,7 @@ class RunClient:
             except UnsupportedOperation:
                 # The adapter declines this batch (e.g. its target has no bulk
                 # endpoint) before creating anything: emulate it instead.
-                if self.adapter.capabilities.support("create") is not Support.NATIVE:
+                if self._capabilities.support("create") is not Support.NATIVE:
                     raise
         return await self._create_concurrently(batch, concurrency)
 
@@ -348,7 +350,7 @@ class RunClient:
     def _page_size(self, page_size: int | None) -> int | None:
         if page_size is None:
             return None
-        top = self.adapter.capabilities.max_page_size
+        top = self._capabilities.max_page_size
         valid = isinstance(page_size, int) and not isinstance(page_size, bool)
         if not valid or not 1 <= page_size <= top:
             raise InvalidRequest(
