@@ -1,0 +1,874 @@
+"""The Runflow adapter through the public API, against its emulator over loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import runbridge
+from runbridge import (
+    AuthError,
+    Conflict,
+    IllegalTransition,
+    InvalidRequest,
+    NotFound,
+    Progress,
+    ProviderUnavailable,
+    RateLimited,
+    ResponseError,
+    RetryPolicy,
+    RunClient,
+    RunRequest,
+    RunStatus,
+    Support,
+    UnsupportedOperation,
+)
+from runbridge.testing import emulated_client, testing_options
+from runbridge_runflow import RunflowAdapter, RunflowEmulator
+
+SEED = Path(__file__).parent / "data" / "runflow_seed_run.json"
+SETTLE = 3600.0
+
+
+@pytest.fixture
+def emulator() -> RunflowEmulator:
+    return RunflowEmulator()
+
+
+@pytest.fixture
+async def client(emulator: RunflowEmulator) -> AsyncIterator[RunClient]:
+    async with emulated_client("runflow", emulator=emulator) as (client, _):
+        yield client
+
+
+@pytest.fixture
+async def strict_client(emulator: RunflowEmulator) -> AsyncIterator[RunClient]:
+    """A client that tries every request once."""
+    options = testing_options(retry=RetryPolicy.never())
+    async with emulated_client("runflow", emulator=emulator, options=options) as (client, _):
+        yield client
+
+
+def sent(emulator: RunflowEmulator, method: str, suffix: str = "") -> list[Any]:
+    """Requests the emulator received with this method and path ending."""
+    return [r for r in emulator.received if r.method == method and r.path.endswith(suffix)]
+
+
+def test_the_plugin_registers_the_adapter() -> None:
+    info = {p.name: p for p in runbridge.providers()}["runflow"]
+    assert info.adapter is RunflowAdapter
+    caps = info.capabilities
+    assert caps.support("retry") is Support.EMULATED
+    assert caps.support("delete") is Support.UNSUPPORTED
+    assert (caps.max_page_size, caps.max_batch, caps.filters) == (500, 100, frozenset({"status"}))
+
+
+# -- statuses, failures and the run record --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("native", "planned", "status", "kind"),
+    [
+        ("queued", "task", RunStatus.PENDING, None),
+        ("dispatching", "task", RunStatus.PENDING, None),
+        ("running", "task", RunStatus.RUNNING, None),
+        ("succeeded", "task", RunStatus.SUCCEEDED, None),
+        ("partial_succeeded", "task", RunStatus.SUCCEEDED, None),
+        ("failed", "task", RunStatus.FAILED, "task"),
+        ("failed", "system", RunStatus.FAILED, "system"),
+        ("failed", "timeout", RunStatus.FAILED, "timeout"),
+        ("errored", "task", RunStatus.FAILED, "task"),
+        ("canceled", "task", RunStatus.CANCELLED, None),
+        ("cancelled", "task", RunStatus.CANCELLED, None),
+        ("quantum_entangled", "task", RunStatus.UNKNOWN, None),
+    ],
+)
+async def test_every_native_status_maps(
+    client: RunClient,
+    emulator: RunflowEmulator,
+    native: str,
+    planned: Any,
+    status: RunStatus,
+    kind: str | None,
+) -> None:
+    emulator.plan_next(native=native, failure=planned)
+    run = await client.create(emulator.default_target)
+    emulator.advance(SETTLE)
+    got = await client.get(run)
+    assert (got.status, got.native_status) == (status, native)
+    assert (got.failure.kind if got.failure else None) == kind
+    if kind is not None:
+        assert got.failure is not None
+        assert got.failure.message == got.raw["failure_message"]
+        assert got.failure.code == got.raw["failure_code"]
+
+
+async def test_a_run_reads_right_in_every_phase(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    emulator.plan_next(queued=2, running=3)
+    run = await client.create(emulator.default_target, inputs={"x": 1})
+    assert (run.status, run.native_status, run.progress) == (
+        RunStatus.PENDING,
+        "queued",
+        Progress(0, 3),
+    )
+    emulator.advance(1.5)
+    assert (await client.get(run)).native_status == "dispatching"
+    emulator.advance(1.5)
+    running = await client.get(run)
+    assert running.status is RunStatus.RUNNING and running.started_at is not None
+    assert running.progress == Progress(1, 3)
+    emulator.advance(10)
+    done = await client.get(run)
+    assert done.status is RunStatus.SUCCEEDED
+    assert done.progress == Progress(3, 3)
+    assert done.cost == Decimal("0.04")
+    assert done.duration == 3.0
+    assert done.outputs == done.raw["output"]
+    assert done.inputs == {"x": 1}
+
+
+@pytest.mark.parametrize(
+    ("fields", "kind", "message", "code"),
+    [
+        ({"failure_stage_code": "dispatch", "failure_code": "X"}, "system", None, "X"),
+        ({"failure_stage_code": "provider"}, "system", None, None),
+        ({"failure_code": "RUN_TIMEOUT", "failure_stage_code": "dispatch"}, "timeout", None, None),
+        ({"failure_code": "timed_out"}, "timeout", None, None),
+        ({"failure_stage_code": "execution", "failure_message": "bad"}, "task", "bad", None),
+        ({"error": {"code": "E1", "message": "sdk-style"}}, "task", "sdk-style", "E1"),
+        ({}, "task", None, None),
+    ],
+)
+async def test_failure_kind_code_and_message(
+    client: RunClient,
+    emulator: RunflowEmulator,
+    fields: dict[str, Any],
+    kind: str,
+    message: str | None,
+    code: str | None,
+) -> None:
+    run_id = emulator.seed_raw_run({"id": str(uuid.uuid4()), "status_code": "failed", **fields})
+    failure = (await client.get(run_id)).failure
+    assert failure is not None
+    assert failure.kind == kind
+    assert failure.message == message
+    assert failure.code == (code if code is not None else fields.get("failure_code"))
+
+
+async def test_the_reference_payload_parses_whole(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    payload = json.loads(SEED.read_text())
+    run = await client.get(emulator.seed_raw_run(payload))
+    assert run.raw == payload
+    assert run.id == payload["id"]
+    assert (run.status, run.native_status) == (RunStatus.UNKNOWN, "<string>")
+    assert run.cost is None  # the reference fills cost with a placeholder
+    assert run.progress == Progress(123, 123)
+    assert run.created_at == datetime(2023, 11, 7, 5, 31, 56, tzinfo=UTC)
+    assert run.finished_at == run.created_at
+    assert run.target is None  # target_type "<string>" names no known kind
+    assert (run.inputs, run.outputs, run.failure) == ({}, {}, None)
+
+
+@pytest.mark.parametrize(
+    ("cost", "expected"),
+    [
+        ("0.25", Decimal("0.25")),
+        ("+001.50", Decimal("1.50")),
+        (0.25, Decimal("0.25")),
+        (3, Decimal(3)),
+        (None, None),
+        ("<string>", None),
+    ],
+)
+async def test_cost_reads_from_strings_and_numbers(
+    client: RunClient, emulator: RunflowEmulator, cost: Any, expected: Decimal | None
+) -> None:
+    payload = {**json.loads(SEED.read_text()), "status_code": "succeeded", "cost": cost}
+    run = await client.get(emulator.seed_raw_run(payload))
+    assert run.status is RunStatus.SUCCEEDED
+    assert run.cost == expected
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected"),
+    [
+        (
+            {"id": "E8C4F5D1-1B2C-4D3E-8F90-0A1B2C3D4E5F"},
+            {"id": "e8c4f5d1-1b2c-4d3e-8f90-0a1b2c3d4e5f"},
+        ),
+        (
+            {"status_code": "queued", "started_at": "2024-01-01T00:00:00Z", "duration_ms": 5},
+            {"status": RunStatus.PENDING, "finished_at": None},
+        ),
+        (
+            {"status_code": "succeeded", "started_at": "2024-01-01T00:00:00Z", "duration_ms": 1500},
+            {"finished_at": datetime(2024, 1, 1, 0, 0, 1, 500000, tzinfo=UTC)},
+        ),
+        ({"target_type": "model", "model": {"slug": "acme/a/b"}}, {"target": "models/acme/a/b"}),
+        (
+            {"target_type": "model", "model": {"slug": "a/b", "owner": {"slug": "o"}}},
+            {"target": "models/o/a/b"},
+        ),
+        ({"target_type": "model", "model": {"slug": "solo"}}, {"target": None}),
+        ({"target_type": "model", "model": "?"}, {"target": None}),
+        ({"target_type": "flow", "flow": {"slug": "x", "owner": "o"}}, {"target": None}),
+        (
+            {"target_type": "comfyui-workflows", "flow": {"slug": "up", "owner": "o"}},
+            {"target": "comfyui-workflows/o/up"},
+        ),
+        ({"model": {"slug": "s", "owner": "o"}}, {"target": "models/o/s"}),
+        ({"model": {"slug": "s/../../x", "owner": "o"}}, {"target": None}),
+        ({"nodes_total": 4}, {"progress": Progress(0, 4)}),
+        ({"node_runs": "not-a-list", "logs": 7, "flow": [1]}, {"status": RunStatus.UNKNOWN}),
+    ],
+)
+async def test_payload_variants_read_tolerantly(
+    client: RunClient, emulator: RunflowEmulator, payload: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    run_id = str(uuid.uuid4())
+    run = await client.get(emulator.seed_raw_run({"id": run_id, **payload}, run_id=run_id))
+    for name, value in expected.items():
+        assert getattr(run, name) == value
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"id": "{id}", "created_at": "yesterday"},
+        {"id": "{id}", "input": "text"},
+        {"id": "{id}", "nodes_total": "many"},
+        {"id": "{id}", "cost": {"amount": 1}},
+        {"id": "not-a-uuid"},
+        {"status_code": "queued"},
+        ["not", "an", "object"],
+    ],
+)
+async def test_malformed_payloads_are_response_errors(
+    client: RunClient, emulator: RunflowEmulator, payload: Any
+) -> None:
+    run_id = str(uuid.uuid4())
+    if isinstance(payload, dict) and payload.get("id") == "{id}":
+        payload = {**payload, "id": run_id}
+    emulator.inject(200, body=payload)
+    with pytest.raises(ResponseError) as caught:
+        await client.get(run_id)
+    assert (caught.value.provider, caught.value.operation) == ("runflow", "get")
+
+
+# -- targets and create -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "path"),
+    [
+        ("models/acme/echo/v1", "/v1/models/acme/echo/v1/runs"),
+        ("models/bytedance/seedance/2.0/fast/text-to-video", None),
+        ("models/a_b/c.d", "/v1/models/a_b/c.d/runs"),
+        ("comfyui-workflows/acme/upscale", "/v1/comfyui-workflows/acme/upscale/runs"),
+    ],
+)
+async def test_targets_route_and_come_back_canonical(
+    client: RunClient, emulator: RunflowEmulator, target: str, path: str | None
+) -> None:
+    kind, _, name = target.partition("/")
+    seeded = emulator.add_workflow(name) if kind.startswith("comfyui") else emulator.add_model(name)
+    assert seeded == target
+    run = await client.create(target)
+    assert run.target == target
+    assert (await client.get(run)).target == target
+    assert sent(emulator, "POST")[-1].path == (path or f"/v1/{target}/runs")
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "",
+        "models",
+        "models/acme",
+        "models/acme/",
+        "models//echo",
+        "models/acme/../echo",
+        "models/acme/./echo",
+        "models/acme/a%2Fb",
+        "models/acme/a b",
+        "models/acme/echo?x=1",
+        "/models/acme/echo",
+        "comfyui-workflows/acme/a/b",
+        "comfyui-workflows/acme",
+        "flows/acme/echo",
+        "models/" + "a/" * 300 + "b",
+    ],
+)
+async def test_malformed_targets_never_reach_the_wire(
+    client: RunClient, emulator: RunflowEmulator, target: str
+) -> None:
+    seen = len(emulator.requests)
+    for attempt in (client.create(target), client.list_page(target=target)):
+        with pytest.raises(InvalidRequest) as caught:
+            await attempt
+        assert caught.value.field == "target"
+        assert "models/<owner>/<slug>" in str(caught.value)
+    assert len(emulator.requests) == seen
+
+
+async def test_create_sends_input_and_options(client: RunClient, emulator: RunflowEmulator) -> None:
+    run = await client.create(
+        emulator.default_target,
+        inputs={"prompt": "a cat"},
+        metadata={"job": 7},
+        callback_url="https://example.invalid/hook",
+        client_ref="order-7",
+    )
+    assert sent(emulator, "POST")[-1].body == {
+        "input": {"prompt": "a cat"},
+        "metadata": {"job": 7},
+        "callback_url": "https://example.invalid/hook",
+        "client_ref": "order-7",
+    }
+    assert (run.raw["metadata"], run.raw["client_ref"]) == ({"job": 7}, "order-7")
+    assert run.inputs == {"prompt": "a cat"}
+
+
+@pytest.mark.parametrize(
+    ("request_fields", "field"),
+    [
+        ({"options": {"webhook": "x"}}, "options.webhook"),
+        ({"options": {"metadata": "x"}}, "options.metadata"),
+        ({"options": {"client_ref": 5}}, "options.client_ref"),
+        ({"files": (runbridge.File("a.png", content=b"x"),)}, "files"),
+    ],
+)
+async def test_what_runflow_cannot_take_is_refused_locally(
+    client: RunClient, emulator: RunflowEmulator, request_fields: dict[str, Any], field: str
+) -> None:
+    seen = len(emulator.requests)
+    with pytest.raises(InvalidRequest) as caught:
+        await client.create(RunRequest(target=emulator.default_target, **request_fields))
+    assert caught.value.field == field
+    assert len(emulator.requests) == seen
+
+
+async def test_secrets_are_refused_because_runflow_has_no_vault(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    seen = len(emulator.requests)
+    request = RunRequest(target=emulator.default_target, secrets={"password": "hunter2-secret"})
+    with pytest.raises(InvalidRequest) as caught:
+        await client.create(request)
+    assert caught.value.field == "secrets"
+    assert "hunter2-secret" not in str(caught.value)
+    assert len(emulator.requests) == seen
+
+
+async def test_the_run_name_travels_in_metadata(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    run = await client.create(
+        emulator.default_target, name="invoice 42", metadata={"team": "billing"}
+    )
+    assert run.name == "invoice 42"
+    assert run.raw["metadata"] == {"team": "billing", "name": "invoice 42"}
+    assert (await client.get(run)).name == "invoice 42"
+    with pytest.raises(InvalidRequest) as caught:
+        await client.create(emulator.default_target, name="a", metadata={"name": "b"})
+    assert caught.value.field == "name"
+
+
+async def test_provider_validation_errors_name_the_field(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    target = emulator.add_model("acme/strict", required=("prompt",))
+    with pytest.raises(InvalidRequest) as caught:
+        await client.create(target, inputs={"negative": "x"})
+    assert (caught.value.status, caught.value.field) == (422, "input.prompt")
+    assert "Field required" in str(caught.value)
+
+
+async def test_single_creates_are_not_retried(client: RunClient, emulator: RunflowEmulator) -> None:
+    emulator.inject(503)
+    with pytest.raises(ProviderUnavailable):
+        await client.create(emulator.default_target)
+    assert len(sent(emulator, "POST")) == 1
+    assert emulator.runs == {}
+
+
+# -- listing ------------------------------------------------------------------------------
+
+
+async def make_runs(client: RunClient, target: str, count: int) -> list[str]:
+    return [(await client.create(target, inputs={"i": i})).id for i in range(count)]
+
+
+@pytest.mark.parametrize(
+    ("count", "size", "shape"),
+    [(7, 3, [3, 3, 1]), (0, 3, [0]), (3, 3, [3]), (4, 500, [4])],
+)
+async def test_list_pages(
+    client: RunClient, emulator: RunflowEmulator, count: int, size: int, shape: list[int]
+) -> None:
+    ids = await make_runs(client, emulator.default_target, count)
+    pages = [page async for page in client.list(page_size=size).pages()]
+    assert [len(p.items) for p in pages] == shape
+    assert [r.id for p in pages for r in p.items] == ids[::-1]
+    assert pages[-1].next_cursor is None
+    query = sent(emulator, "GET", "/v1/runs")[0].query
+    assert (query["limit"], query["sort_by"]) == (str(size), "created_at:desc")
+
+
+@pytest.mark.parametrize("style", ["token", "path", "url", "pq"])
+async def test_list_follows_every_cursor_style(style: Any) -> None:
+    emulator = RunflowEmulator(cursor_style=style)
+    async with emulated_client("runflow", emulator=emulator) as (client, _):
+        ids = await make_runs(client, emulator.default_target, 5)
+        first = await client.list_page(page_size=2)
+        rest = [r.id async for r in client.list(page_size=2, cursor=first.next_cursor)]
+    assert [r.id for r in first.items] + rest == ids[::-1]
+    cursors = [r.query.get("pq") for r in sent(emulator, "GET", "/v1/runs")]
+    assert cursors[0] is None and all(cursors[1:]) and len(set(cursors)) == 3
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"items": [], "next": "/v1/runs?limit=2"},
+        {"items": [], "next": "https://api.runflow.io/v1/runs"},
+        {"items": 5, "next": None},
+        {"next": None},
+        {"items": [{"id": "not-a-uuid"}], "next": None},
+    ],
+)
+async def test_unusable_pages_are_response_errors(
+    client: RunClient, emulator: RunflowEmulator, answer: Any
+) -> None:
+    emulator.inject(200, body=answer)
+    with pytest.raises(ResponseError) as caught:
+        await client.list_page()
+    assert caught.value.operation == "list"
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "/v1/runs?limit=9&q=x&pq=abc&from_prev=true",
+        "https://elsewhere.invalid/v1/runs?pq=abc&from_prev=true&sort_by=id",
+    ],
+)
+async def test_next_links_give_only_their_cursor(
+    client: RunClient, emulator: RunflowEmulator, link: str
+) -> None:
+    emulator.inject(200, body={"items": [], "next": link})
+    first = await client.list_page(page_size=2)
+    emulator.inject(200, body={"items": [], "next": None})
+    await client.list_page(page_size=2, cursor=first.next_cursor)
+    follow = sent(emulator, "GET", "/v1/runs")[-1]
+    assert follow.query == {
+        "sort_by": "created_at:desc",
+        "limit": "2",
+        "pq": "abc",
+        "from_prev": "true",
+    }
+    assert all(r.path.startswith("/v1/") for r in emulator.received)
+
+
+async def test_a_cursor_that_does_not_move_is_an_error(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    emulator.inject(200, body={"items": [], "next": "same"})
+    first = await client.list_page()
+    emulator.inject(200, body={"items": [], "next": "same"})
+    with pytest.raises(ResponseError):
+        await client.list_page(cursor=first.next_cursor)
+
+
+async def test_status_filters_go_to_the_server_as_q(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    target = emulator.default_target
+    emulator.plan_next(queued=0, running=1)
+    done = await client.create(target)
+    emulator.advance(5)
+    for _ in range(3):  # the newest runs do not match: only a server filter fills the page
+        emulator.plan_next(queued=10_000)
+        await client.create(target)
+    page = await client.list_page(status="succeeded", page_size=1)
+    assert [r.ref for r in page.items] == [done.ref]
+    q = sent(emulator, "GET", "/v1/runs")[-1].query["q"]
+    assert q == "status_code:succeeded OR status_code:partial_succeeded"
+
+
+async def test_pending_matches_queued_and_dispatching(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    emulator.plan_next(queued=10)
+    dispatching = await client.create(emulator.default_target)
+    emulator.advance(6)
+    emulator.plan_next(queued=10)
+    queued = await client.create(emulator.default_target)
+    natives = {r.native_status: r.ref async for r in client.list(status=RunStatus.PENDING)}
+    assert natives == {"queued": queued.ref, "dispatching": dispatching.ref}
+    q = sent(emulator, "GET", "/v1/runs")[-1].query["q"]
+    assert q == "status_code:queued OR status_code:dispatching"
+
+
+async def test_unknown_and_target_filters_apply_client_side(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    other = emulator.add_model("acme/other")
+    emulator.plan_next(native="mystery", queued=0, running=0)
+    odd = await client.create(other)
+    mine = await client.create(emulator.default_target)
+    emulator.advance(1)
+    assert [r.ref async for r in client.list(status="unknown")] == [odd.ref]
+    assert [r.ref async for r in client.list(target=emulator.default_target)] == [mine.ref]
+    assert all("q" not in r.query for r in sent(emulator, "GET", "/v1/runs"))
+
+
+# -- update -------------------------------------------------------------------------------
+
+
+async def test_update_sends_only_what_is_set(client: RunClient, emulator: RunflowEmulator) -> None:
+    emulator.plan_next(queued=10_000)
+    run = await client.create(emulator.default_target)
+    started = datetime(2030, 1, 1, tzinfo=UTC)
+    moved = await client.update(
+        run,
+        status=RunStatus.RUNNING,
+        cost=Decimal("1E+2"),
+        progress=Progress(1, 4),
+        started_at=started,
+        options={"duration_ms": 1234},
+    )
+    assert sent(emulator, "PATCH")[-1].body == {
+        "status_code": "running",
+        "cost": "100",
+        "nodes_completed": 1,
+        "nodes_total": 4,
+        "started_at": "2030-01-01T00:00:00Z",
+        "duration_ms": 1234,
+    }
+    assert (moved.status, moved.cost, moved.progress) == (
+        RunStatus.RUNNING,
+        Decimal(100),
+        Progress(1, 4),
+    )
+    assert moved.started_at == started
+    finished = await client.update(
+        run, status=RunStatus.SUCCEEDED, outputs={"url": "u"}, cost=Decimal("0.1250")
+    )
+    assert sent(emulator, "PATCH")[-1].body == {
+        "status_code": "succeeded",
+        "output": {"url": "u"},
+        "cost": "0.1250",
+    }
+    assert (finished.status, finished.outputs, finished.cost) == (
+        RunStatus.SUCCEEDED,
+        {"url": "u"},
+        Decimal("0.1250"),
+    )
+    assert finished.raw["cost"] == "0.1250"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"inputs": {"a": 1}}, "inputs"),
+        ({"failure": runbridge.Failure("task", "x")}, "failure"),
+        ({}, "update"),
+    ],
+)
+async def test_update_refuses_what_the_patch_cannot_carry(
+    client: RunClient, emulator: RunflowEmulator, fields: dict[str, Any], field: str
+) -> None:
+    run = await client.create(emulator.default_target)
+    seen = len(emulator.requests)
+    with pytest.raises(InvalidRequest) as caught:
+        await client.update(run, **fields)
+    assert caught.value.field == field
+    assert len(emulator.requests) == seen
+
+
+# -- cancel and retry ---------------------------------------------------------------------
+
+
+async def test_cancel_uses_the_admin_endpoint_with_the_admin_key(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    emulator.plan_next(queued=10_000)
+    run = await client.create(emulator.default_target)
+    cancelled = await client.cancel(run)
+    assert (cancelled.status, cancelled.native_status) == (RunStatus.CANCELLED, "canceled")
+    (post,) = sent(emulator, "POST", "/cancellation")
+    assert post.path == f"/v1/admin/runs/{run.id}/cancellation"
+    assert post.headers["authorization"] == f"Bearer {emulator.admin_token}"
+    with pytest.raises(IllegalTransition):
+        await client.cancel(run)
+    assert len(sent(emulator, "POST", "/cancellation")) == 1
+
+
+async def test_cancel_without_an_admin_key_says_why(emulator: RunflowEmulator) -> None:
+    async with emulated_client("runflow", emulator=emulator, admin_token=None) as (client, _):
+        emulator.plan_next(queued=10_000)
+        run = await client.create(emulator.default_target)
+        seen = len(emulator.requests)
+        assert client.capabilities.support("cancel").value == "unsupported"
+        with pytest.raises(UnsupportedOperation) as caught:
+            await client.cancel(run)
+        assert len(emulator.requests) == seen
+    error = caught.value
+    assert (error.provider, error.operation) == ("runflow", "cancel")
+    assert "no public cancel" in error.message and "admin_token" in error.message
+    assert sent(emulator, "POST", "/cancellation") == []
+
+
+@pytest.mark.parametrize(("which", "status"), [("user", 403), ("wrong", 401)])
+async def test_cancel_with_a_bad_admin_key_is_an_auth_error(
+    emulator: RunflowEmulator, which: str, status: int
+) -> None:
+    key = emulator.token if which == "user" else "rf_svc_wrong-and-secret"
+    async with emulated_client("runflow", emulator=emulator, admin_token=key) as (client, _):
+        emulator.plan_next(queued=10_000)
+        run = await client.create(emulator.default_target)
+        with pytest.raises(AuthError) as caught:
+            await client.cancel(run)
+    assert caught.value.status == status
+    assert key not in str(caught.value) and key not in repr(caught.value.body)
+
+
+async def test_cancel_racing_a_finish_is_an_illegal_transition(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    emulator.plan_next(queued=10, running=10)
+    run = await client.create(emulator.default_target)
+    emulator.advance(100)
+    finished = await client.get(run)
+    emulator.inject(200, body=dict(run.raw))  # what the core reads before cancelling
+    emulator.inject(200, body=dict(finished.raw))  # the admin endpoint: already terminal
+    with pytest.raises(IllegalTransition) as caught:
+        await client.cancel(run)
+    assert caught.value.current is RunStatus.SUCCEEDED
+
+
+async def test_retry_creates_a_like_run(client: RunClient, emulator: RunflowEmulator) -> None:
+    target = emulator.add_workflow("acme/upscale")
+    emulator.plan_next(outcome=RunStatus.FAILED)
+    run = await client.create(
+        target, inputs={"n": 7}, metadata={"m": 1}, client_ref="c", callback_url="https://h.invalid"
+    )
+    emulator.advance(SETTLE)
+    retried = await client.retry(run)
+    assert retried.ref != run.ref and retried.status is RunStatus.PENDING
+    assert (retried.target, retried.inputs) == (target, {"n": 7})
+    assert sent(emulator, "POST")[-1].body == {
+        "input": {"n": 7},
+        "metadata": {"m": 1},
+        "callback_url": "https://h.invalid",
+        "client_ref": "c",
+    }
+
+
+# -- create_many --------------------------------------------------------------------------
+
+
+def requests_for(target: str, count: int, **fields: Any) -> list[RunRequest]:
+    return [RunRequest(target=target, inputs={"i": i}, **fields) for i in range(count)]
+
+
+async def test_create_many_goes_through_one_batch(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    result = await client.create_many(
+        requests_for(emulator.default_target, 3, options={"client_ref": "r"})
+    )
+    assert result.ok
+    assert [r.inputs["i"] for r in result.runs] == [0, 1, 2]
+    assert len({r.raw["batch_id"] for r in result.runs}) == 1
+    (post,) = sent(emulator, "POST")
+    assert post.path == "/v1/models/acme/echo/v1/batches"
+    assert post.headers["idempotency-key"]
+    assert post.body == {"items": [{"input": {"i": i}, "client_ref": "r"} for i in range(3)]}
+
+
+async def test_create_many_splits_long_groups_with_distinct_keys(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    result = await client.create_many(requests_for(emulator.default_target, 150))
+    assert result.ok and len(emulator.runs) == 150
+    assert [r.inputs["i"] for r in result.runs] == list(range(150))
+    posts = sent(emulator, "POST", "/batches")
+    assert [len(p.body["items"]) for p in posts] == [100, 50]
+    keys = [p.headers["idempotency-key"] for p in posts]
+    assert keys[0] != keys[1] and keys[0].rsplit("-", 1)[0] == keys[1].rsplit("-", 1)[0]
+
+
+async def test_a_batch_is_retried_under_the_same_key(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    emulator.inject(503)
+    result = await client.create_many(requests_for(emulator.default_target, 2))
+    assert result.ok and len(emulator.runs) == 2
+    first, second = sent(emulator, "POST", "/batches")
+    assert first.headers["idempotency-key"] == second.headers["idempotency-key"]
+    assert first.body == second.body
+
+
+async def test_models_without_templates_fall_back_to_single_creates(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    target = emulator.add_model("acme/plain", template_backed=False, required=("i",))
+    requests = [*requests_for(target, 4), RunRequest(target=target, inputs={})]
+    result = await client.create_many(requests, concurrency=2)
+    assert sorted(r.inputs["i"] for r in result.runs) == [0, 1, 2, 3]
+    assert all(r.raw["batch_id"] is None for r in result.runs)
+    (error,) = result.errors
+    assert error.index == 4 and isinstance(error.error, InvalidRequest)
+    # The adapter declined before creating anything, so the core made single creates.
+    assert error.error.operation == "create"
+    assert len(sent(emulator, "POST", "/batches")) == 1
+    assert len(sent(emulator, "POST", "/runs")) == 5
+    assert len(emulator.runs) == 4
+
+
+async def test_mixed_requests_each_go_their_way(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    plain = emulator.add_model("acme/plain", template_backed=False)
+    flow = emulator.add_workflow("acme/flow")
+    requests = [
+        RunRequest(target=emulator.default_target, inputs={"i": 0}),
+        RunRequest(target=flow, inputs={"i": 1}),
+        RunRequest(target=plain, inputs={"i": 2}),
+        RunRequest(target="models/../x", inputs={"i": 3}),
+        RunRequest(target=emulator.default_target, inputs={"i": 4}, options={"metadata": {}}),
+        RunRequest(target="models/acme/missing", inputs={"i": 5}),
+        RunRequest(target=emulator.default_target, inputs={"i": 6}),
+    ]
+    result = await client.create_many(requests)
+    assert [r.inputs["i"] for r in result.runs] == [0, 1, 2, 4, 6]
+    assert [(e.index, type(e.error)) for e in result.errors] == [
+        (3, InvalidRequest),
+        (5, NotFound),
+    ]
+    assert result.requested == 7 and not result.ok
+    assert len(emulator.runs) == 5
+    batched = [r.inputs["i"] for r in result.runs if r.raw["batch_id"]]
+    assert batched == [0, 6]
+
+
+async def test_a_refused_batch_reports_every_request(
+    strict_client: RunClient, emulator: RunflowEmulator
+) -> None:
+    emulator.inject(409, body={"code": "CONFLICT", "message": "key reused", "errors": None})
+    result = await strict_client.create_many(requests_for(emulator.default_target, 2))
+    assert result.runs == ()
+    assert [(e.index, type(e.error)) for e in result.errors] == [(0, Conflict), (1, Conflict)]
+    assert emulator.runs == {}
+
+
+# -- errors and auth ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "headers", "error", "checks"),
+    [
+        (401, {"code": "UNAUTHORIZED", "message": "no"}, {}, AuthError, {}),
+        (403, {"code": "PERMISSION_DENIED", "message": "no"}, {}, AuthError, {}),
+        (403, {"code": "EMAIL_NOT_VERIFIED", "message": "verify"}, {}, AuthError, {}),
+        (402, {"code": "INSUFFICIENT_CREDIT", "message": "top up"}, {}, AuthError, {}),
+        (404, {"code": "RUN_NOT_FOUND", "message": "gone", "errors": None}, {}, NotFound, {}),
+        (409, {"code": "CONFLICT", "message": "race"}, {}, Conflict, {}),
+        (
+            422,
+            {"code": "VALIDATION_ERROR", "message": "bad", "errors": [{"loc": ["query", "limit"]}]},
+            {},
+            InvalidRequest,
+            {"field": "limit"},
+        ),
+        (
+            422,
+            {"code": "X", "message": "bad", "errors": [{"field": "input.seed", "message": "int"}]},
+            {},
+            InvalidRequest,
+            {"field": "input.seed"},
+        ),
+        (
+            422,
+            {"message": "bad", "errors": [{"path": ["body", "items", 0, "input"]}]},
+            {},
+            InvalidRequest,
+            {"field": "items.0.input"},
+        ),
+        (400, {"code": "BAD_REQUEST", "message": "shape"}, {}, InvalidRequest, {"field": None}),
+        (
+            429,
+            {"code": "RATE_LIMITED", "message": "slow"},
+            {"Retry-After": "3"},
+            RateLimited,
+            {"retry_after": 3.0},
+        ),
+        (429, {"code": "RATE_LIMITED", "message": "slow"}, {}, RateLimited, {"retry_after": None}),
+        (400, {"code": "RATE_LIMITED", "message": "slow"}, {}, RateLimited, {}),
+        (500, {"code": "INTERNAL_ERROR", "message": "oops"}, {}, ProviderUnavailable, {}),
+        (503, {"code": "MODEL_UNAVAILABLE", "message": "later"}, {}, ProviderUnavailable, {}),
+        (404, {"error": {"code": "RUN_NOT_FOUND", "message": "sdk"}}, {}, NotFound, {}),
+        (418, {"error": "teapot"}, {}, ResponseError, {}),
+    ],
+)
+async def test_errors_map_from_code_and_status(
+    strict_client: RunClient,
+    emulator: RunflowEmulator,
+    status: int,
+    body: dict[str, Any],
+    headers: dict[str, str],
+    error: type[Exception],
+    checks: dict[str, Any],
+) -> None:
+    emulator.inject(status, body=body, headers=headers)
+    with pytest.raises(error) as caught:
+        await strict_client.get(emulator.unknown_id())
+    exc = caught.value
+    assert isinstance(exc, runbridge.RunbridgeError)
+    assert (exc.provider, exc.status) == ("runflow", status)
+    message = body.get("message") or body["error"]
+    assert (message if isinstance(message, str) else message["message"]) in str(exc)
+    for name, value in checks.items():
+        assert getattr(exc, name) == value
+
+
+async def test_real_auth_and_not_found_answers(emulator: RunflowEmulator) -> None:
+    async with emulated_client("runflow", emulator=emulator) as (client, _):
+        with pytest.raises(NotFound) as missing:
+            await client.get(emulator.unknown_id())
+    assert "RUN_NOT_FOUND" in str(missing.value)
+    async with (
+        emulator.serve() as base_url,
+        runbridge.connect(
+            "runflow", token="rf_live_wrong", base_url=base_url, options=testing_options()
+        ) as client,
+    ):
+        with pytest.raises(AuthError) as refused:
+            await client.get(emulator.unknown_id())
+    assert refused.value.status == 401 and "UNAUTHORIZED" in str(refused.value)
+
+
+async def test_organization_id_is_sent_and_scopes_runs(emulator: RunflowEmulator) -> None:
+    org = str(uuid.uuid4())
+    async with emulated_client("runflow", emulator=emulator, organization_id=org) as (client, _):
+        run = await client.create(emulator.default_target)
+        assert emulator.received[-1].headers["x-organization-id"] == org
+        assert run.raw["org_id"] == org
+    async with emulated_client("runflow", emulator=emulator) as (client, _):
+        with pytest.raises(NotFound):
+            await client.get(run)
+        assert "x-organization-id" not in emulator.received[-1].headers
+        assert [r async for r in client.list()] == []
