@@ -24,6 +24,7 @@ from ._adapter import (
     Support,
 )
 from ._client import RunClient, connect
+from ._config import Config, Profile, load_config, parse_config
 from ._convert import format_timestamp, make_converter, parse_decimal, parse_timestamp, structure
 from ._errors import (
     AuthError,
@@ -40,6 +41,7 @@ from ._errors import (
     UnsupportedOperation,
     WaitTimeout,
 )
+from ._fanout import Fanout, FanoutError, Outcome, fanout
 from ._hookspecs import hookimpl
 from ._lifecycle import TRANSITIONS, can_transition, check_transition
 from ._model import (
@@ -78,21 +80,26 @@ __all__ = [
     "Call",
     "Capabilities",
     "ClientOptions",
+    "Config",
     "ConfigError",
     "Conflict",
     "ErrorInfo",
     "ErrorMap",
     "Failure",
     "FailureKind",
+    "Fanout",
+    "FanoutError",
     "File",
     "IdFormat",
     "IllegalTransition",
     "InvalidRequest",
     "NoSettings",
     "NotFound",
+    "Outcome",
     "Page",
     "Pagination",
     "PluginError",
+    "Profile",
     "Progress",
     "ProviderInfo",
     "ProviderUnavailable",
@@ -118,9 +125,12 @@ __all__ = [
     "can_transition",
     "check_transition",
     "connect",
+    "fanout",
     "format_timestamp",
     "hookimpl",
+    "load_config",
     "make_converter",
+    "parse_config",
     "parse_decimal",
     "parse_timestamp",
     "providers",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -15,6 +16,7 @@ import attrs
 import cattrs
 
 from ._adapter import Adapter, Capabilities, Support
+from ._config import Config, Profile, load_config
 from ._errors import ConfigError, InvalidRequest, UnsupportedOperation, WaitTimeout
 from ._lifecycle import check_transition
 from ._model import (
@@ -110,19 +112,74 @@ def _secret_settings(settings: Any) -> list[Any]:
 
 
 def connect(
-    provider: str,
+    provider: str | None = None,
     *,
-    token: str,
+    profile: str | None = None,
+    config: Config | str | os.PathLike[str] | None = None,
+    token: str | None = None,
     base_url: str | None = None,
     options: ClientOptions | None = None,
     registry: Registry | None = None,
     **settings: Any,
 ) -> RunClient:
-    """A client for ``provider``; use it as ``async with connect(...) as client``.
+    """A client; use it as ``async with connect(...) as client``.
 
-    ``settings`` are the provider's own (see ``runbridge providers``); unknown
-    ones raise ``ConfigError`` naming the setting.
+    Either name a ``provider`` and pass its ``token`` (and provider ``settings``;
+    unknown ones raise ``ConfigError`` naming the setting), or name a ``profile``
+    of the configuration file (``RUNBRIDGE_CONFIG`` or ``./runbridge.toml``).
+    With neither, the profile named by ``RUNBRIDGE_PROFILE`` or the file's
+    ``default_profile`` is used.
     """
+    if provider is None or profile is not None:
+        if provider is not None or token is not None or base_url is not None or settings:
+            raise ConfigError(
+                "pass either a profile or a provider with its token and settings, not both",
+                field="profile",
+            )
+        loaded = config if isinstance(config, Config) else load_config(config)
+        return loaded.profile(profile).connect(options=options, registry=registry)
+    if token is None:
+        raise ConfigError("a non-empty token is required", field="token", provider=provider)
+    return _build(provider, token, base_url, options, registry, settings, None)
+
+
+def connect_profile(
+    profile: Profile,
+    *,
+    token: str,
+    settings: Mapping[str, Any],
+    options: ClientOptions | None,
+    registry: Registry | None,
+) -> RunClient:
+    """A client for ``profile`` with its credentials already read from the environment."""
+    adapter_cls = (registry or default_registry).adapter(profile.provider)
+    secret = {a.name for a in _secret_fields(adapter_cls.settings_type)}
+    for key in profile.settings:
+        if key in secret:
+            raise ConfigError(
+                f"profile {profile.name!r}: setting {key!r} is a credential; name an "
+                f"environment variable with '{key}_env' instead of storing it",
+                field=f"profiles.{profile.name}.settings.{key}",
+                provider=profile.provider,
+            )
+    return _build(profile.provider, token, profile.base_url, options, registry, settings, profile)
+
+
+def _secret_fields(settings_type: type[Any]) -> list[attrs.Attribute[Any]]:
+    if not attrs.has(settings_type):
+        return []
+    return [a for a in attrs.fields(settings_type) if a.metadata.get("secret")]
+
+
+def _build(
+    provider: str,
+    token: str,
+    base_url: str | None,
+    options: ClientOptions | None,
+    registry: Registry | None,
+    settings: Mapping[str, Any],
+    profile: Profile | None,
+) -> RunClient:
     adapter_cls = (registry or default_registry).adapter(provider)
     if not isinstance(token, str) or not token:
         raise ConfigError("a non-empty token is required", field="token", provider=provider)
@@ -141,19 +198,28 @@ def connect(
         redactor=Redactor(secrets),
         options=options,
     )
-    return RunClient(adapter, transport)
+    return RunClient(adapter, transport, profile=profile)
 
 
 class RunClient:
     """Runs on one provider, in canonical form. Open it with ``async with``."""
 
-    def __init__(self, adapter: Adapter, transport: Transport) -> None:
+    def __init__(
+        self, adapter: Adapter, transport: Transport, *, profile: Profile | None = None
+    ) -> None:
         self.adapter = adapter
+        self.profile = profile
+        """The profile this client was made from, if any."""
         self._transport = transport
         self._capabilities = adapter.instance_capabilities()
 
     def __repr__(self) -> str:
-        return f"<RunClient {self.provider} {self._transport.base_url}>"
+        named = f" profile={self.profile.name!r}" if self.profile else ""
+        return f"<RunClient {self.provider}{named} {self._transport.base_url}>"
+
+    def target(self, name: str) -> str:
+        """The provider target for ``name``: resolved through the profile's aliases."""
+        return self.profile.target(name) if self.profile is not None else name
 
     async def __aenter__(self) -> Self:
         await self._transport.open()
@@ -246,6 +312,13 @@ class RunClient:
                 options=options,
             )
         self._require("create")
+        return await self._create(self._resolve(request))
+
+    def _resolve(self, request: RunRequest) -> RunRequest:
+        resolved = self.target(request.target)
+        return request if resolved == request.target else attrs.evolve(request, target=resolved)
+
+    async def _create(self, request: RunRequest) -> Run:
         self._check_secrets(request)
         call = self._transport.call("create", secrets=request.secrets.values())
         return await self.adapter.create(call, request)
@@ -268,7 +341,7 @@ class RunClient:
         Uses the provider's bulk endpoint where it has one, otherwise at most
         ``concurrency`` single creates at a time.
         """
-        batch = list(requests)
+        batch = [self._resolve(r) for r in requests]
         if not batch:
             return BulkResult((), (), 0)
         if concurrency < 1:
@@ -292,7 +365,7 @@ class RunClient:
 
         async def one(request: RunRequest) -> Run:
             async with gate:
-                return await self.create(request)
+                return await self._create(request)
 
         outcomes = await asyncio.gather(*(one(r) for r in batch), return_exceptions=True)
         runs: list[Run] = []
@@ -330,8 +403,10 @@ class RunClient:
                 raise InvalidRequest(
                     f"{name} must be timezone-aware", field=name, provider=self.provider
                 )
+        if target is not None:
+            target = self.adapter.canonical_target(self.target(target))
         return RunFilter(
-            target=self.adapter.canonical_target(target) if target is not None else None,
+            target=target,
             statuses=statuses,
             created_after=created_after,
             created_before=created_before,
@@ -459,7 +534,7 @@ class RunClient:
         request = self.adapter.retry_request(previous)
         if options:
             request = attrs.evolve(request, options={**request.options, **options})
-        return await self.create(request)
+        return await self._create(request)
 
     async def delete(self, run: RunRef | Run | str) -> None:
         """Delete a run."""
