@@ -152,7 +152,13 @@ def connect_profile(
     registry: Registry | None,
 ) -> RunClient:
     """A client for ``profile`` with its credentials already read from the environment."""
-    adapter_cls = (registry or default_registry).adapter(profile.provider)
+    try:
+        adapter_cls = (registry or default_registry).adapter(profile.provider)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"profile {profile.name!r}: {exc.message}",
+            field=f"profiles.{profile.name}.provider",
+        ) from None
     secret = {a.name for a in _secret_fields(adapter_cls.settings_type)}
     for key in profile.settings:
         if key in secret:
