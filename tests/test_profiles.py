@@ -190,3 +190,13 @@ async def test_aliases_resolve_everywhere_a_target_appears(memo: MemoEmulator) -
     assert run.target == "echo"
     assert bulk.ok and bulk.runs[0].target == "echo"
     assert {r.ref for r in listed} >= {run.ref, bulk.runs[0].ref}
+
+
+async def test_fanout_over_profiles_runs_the_logical_target_everywhere(config_file: Path) -> None:
+    profiles = [f"{p}-dev" for p in PROVIDERS]
+    async with runbridge.fanout(profiles) as fan:
+        outcomes = await fan.run("invoice", inputs={"invoice": "INV-9"}, poll_interval=0.02)
+        merged = [r.provider async for r in fan.list(target="invoice")]
+    assert [o.member for o in outcomes] == profiles
+    assert all(o.succeeded for o in outcomes), outcomes
+    assert sorted(merged) == sorted(PROVIDERS)
