@@ -351,15 +351,22 @@ async def test_a_readable_name_is_derived_when_none_is_given(
     process = target.split("/")[1]
     assert run.name is not None
     assert re.fullmatch(rf"runbridge {process} \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ", run.name)
-    assert emulator.runs[run.id].name == run.name
+    # The stored name also carries the exactly-once client token, hidden from Run.name.
+    assert re.fullmatch(re.escape(run.name) + r" ~rb:[0-9a-f]{16}", emulator.runs[run.id].name)
 
 
-@pytest.mark.parametrize("name", ["n", "x" * 100, "Process invoice 42"])
-async def test_names_of_1_to_100_characters_are_sent(
-    client: RunClient, emulator: KognitosEmulator, target: str, name: str
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [("n", "n"), ("Process invoice 42", "Process invoice 42"), ("x" * 100, "x" * 79)],
+)
+async def test_names_of_1_to_100_characters_are_sent_with_the_client_token(
+    client: RunClient, emulator: KognitosEmulator, target: str, name: str, kept: str
 ) -> None:
     run = await client.create(target, name=name)
-    assert run.name == name == emulator.runs[run.id].name
+    stored = emulator.runs[run.id].name
+    assert run.name == kept  # long names make room for the token
+    assert len(stored) <= 100
+    assert re.fullmatch(re.escape(kept) + r" ~rb:[0-9a-f]{16}", stored)
 
 
 @pytest.mark.parametrize("name", ["", "x" * 101])

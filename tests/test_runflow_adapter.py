@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -330,13 +331,17 @@ async def test_create_sends_input_and_options(client: RunClient, emulator: Runfl
         callback_url="https://example.invalid/hook",
         client_ref="order-7",
     )
-    assert sent(emulator, "POST")[-1].body == {
+    body = sent(emulator, "POST")[-1].body
+    # The caller's client_ref is kept; the exactly-once token goes into metadata.
+    token = body["metadata"].pop("runbridge_token")
+    assert re.fullmatch(r"[0-9a-f]{16}", token)
+    assert body == {
         "input": {"prompt": "a cat"},
         "metadata": {"job": 7},
         "callback_url": "https://example.invalid/hook",
         "client_ref": "order-7",
     }
-    assert (run.raw["metadata"], run.raw["client_ref"]) == ({"job": 7}, "order-7")
+    assert (run.raw["metadata"]["job"], run.raw["client_ref"]) == (7, "order-7")
     assert run.inputs == {"prompt": "a cat"}
 
 
@@ -395,11 +400,24 @@ async def test_provider_validation_errors_name_the_field(
     assert "Field required" in str(caught.value)
 
 
-async def test_single_creates_are_not_retried(client: RunClient, emulator: RunflowEmulator) -> None:
+async def test_single_creates_are_tagged_and_looked_up_before_a_resend(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
     emulator.inject(503)
-    with pytest.raises(ProviderUnavailable):
-        await client.create(emulator.default_target)
-    assert len(sent(emulator, "POST")) == 1
+    run = await client.create(emulator.default_target)
+    posts = sent(emulator, "POST")
+    assert len(posts) == 2  # the first answer was a 503: looked up, absent, sent again
+    assert [m for m, p in emulator.requests].count("GET") >= 1
+    assert posts[0].body["client_ref"] == posts[1].body["client_ref"] == run.raw["client_ref"]
+    assert list(emulator.runs) == [run.id]
+
+
+async def test_single_creates_give_up_after_the_last_attempt(emulator: RunflowEmulator) -> None:
+    options = testing_options(retry=RetryPolicy.testing(attempts=2))
+    async with emulated_client("runflow", emulator=emulator, options=options) as (client, _):
+        emulator.inject(503, times=10)
+        with pytest.raises(ProviderUnavailable):
+            await client.create(emulator.default_target)
     assert emulator.runs == {}
 
 
@@ -669,7 +687,9 @@ async def test_retry_creates_a_like_run(client: RunClient, emulator: RunflowEmul
     retried = await client.retry(run)
     assert retried.ref != run.ref and retried.status is RunStatus.PENDING
     assert (retried.target, retried.inputs) == (target, {"n": 7})
-    assert sent(emulator, "POST")[-1].body == {
+    body = sent(emulator, "POST")[-1].body
+    assert body["metadata"].pop("runbridge_token") != run.raw["metadata"]["runbridge_token"]
+    assert body == {
         "input": {"n": 7},
         "metadata": {"m": 1},
         "callback_url": "https://h.invalid",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +61,9 @@ STATUSES = StatusMap(
 
 NAME_LIMIT = 100
 """Longest run name the provider accepts."""
+
+_TAG = re.compile(r" ~rb:([0-9a-f]{16})\Z")
+"""The client token the core's exactly-once create puts at the end of a run name."""
 
 # Provider field names in error details, as the canonical names callers use.
 _FIELDS = {
@@ -171,6 +175,27 @@ class KognitosAdapter(Adapter):
             return super().parse_error(status, body)
         return ErrorInfo(message=message, field=_FIELDS.get(field, field) if field else None)
 
+    def tag(self, request: RunRequest, token: str) -> RunRequest | None:
+        """Put the client token at the end of the run name (the only free text kept).
+
+        The name is shortened if needed to stay within 100 characters; ``Run.name``
+        shows it without the token.
+        """
+        target = Target.parse(request.target)
+        if target is None or (
+            request.name is not None and not 1 <= len(request.name) <= NAME_LIMIT
+        ):
+            return None  # create() reports the bad input
+        suffix = f" ~rb:{token}"
+        base = request.name if request.name is not None else default_name(target)
+        return attrs.evolve(request, name=base[: NAME_LIMIT - len(suffix)] + suffix)
+
+    def token_of(self, run: Run) -> str | None:
+        """The client token in the run's name."""
+        name = run.raw.get("name")
+        match = _TAG.search(name) if isinstance(name, str) else None
+        return match.group(1) if match else None
+
     def retry_request(self, run: Run) -> RunRequest:
         """A new run of the same target with the same inputs, files and name."""
         base = super().retry_request(run)
@@ -203,7 +228,7 @@ class KognitosAdapter(Adapter):
             status=status,
             native_status=wire.status,
             target=str(target),
-            name=wire.name,
+            name=_TAG.sub("", wire.name) if isinstance(wire.name, str) else wire.name,
             inputs=dict(wire.inputs or {}),
             outputs=dict(wire.outputs) if wire.outputs is not None else None,
             failure=failure,

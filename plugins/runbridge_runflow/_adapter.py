@@ -67,6 +67,9 @@ SYSTEM_STAGES = frozenset(
 )
 """``failure_stage_code`` values that mean Runflow's side failed, not the task."""
 
+TOKEN_KEY = "runbridge_token"  # noqa: S105 - a metadata key, not a credential
+"""Key of ``metadata`` that holds the exactly-once client token when ``client_ref`` is taken."""
+
 NAME_KEY = "name"
 """Key of ``metadata`` that holds the canonical run name."""
 
@@ -272,6 +275,26 @@ class RunflowAdapter(Adapter):
                 )
             metadata[NAME_KEY] = request.name
         return body
+
+    def tag(self, request: RunRequest, token: str) -> RunRequest | None:
+        """Carry the client token in ``client_ref`` (or, if the caller set one, metadata)."""
+        options = dict(request.options)
+        if options.get("client_ref") is None:
+            options["client_ref"] = token
+        else:
+            metadata = options.get("metadata")
+            if metadata is not None and not isinstance(metadata, Mapping):
+                return None  # create() reports the bad option
+            options["metadata"] = {**(metadata or {}), TOKEN_KEY: token}
+        return attrs.evolve(request, options=options)
+
+    def token_of(self, run: Run) -> str | None:
+        """The client token of a run created through ``tag``."""
+        metadata = run.raw.get("metadata")
+        if isinstance(metadata, Mapping) and isinstance(metadata.get(TOKEN_KEY), str):
+            return str(metadata[TOKEN_KEY])
+        client_ref = run.raw.get("client_ref")
+        return client_ref if isinstance(client_ref, str) else None
 
     def retry_request(self, run: Run) -> RunRequest:
         """Same target and input, and the same ``metadata``, ``callback_url``, ``client_ref``."""

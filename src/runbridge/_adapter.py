@@ -159,7 +159,7 @@ def _default_for(status: int) -> type[RunbridgeError]:
         return InvalidRequest
     if status == 429:
         return RateLimited
-    if status >= 500:
+    if status == 408 or status >= 500:
         return ProviderUnavailable
     return ResponseError
 
@@ -273,6 +273,20 @@ class Adapter:
                 code=code if isinstance(code, str) else None,
             )
         return ErrorInfo()
+
+    def tag(self, request: RunRequest, token: str) -> RunRequest | None:
+        """``request`` marked with a client token the provider keeps, or ``None``.
+
+        Adapters whose provider has no idempotency key implement this (and
+        ``token_of``) so the core can find a run whose create response was lost
+        instead of creating it twice. ``None`` means creates are sent once and an
+        ambiguous failure is reported to the caller.
+        """
+        return None
+
+    def token_of(self, run: Run) -> str | None:
+        """The client token ``tag`` put on the run, if any."""
+        return None
 
     def retry_request(self, run: Run) -> RunRequest:
         """The request that starts a run again, for retries the core emulates."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import os
 import time
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from secrets import token_hex
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import urlsplit
@@ -17,7 +19,15 @@ import cattrs
 
 from ._adapter import Adapter, Capabilities, Support
 from ._config import Config, Profile, load_config
-from ._errors import ConfigError, InvalidRequest, UnsupportedOperation, WaitTimeout
+from ._errors import (
+    ConfigError,
+    InvalidRequest,
+    ProviderUnavailable,
+    RateLimited,
+    ResponseError,
+    UnsupportedOperation,
+    WaitTimeout,
+)
 from ._lifecycle import check_transition
 from ._model import (
     BulkError,
@@ -34,7 +44,9 @@ from ._model import (
 from ._pagination import RunIterator, decode_cursor, encode_cursor
 from ._redact import Redactor
 from ._registry import Registry, default_registry
-from ._transport import ClientOptions, Transport
+from ._transport import ClientOptions, GarbledBody, Transport
+
+log = logging.getLogger("runbridge")
 
 _settings_converter = cattrs.Converter(forbid_extra_keys=True)
 
@@ -326,8 +338,58 @@ class RunClient:
 
     async def _create(self, request: RunRequest) -> Run:
         self._check_secrets(request)
-        call = self._transport.call("create", secrets=request.secrets.values())
-        return await self.adapter.create(call, request)
+        token = token_hex(8)
+        tagged = self.adapter.tag(request, token)
+        if tagged is None:
+            call = self._transport.call("create", secrets=request.secrets.values())
+            return await self.adapter.create(call, request)
+        return await self._create_once(tagged, token)
+
+    async def _create_once(self, request: RunRequest, token: str) -> Run:
+        """Create a tagged run exactly once, looking it up after ambiguous failures.
+
+        A lost response (connection reset, timeout, server error, garbled body)
+        may hide a run that was created. Before sending again, the run is
+        looked up by its token; only when it is absent is the create repeated.
+        """
+        policy = self._transport.options.retry
+        deadline = time.monotonic() + self._transport.options.deadline
+        attempt = 0
+        while True:
+            attempt += 1
+            call = self._transport.call("create", secrets=request.secrets.values())
+            try:
+                return await self.adapter.create(call, request)
+            except (ProviderUnavailable, ResponseError, RateLimited) as exc:
+                if isinstance(exc, ResponseError) and not isinstance(exc, GarbledBody):
+                    raise
+                ambiguous = not isinstance(exc, RateLimited) and not (
+                    isinstance(exc, ProviderUnavailable) and exc.status in (408, 429)
+                )
+                if ambiguous and (found := await self._find_tagged(request, token)) is not None:
+                    log.info("%s.create: recovered run %s after %s", self.provider, found.ref, exc)
+                    return found
+                if attempt >= policy.attempts or time.monotonic() >= deadline:
+                    raise
+                delay = policy.delay(attempt, getattr(exc, "retry_after", None))
+                if delay > 0:
+                    await asyncio.sleep(min(delay, max(deadline - time.monotonic(), 0)))
+
+    async def _find_tagged(self, request: RunRequest, token: str) -> Run | None:
+        size = min(100, self._capabilities.max_page_size)
+        filters = RunFilter(target=self.adapter.canonical_target(request.target))
+        cursor: str | None = None
+        for _ in range(_LOOKUP_PAGES):
+            page = await self.adapter.list_page(
+                self._transport.call("list"), filters, cursor, size
+            )
+            for run in page.items:
+                if self.adapter.token_of(run) == token:
+                    return run
+            if page.next_cursor is None:
+                return None
+            cursor = page.next_cursor
+        return None
 
     def _check_secrets(self, request: RunRequest) -> None:
         if request.secrets and not self._capabilities.secrets:
@@ -577,3 +639,5 @@ class RunClient:
 
 
 _NO_FILTER = RunFilter()
+_LOOKUP_PAGES = 10
+"""Pages of newest runs searched for a run whose create response was lost."""

@@ -35,7 +35,7 @@ T = TypeVar("T")
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class _GarbledBody(ResponseError):
+class GarbledBody(ResponseError):
     """A success response whose body could not be decoded (possibly truncated)."""
 
 
@@ -222,7 +222,7 @@ class Call:
             attempt += 1
             try:
                 response = await self._attempt(session, method, url, params, data, req_headers)
-            except (ProviderUnavailable, _GarbledBody) as error:
+            except (ProviderUnavailable, GarbledBody) as error:
                 # Connection failures and garbled bodies may pass; a retry may help.
                 if not retryable or not self._may_retry(attempt, policy, 0.0):
                     raise
@@ -288,7 +288,7 @@ class Call:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError:
             if 200 <= status < 300:
-                raise _GarbledBody(
+                raise GarbledBody(
                     "response body is not valid JSON",
                     provider=self.provider,
                     operation=self.operation,
