@@ -19,11 +19,18 @@ import orjson
 from aiohttp import web
 
 from runbridge import RunStatus
-from runbridge.emulation import Clock, Plan, Timeline, iso, json_response
+from runbridge.emulation import Clock, Faults, Plan, Timeline, iso, json_response
 
 from . import _validation as v
 from ._http import FastAPIEmulator
-from ._records import BASE_FIELDS, CLEARED_BY_RETRY, PATCHABLE, Attachment, EmulatedRun
+from ._records import (
+    BASE_FIELDS,
+    CLEARED_BY_RETRY,
+    OPTIONAL_FIELDS,
+    PATCHABLE,
+    Attachment,
+    EmulatedRun,
+)
 from ._wire import TERMINAL
 
 _PATH_ID = ("path", "run_id")
@@ -36,10 +43,14 @@ class CyberdeskEmulator(FastAPIEmulator):
     ``scheduling``, then ``running`` (its last ``checks_seconds`` reported as
     ``running_checks``), then the plan's outcome. ``rate_limit`` requests per
     ``rate_window`` seconds of emulator time are allowed before answering 429.
-    ``fail_bulk`` and ``lose_responses`` (and the inherited ``inject``) make faults.
+    ``fail_bulk`` and ``lose_responses`` (and the inherited ``inject``,
+    ``inject_fault`` and ``faults``) make faults.
     """
 
     provider = "cyberdesk"
+    status_field = "status"
+    run_keys = frozenset({"workflow_id"})
+    optional_fields = OPTIONAL_FIELDS
 
     def __init__(
         self,
@@ -49,8 +60,15 @@ class CyberdeskEmulator(FastAPIEmulator):
         rate_limit: int | None = None,
         rate_window: float = 60.0,
         checks_seconds: float = 0.0,
+        faults: Faults | None = None,
     ) -> None:
-        super().__init__(token=token, clock=clock, rate_limit=rate_limit, rate_window=rate_window)
+        super().__init__(
+            token=token,
+            clock=clock,
+            rate_limit=rate_limit,
+            rate_window=rate_window,
+            faults=faults,
+        )
         self.checks_seconds = checks_seconds
         self.workflows: dict[str, str] = {}
         """Workflow ids runs may be created for, with their names."""

@@ -14,7 +14,15 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from runbridge.emulation import Clock, Emulator, IdempotencyCache, Stored, json_response, read_json
+from runbridge.emulation import (
+    Clock,
+    Emulator,
+    Faults,
+    IdempotencyCache,
+    Stored,
+    json_response,
+    read_json,
+)
 
 from . import _validation as v
 from ._records import Seen
@@ -35,8 +43,9 @@ class FastAPIEmulator(Emulator):
         clock: Clock | None = None,
         rate_limit: int | None = None,
         rate_window: float = 60.0,
+        faults: Faults | None = None,
     ) -> None:
-        super().__init__(token=token, clock=clock)
+        super().__init__(token=token, clock=clock, faults=faults)
         if rate_limit is not None and rate_limit < 1:
             raise ValueError("rate_limit must be at least 1")
         if rate_window <= 0:
@@ -57,7 +66,13 @@ class FastAPIEmulator(Emulator):
     def error_body(self, status: int, message: str) -> Any:
         return {"detail": message}
 
+    def fault_eligible(self, request: web.Request) -> bool:
+        """API routes only: health checks answer even when the API misbehaves."""
+        return super().fault_eligible(request) and request.path not in EXEMPT
+
     def middlewares(self) -> list[Any]:
+        # Faults (in the base middleware) wrap the idempotency cache, so the cache
+        # keeps the real response of a write whose answer a fault garbles or loses.
         return [
             *super().middlewares(),
             self._fastapi_errors,

@@ -34,6 +34,33 @@ CLEARED_BY_RETRY = (
 BASE_FIELDS = ("id", "workflow_id", "machine_id", "status", "created_at")
 """Fields every run has in a list, whatever the ``fields`` projection asks for."""
 
+OPTIONAL_FIELDS = frozenset(
+    {
+        "user_id",
+        "organization_id",
+        "is_priority",
+        "error",
+        "output_data",
+        "input_attachment_ids",
+        "output_attachment_ids",
+        "run_message_history",
+        "input_values",
+        "main_prompt",
+        "model_metadata",
+        "pool_ids",
+        "sensitive_input_aliases",
+        "usage_metadata",
+        "post_run_checks",
+        "session_id",
+        "session_alias",
+        "release_session_after",
+        "started_at",
+        "ended_at",
+    }
+)
+"""``RunResponse`` fields that are not required: all but ``BASE_FIELDS`` (whose
+``machine_id`` key is required, its value nullable)."""
+
 
 @attrs.define
 class EmulatedRun:

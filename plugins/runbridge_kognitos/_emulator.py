@@ -69,6 +69,12 @@ class KognitosEmulator(Emulator):
     """
 
     provider = "kognitos"
+    status_field = "status"
+    run_keys = frozenset({"agent_id", "process_id"})
+    optional_fields = frozenset(
+        {"file_ids", "outputs", "inputs", "started_at", "finished_at", "error"}
+    )
+    """``file_ids`` and ``outputs`` (documented optional) and the undocumented extensions."""
 
     def __init__(self, *, extensions: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -119,6 +125,10 @@ class KognitosEmulator(Emulator):
     def error_body(self, status: int, message: str) -> Any:
         """The ``ErrorModel`` body."""
         return {"status_code": status, "message": message, "details": None}
+
+    def fault_eligible(self, request: web.Request) -> bool:
+        """The runs resource only: the health check answers even when the API misbehaves."""
+        return super().fault_eligible(request) and request.path != "/v2/health"
 
     def outcome_native(self, plan: Plan) -> str:
         """``Succeeded``, ``Failed``, ``TimedOut`` or ``Cancelled``, or ``plan.native``."""

@@ -25,6 +25,7 @@ from runbridge import RunStatus
 from runbridge.emulation import (
     Clock,
     Emulator,
+    Faults,
     IdempotencyCache,
     Plan,
     Timeline,
@@ -36,6 +37,7 @@ from ._emulator_data import (
     ADMIN,
     FAILED,
     FAILURES,
+    OPTIONAL_FIELDS,
     ORG,
     STATUSES,
     SUCCEEDED,
@@ -91,6 +93,9 @@ class RunflowEmulator(Emulator):
     """Serves Runflow's runs API from memory; seed targets with ``add_model``/``add_workflow``."""
 
     provider = "runflow"
+    status_field = "status_code"
+    run_keys = frozenset({"target_type"})  # batches and batch items have ids and statuses too
+    optional_fields = OPTIONAL_FIELDS
 
     def __init__(
         self,
@@ -100,8 +105,11 @@ class RunflowEmulator(Emulator):
         clock: Clock | None = None,
         organization_id: str | None = None,
         cursor_style: CursorStyle = "token",
+        faults: Faults | None = None,
     ) -> None:
-        super().__init__(token=token or f"rf_live_{secrets.token_hex(16)}", clock=clock)
+        super().__init__(
+            token=token or f"rf_live_{secrets.token_hex(16)}", clock=clock, faults=faults
+        )
         self.admin_token = admin_token or f"rf_svc_{secrets.token_hex(16)}"
         """The admin key; only it may use ``/v1/admin/*``."""
         self.organization_id = organization_id or str(uuid.uuid4())
@@ -337,6 +345,8 @@ class RunflowEmulator(Emulator):
     # -- HTTP plumbing ------------------------------------------------------------------
 
     def middlewares(self) -> list[Any]:
+        # Faults (in the base middleware) wrap the handlers, so the batch
+        # ``Idempotency-Key`` cache keeps real responses, not garbled or lost ones.
         return [self._receive, *super().middlewares(), self._json_errors, self._auth]
 
     @web.middleware

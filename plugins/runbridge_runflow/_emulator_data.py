@@ -36,6 +36,46 @@ STATUSES = (
 )
 """The documented ``status_code`` enum with terminality, as ``/v1/runs/statuses`` serves it."""
 
+OPTIONAL_FIELDS = frozenset(
+    {
+        "target_version",
+        "source_code",
+        "input",
+        "output",
+        "context",
+        "jurisdiction_code",
+        "flow_version_id",
+        "request_id",
+        "created_by",
+        "callback_url",
+        "metadata",
+        "cost",
+        "cost_breakdown",
+        "duration_ms",
+        "nodes_total",
+        "nodes_completed",
+        "started_at",
+        "completed_at",
+        "has_logs",
+        "has_node_runs",
+        "links",
+        "node_runs",
+        "logs",
+        "resolved_template_id",
+        "batch_id",
+        "client_ref",
+        "failure_code",
+        "failure_stage_code",
+        "failure_message",
+        "feedback_is_positive",
+        "feedback_reason",
+        "source_chat_message_id",
+        "current_evaluation_summary",
+    }
+)
+"""Run fields a ``missing_fields`` fault may drop: every field is nullable in the API,
+but the id, status, creation time and what names the target stay."""
+
 FAILURES = {
     "task": ("MODEL_ERROR", "execution", "the model failed on this input"),
     "system": ("DISPATCH_FAILED", "dispatch", "the execution provider could not be reached"),

@@ -380,9 +380,7 @@ class RunClient:
         filters = RunFilter(target=self.adapter.canonical_target(request.target))
         cursor: str | None = None
         for _ in range(_LOOKUP_PAGES):
-            page = await self.adapter.list_page(
-                self._transport.call("list"), filters, cursor, size
-            )
+            page = await self.adapter.list_page(self._transport.call("list"), filters, cursor, size)
             for run in page.items:
                 if self.adapter.token_of(run) == token:
                     return run

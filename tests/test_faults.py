@@ -1,0 +1,551 @@
+"""Fault profiles of the emulators, seen from a bare HTTP client and through runbridge."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import attrs
+import orjson
+import pytest
+
+from memo_emulator import MemoEmulator
+from runbridge import RetryPolicy, RunStatus
+from runbridge.emulation import Emulator, Faults
+from runbridge.testing import emulated_client, load_emulator, testing_options
+from runbridge_cyberdesk import CyberdeskEmulator
+from runbridge_runflow import RunflowEmulator
+
+PROVIDERS = ("cyberdesk", "kognitos", "runflow")
+MYSTERY = "mystery_state"
+
+
+def bare_session() -> aiohttp.ClientSession:
+    """A session that shows every dropped connection.
+
+    aiohttp quietly resends a GET, PUT or DELETE once when the connection drops;
+    its own test client turns that off the same way, so one fault is one error.
+    """
+    session = aiohttp.ClientSession()
+    session._retry_connection = False
+    return session
+
+
+class Api:
+    """Create, get and list runs of one served emulator with a bare aiohttp session."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str, emulator: Emulator) -> None:
+        self.session = session
+        self.base = base
+        self.emulator = emulator
+        provider = emulator.provider
+        self.runs_path = "/runs" if provider == "kognitos" else "/v1/runs"
+        if provider == "kognitos":
+            self.headers = {"x-api-key": emulator.token}
+        else:
+            self.headers = {"Authorization": f"Bearer {emulator.token}"}
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Status, headers and raw body; connection errors propagate."""
+        async with self.session.request(
+            method,
+            self.base + path,
+            json=json,
+            params=params,
+            headers={**self.headers, **(headers or {})},
+        ) as response:
+            return response.status, dict(response.headers), await response.read()
+
+    def create_request(self) -> tuple[str, dict[str, Any]]:
+        """Path and body of a valid create for the emulator's default target."""
+        emulator = self.emulator
+        if emulator.provider == "cyberdesk":
+            return "/v1/runs", {"workflow_id": emulator.default_target}
+        if emulator.provider == "kognitos":
+            agent_id, process_id = emulator.default_target.split("/")
+            body = {
+                "agent_id": agent_id,
+                "process_id": process_id,
+                "name": "fault test",
+                "stage": "Published",
+                "inputs": [],
+            }
+            return "/runs", body
+        return f"/v1/{emulator.default_target}/runs", {"input": {"prompt": "a cat"}}
+
+    async def create(self) -> tuple[int, dict[str, str], bytes]:
+        path, body = self.create_request()
+        return await self.send("POST", path, json=body)
+
+    async def get(self, run_id: str) -> tuple[int, dict[str, str], bytes]:
+        return await self.send("GET", f"{self.runs_path}/{run_id}")
+
+    async def list(self) -> tuple[int, dict[str, str], bytes]:
+        params = None
+        if self.emulator.provider == "kognitos":
+            agent_id, process_id = self.emulator.default_target.split("/")
+            params = {"agent_id": agent_id, "process_id": process_id}
+        return await self.send("GET", self.runs_path, params=params)
+
+    async def new_run(self) -> dict[str, Any]:
+        """Create a run with faults off (restoring the profile) and return its object."""
+        profile, self.emulator.faults = self.emulator.faults, None
+        status, _, body = await self.create()
+        self.emulator.faults = profile
+        assert status == 201, body
+        run: dict[str, Any] = orjson.loads(body)
+        return run
+
+    async def listed(self) -> list[dict[str, Any]]:
+        """Every run listed, with faults switched off for good."""
+        self.emulator.faults = None
+        status, _, body = await self.list()
+        assert status == 200, body
+        items: list[dict[str, Any]] = orjson.loads(body)["items"]
+        return items
+
+
+@pytest.fixture(params=PROVIDERS)
+def emulator(request: pytest.FixtureRequest) -> Emulator:
+    return load_emulator(request.param)
+
+
+@pytest.fixture
+async def api(emulator: Emulator) -> AsyncIterator[Api]:
+    async with emulator.serve() as base, bare_session() as session:
+        yield Api(session, base, emulator)
+
+
+def status_of(emulator: Emulator, run: dict[str, Any]) -> Any:
+    assert emulator.status_field is not None
+    return run[emulator.status_field]
+
+
+def outcome(status: int, body: bytes) -> str:
+    """A request's result as a short label, for comparing sequences."""
+    if 200 <= status < 300:
+        try:
+            decoded = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return f"{status} garbled"
+        return f"{status} {orjson.dumps(decoded, option=orjson.OPT_SORT_KEYS).decode()}"
+    return str(status)
+
+
+# -- the profile itself ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"server_error": 1.5},
+        {"rate_limited": -0.1},
+        {"truncated": math.nan},
+        {"slow": 2},
+        {"rate_limited": 0.6, "server_error": 0.5},
+        {"reset_before": 0.4, "reset_after": 0.4, "malformed": 0.3},
+        {"slow_seconds": -1},
+        {"paths": "(unclosed"},
+    ],
+)
+def test_faults_reject_impossible_rates(fields: dict[str, Any]) -> None:
+    with pytest.raises(ValueError):
+        Faults(**fields)
+
+
+@pytest.mark.parametrize("value", ["0.5", True, None])
+def test_faults_rates_must_be_numbers(value: Any) -> None:
+    with pytest.raises(TypeError):
+        Faults(server_error=value)
+
+
+def test_faults_independent_kinds_may_add_up_past_one() -> None:
+    faults = Faults(server_error=1, slow=1, unknown_status=1, missing_fields=1, methods="get")
+    assert faults.active
+    assert faults.methods == frozenset({"GET"})
+    assert faults.covers("get", "/v1/runs")
+    assert not faults.covers("POST", "/v1/runs")
+
+
+def test_faults_none_is_inactive() -> None:
+    assert not Faults.none().active
+    assert Faults.none() == Faults()
+
+
+def test_mixed_spreads_the_total_over_every_kind() -> None:
+    faults = Faults.mixed(0.2, seed=3)
+    rates = {kind: faults.rate(kind) for kind in Faults.KINDS}
+    assert all(rate > 0 for rate in rates.values())
+    assert sum(rates.values()) == pytest.approx(0.2)
+    assert rates["server_error"] == pytest.approx(0.04)
+    assert rates["rate_limited"] == pytest.approx(0.03)
+    assert faults.seed == 3
+    assert Faults.mixed(1.0).active
+    with pytest.raises(ValueError):
+        Faults.mixed(1.5)
+
+
+def test_inject_fault_rejects_unknown_kinds() -> None:
+    emulator = load_emulator("cyberdesk")
+    with pytest.raises(ValueError, match="unknown fault kind"):
+        emulator.inject_fault("gremlins")  # type: ignore[arg-type]
+
+
+# -- each kind, from a bare client -----------------------------------------------------
+
+
+async def test_rate_limited_answers_429_with_retry_after(api: Api) -> None:
+    run = await api.new_run()
+    api.emulator.faults = Faults(rate_limited=1.0)
+    status, headers, body = await api.get(run["id"])
+    assert (status, headers.get("Retry-After")) == (429, "0")
+    assert orjson.loads(body) == api.emulator.error_body(429, "injected fault: rate_limited")
+    assert api.emulator.fault_counts == Counter(rate_limited=1)
+
+
+async def test_rate_limited_bare_answers_429_without_retry_after(api: Api) -> None:
+    api.emulator.faults = Faults(rate_limited_bare=1.0)
+    status, headers, _ = await api.create()
+    assert status == 429
+    assert "Retry-After" not in headers
+    assert api.emulator.fault_counts == Counter(rate_limited_bare=1)
+    assert await api.listed() == []
+
+
+async def test_server_errors_are_500_502_and_503(api: Api) -> None:
+    run = await api.new_run()
+    api.emulator.faults = Faults(server_error=1.0, seed=11)
+    statuses = [(await api.get(run["id"]))[0] for _ in range(30)]
+    assert set(statuses) == {500, 502, 503}
+    assert api.emulator.fault_counts == Counter(server_error=30)
+
+
+async def test_reset_before_drops_the_connection_and_changes_nothing(api: Api) -> None:
+    api.emulator.faults = Faults(reset_before=1.0)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await api.create()
+    assert api.emulator.fault_counts == Counter(reset_before=1)
+    assert await api.listed() == []
+
+
+async def test_reset_after_keeps_the_change_but_loses_the_answer(api: Api) -> None:
+    api.emulator.faults = Faults(reset_after=1.0)
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await api.create()
+    assert api.emulator.fault_counts == Counter(reset_after=1)
+    assert len(await api.listed()) == 1
+
+
+async def test_a_connection_after_a_reset_works(api: Api) -> None:
+    run = await api.new_run()
+    api.emulator.inject_fault("reset_after")
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await api.get(run["id"])
+    status, _, body = await api.get(run["id"])
+    assert status == 200
+    assert orjson.loads(body)["id"] == run["id"]
+
+
+async def test_truncated_cuts_a_success_body_short(api: Api) -> None:
+    run = await api.new_run()
+    _, _, whole = await api.get(run["id"])
+    api.emulator.faults = Faults(truncated=1.0)
+    status, _, cut = await api.get(run["id"])
+    assert status == 200
+    assert 0 < len(cut) < len(whole)
+    assert whole.startswith(cut)
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(cut)
+    assert api.emulator.fault_counts == Counter(truncated=1)
+
+
+async def test_malformed_replaces_a_success_body(api: Api) -> None:
+    run = await api.new_run()
+    api.emulator.faults = Faults(malformed=1.0)
+    status, _, body = await api.list()
+    assert status == 200
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(body)
+    assert api.emulator.fault_counts == Counter(malformed=1)
+    assert [item["id"] for item in await api.listed()] == [run["id"]]
+
+
+@pytest.mark.parametrize("kind", ["truncated", "malformed", "unknown_status", "missing_fields"])
+async def test_body_faults_leave_error_answers_alone(api: Api, kind: str) -> None:
+    api.emulator.faults = Faults(**{kind: 1.0})
+    status, _, body = await api.get(api.emulator.unknown_id())
+    assert status == 404
+    assert orjson.loads(body)
+    assert api.emulator.fault_counts == Counter()
+
+
+async def test_unknown_status_rewrites_every_run_object(api: Api) -> None:
+    first, second = await api.new_run(), await api.new_run()
+    _, _, plain = await api.get(first["id"])
+    api.emulator.faults = Faults(unknown_status=1.0)
+    status, _, body = await api.get(first["id"])
+    assert status == 200
+    garbled = orjson.loads(body)
+    assert status_of(api.emulator, garbled) == MYSTERY
+    field = api.emulator.status_field
+    assert {k: v for k, v in garbled.items() if k != field} == {
+        k: v for k, v in orjson.loads(plain).items() if k != field
+    }
+    _, _, listing = await api.list()
+    items = orjson.loads(listing)["items"]
+    assert {item["id"] for item in items} == {first["id"], second["id"]}
+    assert {status_of(api.emulator, item) for item in items} == {MYSTERY}
+    assert api.emulator.fault_counts == Counter(unknown_status=2)
+
+
+async def test_missing_fields_strips_optional_fields_only(api: Api) -> None:
+    run = await api.new_run()
+    _, _, plain_body = await api.get(run["id"])
+    plain = orjson.loads(plain_body)
+    optional = api.emulator.optional_fields
+    assert plain.keys() & optional, "the emulator should show some optional fields"
+    api.emulator.faults = Faults(missing_fields=1.0)
+    _, _, body = await api.get(run["id"])
+    stripped = orjson.loads(body)
+    assert stripped == {k: v for k, v in plain.items() if k not in optional}
+    assert {"id", api.emulator.status_field} <= stripped.keys()
+    assert "created_at" in stripped
+    _, _, listing = await api.list()
+    (item,) = orjson.loads(listing)["items"]
+    assert not item.keys() & optional
+    assert api.emulator.fault_counts == Counter(missing_fields=2)
+
+
+async def test_slow_responses_still_answer(api: Api) -> None:
+    run = await api.new_run()
+    api.emulator.faults = Faults(slow=1.0, slow_seconds=0.0)
+    for _ in range(3):
+        status, _, body = await api.get(run["id"])
+        assert (status, orjson.loads(body)["id"]) == (200, run["id"])
+    assert api.emulator.fault_counts == Counter(slow=3)
+
+
+async def test_fault_counts_match_what_the_client_saw(api: Api) -> None:
+    run = await api.new_run()
+    api.emulator.faults = attrs.evolve(Faults.mixed(0.8, seed=5), slow_seconds=0.0)
+    seen: Counter[str] = Counter()
+    for _ in range(120):
+        try:
+            status, _, body = await api.get(run["id"])
+        except aiohttp.ClientConnectionError:
+            seen["reset"] += 1
+            continue
+        if status == 429:
+            seen["429"] += 1
+        elif status >= 500:
+            seen["5xx"] += 1
+        elif outcome(status, body).endswith("garbled"):
+            seen["garbled"] += 1
+        elif status_of(api.emulator, orjson.loads(body)) == MYSTERY:
+            seen["mystery"] += 1
+    counts = api.emulator.fault_counts
+    assert set(counts) == set(Faults.KINDS)
+    assert seen["429"] == counts["rate_limited"] + counts["rate_limited_bare"]
+    assert seen["5xx"] == counts["server_error"]
+    assert seen["reset"] == counts["reset_before"] + counts["reset_after"]
+    assert seen["garbled"] == counts["truncated"] + counts["malformed"]
+    assert seen["mystery"] == counts["unknown_status"]
+
+
+async def test_a_seed_makes_the_faults_reproducible(emulator: Emulator) -> None:
+    async def sequence(target: Emulator, faults: Faults) -> tuple[list[str], Counter[str]]:
+        async with target.serve() as base, bare_session() as session:
+            api = Api(session, base, target)
+            run = await api.new_run()
+            _, _, plain = await api.get(run["id"])
+            target.faults = faults
+            seen = []
+            for _ in range(40):
+                try:
+                    status, _, body = await api.get(run["id"])
+                except aiohttp.ClientConnectionError:
+                    seen.append("reset")
+                    continue
+                # Run ids differ between emulators: compare bodies by what changed.
+                seen.append(f"{status} {'same' if body == plain else len(body)}")
+            return seen, target.fault_counts
+
+    profile = attrs.evolve(Faults.mixed(0.6, seed=1234), slow_seconds=0.0)
+    first = await sequence(emulator, profile)
+    again = await sequence(load_emulator(emulator.provider), profile)
+    other = await sequence(load_emulator(emulator.provider), attrs.evolve(profile, seed=4321))
+    assert first == again
+    assert first[0] != other[0]
+
+
+async def test_setting_the_profile_again_restarts_its_sequence(api: Api) -> None:
+    run = await api.new_run()
+    profile = Faults(server_error=0.5, seed=7)
+
+    async def statuses() -> list[int]:
+        api.emulator.faults = profile
+        return [(await api.get(run["id"]))[0] for _ in range(20)]
+
+    first = await statuses()
+    assert set(first) > {200}
+    assert await statuses() == first
+
+
+async def test_methods_and_paths_limit_what_is_hit(api: Api) -> None:
+    run = await api.new_run()
+    api.emulator.faults = Faults(server_error=1.0, methods={"POST"})
+    assert (await api.get(run["id"]))[0] == 200
+    assert (await api.create())[0] >= 500
+    api.emulator.faults = Faults(server_error=1.0, paths=r"/runs/")
+    assert (await api.list())[0] == 200
+    assert (await api.get(run["id"]))[0] >= 500
+
+
+async def test_injected_faults_come_first_then_the_profile_resumes(api: Api) -> None:
+    run = await api.new_run()
+    api.emulator.faults = Faults(unknown_status=1.0)
+    api.emulator.inject_fault("rate_limited_bare", times=2)
+    first = [(await api.get(run["id"]))[0] for _ in range(2)]
+    status, _, body = await api.get(run["id"])
+    assert first == [429, 429]
+    assert (status, status_of(api.emulator, orjson.loads(body))) == (200, MYSTERY)
+    assert api.emulator.fault_counts == Counter(rate_limited_bare=2, unknown_status=1)
+
+
+async def test_routes_outside_the_api_are_not_hit(api: Api) -> None:
+    api.emulator.faults = Faults(reset_before=1.0)
+    status, _, _ = await api.send("GET", "/no/such/route")
+    assert status in (401, 404)
+    if api.emulator.provider != "runflow":  # Runflow has no health check
+        health = "/health" if api.emulator.provider == "kognitos" else "/v1/health"
+        assert (await api.send("GET", health))[0] == 200
+    assert api.emulator.fault_counts == Counter()
+
+
+# -- idempotent writes keep their real answers ------------------------------------------
+
+
+async def test_cyberdesk_replays_the_real_create_after_a_reset() -> None:
+    emulator = CyberdeskEmulator()
+    async with emulator.serve() as base, bare_session() as session:
+        api = Api(session, base, emulator)
+        path, body = api.create_request()
+        key = {"Idempotency-Key": "2f1d8a4c-5e7b-4c3a-9d2e-1b6f0a7c8e90"}
+        emulator.inject_fault("reset_after")
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await api.send("POST", path, json=body, headers=key)
+        (created,) = await api.listed()
+        emulator.inject_fault("unknown_status")
+        _, _, garbled = await api.send("POST", path, json=body, headers=key)
+        status, _, replayed = await api.send("POST", path, json=body, headers=key)
+        assert status == 201
+        assert orjson.loads(garbled) == {**created, "status": MYSTERY}
+        assert orjson.loads(replayed) == created
+        assert await api.listed() == [created]
+
+
+async def test_runflow_replays_the_real_batch_after_a_reset() -> None:
+    emulator = RunflowEmulator()
+    async with emulator.serve() as base, bare_session() as session:
+        api = Api(session, base, emulator)
+        path = f"/v1/{emulator.default_target}/batches"
+        body = {"items": [{"input": {"prompt": "a"}}, {"input": {"prompt": "b"}}]}
+        key = {"Idempotency-Key": "batch-1"}
+        emulator.inject_fault("reset_after")
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await api.send("POST", path, json=body, headers=key)
+        assert len(emulator.batches) == 1
+        emulator.inject_fault("truncated")
+        _, _, cut = await api.send("POST", path, json=body, headers=key)
+        status, _, replayed = await api.send("POST", path, json=body, headers=key)
+        assert status == 201
+        assert replayed.startswith(cut) and len(cut) < len(replayed)
+        assert len(await api.listed()) == 2
+        assert list(emulator.batches) == [orjson.loads(replayed)["id"]]
+
+
+# -- an emulator that declares nothing about its runs ----------------------------------
+
+
+async def test_an_emulator_without_run_knowledge_gets_the_generic_kinds() -> None:
+    memo = MemoEmulator(faults=Faults(unknown_status=1.0, missing_fields=1.0))
+    async with memo.serve() as base, bare_session() as session:
+        headers = {"Authorization": f"Bearer {memo.token}"}
+        async with session.post(f"{base}/runs", json={"target": "echo"}, headers=headers) as r:
+            created = orjson.loads(await r.read())
+        assert created["state"] == "QUEUED"
+        assert "cost" in created
+        assert memo.fault_counts == Counter()
+        memo.inject_fault("reset_before")
+        with pytest.raises(aiohttp.ClientConnectionError):
+            async with session.get(f"{base}/runs", headers=headers) as r:
+                await r.read()
+        assert memo.fault_counts == Counter(reset_before=1)
+
+
+# -- through the runbridge client ------------------------------------------------------
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_reads_succeed_through_a_mixed_profile(provider: str) -> None:
+    options = testing_options(retry=RetryPolicy.testing(attempts=8))
+    async with emulated_client(provider, options=options) as (client, emulator):
+        runs = [await client.create(emulator.default_target) for _ in range(3)]
+        emulator.faults = Faults.mixed(0.3, seed=2024)
+        for n in range(60):
+            expected = runs[n % len(runs)]
+            got = await client.get(expected.ref)
+            assert got.ref == expected.ref
+        listed = [run.ref async for run in client.list(target=emulator.default_target)]
+        assert sorted(map(str, listed)) == sorted(str(run.ref) for run in runs)
+        counts = emulator.fault_counts
+        failing = ("rate_limited", "server_error", "reset_before", "reset_after")
+        assert all(counts[kind] > 0 for kind in failing), counts
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_unknown_statuses_read_as_unknown_keeping_the_native_value(provider: str) -> None:
+    async with emulated_client(provider) as (client, emulator):
+        created = await client.create(emulator.default_target)
+        emulator.inject_fault("unknown_status")
+        run = await client.get(created.ref)
+        assert run.status is RunStatus.UNKNOWN
+        assert run.native_status == MYSTERY
+        assert emulator.status_field is not None
+        assert run.raw[emulator.status_field] == MYSTERY
+        emulator.faults = Faults(unknown_status=1.0)
+        listed = [run async for run in client.list(target=emulator.default_target)]
+        assert [run.status for run in listed] == [RunStatus.UNKNOWN]
+        emulator.faults = None
+        assert (await client.get(created.ref)).status is RunStatus.PENDING
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_missing_optional_fields_never_break_a_read(provider: str) -> None:
+    async with emulated_client(provider) as (client, emulator):
+        created = await client.create(emulator.default_target, inputs={"prompt": "x"})
+        emulator.advance(10)
+        whole = await client.get(created.ref)
+        emulator.faults = Faults(missing_fields=1.0)
+        run = await client.get(created.ref)
+        assert (run.ref, run.status, run.native_status) == (
+            whole.ref,
+            whole.status,
+            whole.native_status,
+        )
+        assert run.created_at == whole.created_at
+        assert not run.raw.keys() & emulator.optional_fields
+        listed = [run async for run in client.list(target=emulator.default_target)]
+        assert [run.ref for run in listed] == [created.ref]
+        assert emulator.fault_counts["missing_fields"] == 2
