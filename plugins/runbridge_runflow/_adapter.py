@@ -296,6 +296,16 @@ class RunflowAdapter(Adapter):
         client_ref = run.raw.get("client_ref")
         return client_ref if isinstance(client_ref, str) else None
 
+    async def find_tagged(self, call: Call, request: RunRequest, token: str) -> Run | None:
+        """Ask the server for the run by ``client_ref`` (robust to fields left out)."""
+        if request.options.get("client_ref") != token:
+            return await super().find_tagged(call, request, token)
+        params = {"q": f'client_ref:"{token}"', "limit": "10"}
+        response = await call.request("GET", "/v1/runs", params=params)
+        wire = call.structure(converter, response.data, WirePage)
+        runs = [self.to_run(call, item) for item in wire.items]
+        return runs[0] if runs else None
+
     def retry_request(self, run: Run) -> RunRequest:
         """Same target and input, and the same ``metadata``, ``callback_url``, ``client_ref``."""
         request = super().retry_request(run)

@@ -53,6 +53,9 @@ class Pagination(enum.Enum):
         return self.value
 
 
+LOOKUP_PAGES = 10
+"""Pages of newest runs searched for a run whose create response was lost."""
+
 FILTERS = frozenset({"target", "status", "created_after", "created_before"})
 """Names of the list filters a provider may apply server-side."""
 
@@ -286,6 +289,26 @@ class Adapter:
 
     def token_of(self, run: Run) -> str | None:
         """The client token ``tag`` put on the run, if any."""
+        return None
+
+    async def find_tagged(self, call: Call, request: RunRequest, token: str) -> Run | None:
+        """The run created from ``request`` with client ``token``, if the provider has it.
+
+        The default searches the newest runs of the request's target, a page at a
+        time, for one whose ``token_of`` is ``token``. Override it where the
+        provider can search by the token itself.
+        """
+        size = min(100, self.capabilities.max_page_size)
+        filters = RunFilter(target=self.canonical_target(request.target))
+        cursor: str | None = None
+        for _ in range(LOOKUP_PAGES):
+            page = await self.list_page(call, filters, cursor, size)
+            for run in page.items:
+                if self.token_of(run) == token:
+                    return run
+            if page.next_cursor is None:
+                return None
+            cursor = page.next_cursor
         return None
 
     def retry_request(self, run: Run) -> RunRequest:

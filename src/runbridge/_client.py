@@ -366,7 +366,8 @@ class RunClient:
                 ambiguous = not isinstance(exc, RateLimited) and not (
                     isinstance(exc, ProviderUnavailable) and exc.status in (408, 429)
                 )
-                if ambiguous and (found := await self._find_tagged(request, token)) is not None:
+                lookup = self._transport.call("create", secrets=request.secrets.values())
+                if ambiguous and (found := await self.adapter.find_tagged(lookup, request, token)):
                     log.info("%s.create: recovered run %s after %s", self.provider, found.ref, exc)
                     return found
                 if attempt >= policy.attempts or time.monotonic() >= deadline:
@@ -374,20 +375,6 @@ class RunClient:
                 delay = policy.delay(attempt, getattr(exc, "retry_after", None))
                 if delay > 0:
                     await asyncio.sleep(min(delay, max(deadline - time.monotonic(), 0)))
-
-    async def _find_tagged(self, request: RunRequest, token: str) -> Run | None:
-        size = min(100, self._capabilities.max_page_size)
-        filters = RunFilter(target=self.adapter.canonical_target(request.target))
-        cursor: str | None = None
-        for _ in range(_LOOKUP_PAGES):
-            page = await self.adapter.list_page(self._transport.call("list"), filters, cursor, size)
-            for run in page.items:
-                if self.adapter.token_of(run) == token:
-                    return run
-            if page.next_cursor is None:
-                return None
-            cursor = page.next_cursor
-        return None
 
     def _check_secrets(self, request: RunRequest) -> None:
         if request.secrets and not self._capabilities.secrets:
@@ -637,5 +624,3 @@ class RunClient:
 
 
 _NO_FILTER = RunFilter()
-_LOOKUP_PAGES = 10
-"""Pages of newest runs searched for a run whose create response was lost."""
