@@ -13,13 +13,13 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 import pytest
-from runbridge_cyberdesk import CyberdeskEmulator
-from runbridge_kognitos import KognitosEmulator
-from runbridge_runflow import RunflowEmulator
 
 from runbridge import RetryPolicy, Run, RunbridgeError, RunClient
 from runbridge.emulation import Emulator, Faults
 from runbridge.testing import emulated_client, testing_options
+from runbridge_cyberdesk import CyberdeskEmulator
+from runbridge_kognitos import KognitosEmulator
+from runbridge_runflow import RunflowEmulator
 
 CREATES = 2001  # 667 per provider
 IN_FLIGHT = 24
@@ -99,4 +99,4 @@ async def test_no_create_is_lost_or_duplicated_under_faults(
         }
         assert faults / requests > FAULT_RATE * 0.6  # the faults really were there
         assert emulator.fault_counts["reset_after"] > 0
-    print("\nreliability figures:", figures)  # noqa: T201 - quoted in docs/reliability.md
+    print("\nreliability figures:", figures)
