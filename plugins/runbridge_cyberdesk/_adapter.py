@@ -139,6 +139,9 @@ class CyberdeskAdapter(Adapter):
         if not isinstance(payload, Mapping):
             raise call.bad_response("expected a run object", body=payload)
         wire = call.structure(converter, payload, WireRun)
+        run_id = self.id_format.normalize(wire.id)
+        if run_id is None:
+            raise call.bad_response(f"run id {wire.id[:64]!r} is not a UUID", body=payload)
         status = STATUSES.canonical(wire.status)
         message = "; ".join(wire.error) if wire.error else None
         failure = None
@@ -147,7 +150,7 @@ class CyberdeskAdapter(Adapter):
         elif wire.status == "task_failed":
             failure = Failure("task", message)
         return Run(
-            ref=RunRef(self.name, wire.id.lower()),
+            ref=RunRef(self.name, run_id),
             status=status,
             native_status=wire.status,
             target=wire.workflow_id.lower(),
@@ -162,6 +165,27 @@ class CyberdeskAdapter(Adapter):
         )
 
     # -- operations -------------------------------------------------------------------
+
+    def check_options(self, operation: str, options: Mapping[str, Any]) -> None:
+        """Only the fields the provider takes for ``operation``; canonical ones by name."""
+        allowed = {
+            "create": CREATE_OPTIONS,
+            "retry": RETRY_OPTIONS | _RETRY_ALIASES.keys(),
+            "update": UPDATE_OPTIONS,
+        }.get(operation)
+        if allowed is None:
+            return
+        for key in options:
+            if operation != "retry" and key in CANONICAL_FIELDS:
+                where = "RunRequest" if operation == "create" else "RunUpdate"
+                reason = f"option {key!r} is set through {where}.{CANONICAL_FIELDS[key]}"
+            elif key not in allowed:
+                reason = f"cyberdesk cannot {operation} with option {key!r}"
+            else:
+                continue
+            raise runbridge.InvalidRequest(
+                reason, field=key, provider=self.name, operation=operation
+            )
 
     async def create(self, call: Call, request: RunRequest) -> Run:
         body = _create_body(call, request)
@@ -257,20 +281,28 @@ class CyberdeskAdapter(Adapter):
         runs = [
             (indices[i] if i < len(indices) else indices[-1], run) for i, run in enumerate(created)
         ]
-        messages = list(wire.errors or ())
-        failures = max(len(indices) - len(created), wire.failed_count, len(messages))
-        errors = []
-        for k in range(failures):
-            position = len(created) + k
-            if k < len(messages):
-                message = call.redactor.text(messages[k])
-            else:
-                message = (
-                    f"cyberdesk created {len(created)} of {len(indices)} runs "
-                    f"(failed_count={wire.failed_count})"
-                )
+        messages = [call.redactor.text(str(m))[:500] for m in (wire.errors or ())]
+        # Positions the provider did not fill failed; its own count and messages are
+        # reported too, but never believed beyond the size of the chunk.
+        missing = max(len(indices) - len(created), 0)
+        errors = [
+            BulkError(
+                messages[k]
+                if k < len(messages)
+                else f"cyberdesk created {len(created)} of {len(indices)} runs "
+                f"(failed_count={wire.failed_count})",
+                indices[len(created) + k],
+            )
+            for k in range(missing)
+        ]
+        if wire.failed_count > missing or len(messages) > missing:
+            extra = "; ".join(messages[missing : missing + 5])
             errors.append(
-                BulkError(message, indices[position] if position < len(indices) else None)
+                BulkError(
+                    f"cyberdesk reported failed_count={wire.failed_count} for a chunk of "
+                    f"{len(indices)} with {len(created)} runs created"
+                    + (f": {extra}" if extra else "")
+                )
             )
         return runs, errors
 
@@ -283,7 +315,7 @@ class CyberdeskAdapter(Adapter):
     ) -> Page:
         skip = 0
         if cursor is not None:
-            if not cursor.isdigit() or len(cursor) > 12:
+            if not (cursor.isascii() and cursor.isdigit()) or len(cursor) > 12:
                 raise call.invalid("cursor is not a cyberdesk offset", field="cursor")
             skip = int(cursor)
         params: list[tuple[str, str]] = [("sort_mode", "created_at_desc"), ("skip", str(skip))]

@@ -175,6 +175,17 @@ class KognitosAdapter(Adapter):
             return super().parse_error(status, body)
         return ErrorInfo(message=message, field=_FIELDS.get(field, field) if field else None)
 
+    def check_options(self, operation: str, options: Mapping[str, Any]) -> None:
+        """Kognitos runs take no provider options."""
+        if operation == "create" and options:
+            option = sorted(options)[0]
+            raise InvalidRequest(
+                f"{self.name} knows no option {option!r}",
+                field=option,
+                provider=self.name,
+                operation=operation,
+            )
+
     def tag(self, request: RunRequest, token: str) -> RunRequest | None:
         """Put the client token at the end of the run name (the only free text kept).
 

@@ -217,7 +217,10 @@ class RunflowAdapter(Adapter):
             and wire.started_at is not None
             and wire.duration_ms is not None
         ):
-            finished_at = wire.started_at + timedelta(milliseconds=wire.duration_ms)
+            try:
+                finished_at = wire.started_at + timedelta(milliseconds=wire.duration_ms)
+            except OverflowError:  # a nonsense duration: leave the end unknown
+                finished_at = None
         return Run(
             ref=RunRef(self.name, run_id),
             status=status,
@@ -275,6 +278,22 @@ class RunflowAdapter(Adapter):
                 )
             metadata[NAME_KEY] = request.name
         return body
+
+    def check_options(self, operation: str, options: Mapping[str, Any]) -> None:
+        """Create options must be known and of the right kind."""
+        if operation != "create":
+            return
+        for key, value in options.items():
+            kind = CREATE_OPTIONS.get(key)
+            if kind is None:
+                reason = f"unknown option {key!r}; Runflow runs take {', '.join(CREATE_OPTIONS)}"
+            elif value is not None and not isinstance(value, kind):
+                reason = f"option {key!r} must be a {'mapping' if kind is Mapping else 'string'}"
+            else:
+                continue
+            raise runbridge.InvalidRequest(
+                reason, field=f"options.{key}", provider=self.name, operation=operation
+            )
 
     def tag(self, request: RunRequest, token: str) -> RunRequest | None:
         """Carry the client token in ``client_ref`` (or, if the caller set one, metadata)."""
@@ -379,7 +398,10 @@ class RunflowAdapter(Adapter):
             return urlencode({"pq": link})
         # A link is never requested as given: its host need not be the configured
         # one, and the token must not follow it. Its cursor parameters are kept.
-        query = dict(parse_qsl(urlsplit(link).query))
+        try:
+            query = dict(parse_qsl(urlsplit(link).query))
+        except ValueError:
+            raise call.bad_response(f"the next link {link[:200]!r} is not a URL") from None
         if not query.get("pq"):
             raise call.bad_response(f"the next link {link[:200]!r} has no pq cursor")
         kept: dict[str, str] = {k: query[k] for k in _CURSOR_PARAMS if k in query}

@@ -277,6 +277,13 @@ class Adapter:
             )
         return ErrorInfo()
 
+    def check_options(self, operation: str, options: Mapping[str, Any]) -> None:
+        """Raise ``InvalidRequest`` for provider options ``operation`` cannot take.
+
+        Called before any request is made, so bad options never reach the wire
+        even when the core must read the run first. The default accepts all.
+        """
+
     def tag(self, request: RunRequest, token: str) -> RunRequest | None:
         """``request`` marked with a client token the provider keeps, or ``None``.
 

@@ -7,7 +7,7 @@ import ipaddress
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from secrets import token_hex
 from types import TracebackType
@@ -164,13 +164,7 @@ def connect_profile(
     registry: Registry | None,
 ) -> RunClient:
     """A client for ``profile`` with its credentials already read from the environment."""
-    try:
-        adapter_cls = (registry or default_registry).adapter(profile.provider)
-    except ConfigError as exc:
-        raise ConfigError(
-            f"profile {profile.name!r}: {exc.message}",
-            field=f"profiles.{profile.name}.provider",
-        ) from None
+    adapter_cls = profile_adapter(profile, registry)
     secret = {a.name for a in _secret_fields(adapter_cls.settings_type)}
     for key in profile.settings:
         if key in secret:
@@ -181,6 +175,17 @@ def connect_profile(
                 provider=profile.provider,
             )
     return _build(profile.provider, token, profile.base_url, options, registry, settings, profile)
+
+
+def profile_adapter(profile: Profile, registry: Registry | None) -> type[Adapter]:
+    """The adapter class a profile names; ``ConfigError`` naming the profile otherwise."""
+    try:
+        return (registry or default_registry).adapter(profile.provider)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"profile {profile.name!r}: {exc.message}",
+            field=f"profiles.{profile.name}.provider",
+        ) from None
 
 
 def _secret_fields(settings_type: type[Any]) -> list[attrs.Attribute[Any]]:
@@ -330,6 +335,7 @@ class RunClient:
                 options=options,
             )
         self._require("create")
+        self.adapter.check_options("create", request.options)
         return await self._create(self._resolve(request))
 
     def _resolve(self, request: RunRequest) -> RunRequest:
@@ -397,8 +403,11 @@ class RunClient:
         batch = [self._resolve(r) for r in requests]
         if not batch:
             return BulkResult((), (), 0)
-        if concurrency < 1:
-            raise InvalidRequest("concurrency must be at least 1", field="concurrency")
+        if not _is_int(concurrency) or concurrency < 1:
+            raise InvalidRequest(
+                f"concurrency must be an integer of at least 1, not {concurrency!r:.40}",
+                field="concurrency",
+            )
         for request in batch:
             self._check_secrets(request)
         if self._require("create_many") is Support.NATIVE:
@@ -449,9 +458,23 @@ class RunClient:
             statuses: frozenset[RunStatus] = frozenset()
         elif isinstance(status, RunStatus | str):
             statuses = frozenset({self._status(status)})
-        else:
+        elif isinstance(status, Iterable) and not isinstance(status, Mapping | bytes):
             statuses = frozenset(self._status(s) for s in status)
+        else:
+            raise InvalidRequest(
+                f"status must be a status or a list of them, not {type(status).__name__}",
+                field="status",
+                provider=self.provider,
+            )
+        if target is not None and (not isinstance(target, str) or not target):
+            raise InvalidRequest("target must be a non-empty string", field="target")
         for name, value in (("created_after", created_after), ("created_before", created_before)):
+            if value is not None and not isinstance(value, datetime):
+                raise InvalidRequest(
+                    f"{name} must be a datetime, not {type(value).__name__}",
+                    field=name,
+                    provider=self.provider,
+                )
             if value is not None and value.tzinfo is None:
                 raise InvalidRequest(
                     f"{name} must be timezone-aware", field=name, provider=self.provider
@@ -466,6 +489,12 @@ class RunClient:
         )
 
     def _status(self, value: RunStatus | str) -> RunStatus:
+        if not isinstance(value, RunStatus | str):
+            raise InvalidRequest(
+                f"status must be a status name, not {value!r:.40}",
+                field="status",
+                provider=self.provider,
+            )
         status = RunStatus.parse(value)
         if status is RunStatus.UNKNOWN and value not in (RunStatus.UNKNOWN, "unknown"):
             raise InvalidRequest(
@@ -479,8 +508,7 @@ class RunClient:
         if page_size is None:
             return None
         top = self._capabilities.max_page_size
-        valid = isinstance(page_size, int) and not isinstance(page_size, bool)
-        if not valid or not 1 <= page_size <= top:
+        if not _is_int(page_size) or not 1 <= page_size <= top:
             raise InvalidRequest(
                 f"page_size must be an integer from 1 to {top}, got {page_size!r}",
                 field="page_size",
@@ -540,8 +568,10 @@ class RunClient:
         size = self._page_size(page_size)
         if cursor is not None:
             decode_cursor(self.provider, cursor)
-        if limit is not None and limit < 0:
-            raise InvalidRequest("limit must not be negative", field="limit")
+        if limit is not None and (not _is_int(limit) or limit < 0):
+            raise InvalidRequest(
+                f"limit must be a non-negative integer, not {limit!r:.40}", field="limit"
+            )
 
         async def fetch(c: str | None) -> Page:
             return await self._fetch_page(filters, c, size)
@@ -566,6 +596,7 @@ class RunClient:
                 raise InvalidRequest(str(exc), field="update", provider=self.provider) from None
         elif fields:
             update = attrs.evolve(update, **fields)
+        self.adapter.check_options("update", update.options)
         if update.status is not None:
             await self._check(ref, update.status, "update")
         return await self.adapter.update(self._transport.call("update"), ref.id, update)
@@ -581,6 +612,7 @@ class RunClient:
         """Run a finished run again: in place where the provider can, else as a new run."""
         ref = self.ref(run)
         support = self._require("retry")
+        self.adapter.check_options("retry" if support is Support.NATIVE else "create", options)
         previous = await self._check(ref, RunStatus.PENDING, "retry")
         if support is Support.NATIVE:
             return await self.adapter.retry(self._transport.call("retry"), ref.id, options)
@@ -602,13 +634,19 @@ class RunClient:
         timeout: float = 600.0,
         poll_interval: float = 1.0,
         max_interval: float = 30.0,
+        on_poll: Callable[[Run], object] | None = None,
     ) -> Run:
-        """Poll until the run is terminal, backing off; ``WaitTimeout`` carries the last run."""
+        """Poll until the run is terminal, backing off; ``WaitTimeout`` carries the last run.
+
+        ``on_poll`` is called with every run read, e.g. to drive a progress display.
+        """
         ref = self.ref(run)
         deadline = time.monotonic() + timeout
         interval = max(poll_interval, 0.0)
         while True:
             current = await self.get(ref)
+            if on_poll is not None:
+                on_poll(current)
             if current.status.is_terminal:
                 return current
             remaining = deadline - time.monotonic()
@@ -624,3 +662,7 @@ class RunClient:
 
 
 _NO_FILTER = RunFilter()
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

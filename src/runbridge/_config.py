@@ -100,8 +100,10 @@ class Profile:
         environ: Mapping[str, str] | None = None,
     ) -> RunClient:
         """A client for this profile (open it with ``async with``)."""
-        from ._client import connect_profile
+        from ._client import connect_profile, profile_adapter
         from ._transport import ClientOptions
+
+        profile_adapter(self, registry)  # an unknown provider is named before any variable
 
         if options is None and self.client:
             options = ClientOptions(**self.client)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import attrs
+import orjson
 
 from ._errors import InvalidRequest
 
@@ -167,7 +168,49 @@ class Run:
 
 
 def _file_tuple(files: Iterable[File]) -> tuple[File, ...]:
-    return tuple(files)
+    if isinstance(files, str | bytes | Mapping) or not isinstance(files, Iterable):
+        raise InvalidRequest("files must be a sequence of runbridge.File", field="files")
+    out = tuple(files)
+    if not all(isinstance(f, File) for f in out):
+        raise InvalidRequest("files must be a sequence of runbridge.File", field="files")
+    return out
+
+
+def _check_target(_: object, __: attrs.Attribute[str], value: object) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidRequest(
+            f"target must be a non-empty string, not {value!r:.60}", field="target"
+        )
+
+
+def _check_name(_: object, __: attrs.Attribute[str | None], value: object) -> None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidRequest(f"name must be a string, not {type(value).__name__}", field="name")
+
+
+def _check_mapping(
+    instance: object, attribute: attrs.Attribute[Mapping[str, Any]], value: object
+) -> None:
+    name = attribute.name
+    if not isinstance(value, Mapping):
+        raise InvalidRequest(f"{name} must be a mapping, not {type(value).__name__}", field=name)
+    for key in value:
+        if not isinstance(key, str):
+            raise InvalidRequest(f"{name} keys must be strings, not {key!r:.40}", field=name)
+
+
+def _check_json(
+    instance: object, attribute: attrs.Attribute[Mapping[str, Any]], value: object
+) -> None:
+    _check_mapping(instance, attribute, value)
+    try:
+        orjson.dumps(value)
+    except TypeError as exc:
+        raise InvalidRequest(
+            f"{attribute.name} must be JSON values (str, int, float, bool, None, lists, "
+            f"mappings): {exc}",
+            field=attribute.name,
+        ) from None
 
 
 @attrs.frozen(kw_only=True)
@@ -178,12 +221,14 @@ class RunRequest:
     and are redacted from reprs, logs and error texts everywhere.
     """
 
-    target: str
-    inputs: Mapping[str, Any] = attrs.field(factory=dict)
-    name: str | None = None
+    target: str = attrs.field(validator=_check_target)
+    inputs: Mapping[str, Any] = attrs.field(factory=dict, validator=_check_json)
+    name: str | None = attrs.field(default=None, validator=_check_name)
     files: tuple[File, ...] = attrs.field(default=(), converter=_file_tuple)
-    secrets: Mapping[str, Any] = attrs.field(factory=dict, repr=_redacted_mapping, eq=False)
-    options: Mapping[str, Any] = attrs.field(factory=dict)
+    secrets: Mapping[str, Any] = attrs.field(
+        factory=dict, repr=_redacted_mapping, eq=False, validator=_check_json
+    )
+    options: Mapping[str, Any] = attrs.field(factory=dict, validator=_check_mapping)
 
 
 @attrs.frozen(kw_only=True)

@@ -11,7 +11,7 @@ from ._clock import Clock, ManualClock, RealClock, iso
 from ._faults import FaultKind, Faults
 from ._idempotency import IdempotencyCache, Stored
 from ._lifecycle import Phase, Plan, Timeline
-from ._server import Emulator, json_response, read_json
+from ._server import Emulator, json_response, load_emulator, read_json
 
 __all__ = [
     "Clock",
@@ -27,5 +27,6 @@ __all__ = [
     "Timeline",
     "iso",
     "json_response",
+    "load_emulator",
     "read_json",
 ]

@@ -9,15 +9,14 @@ conformance suite for adapter authors.
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 from .._client import RunClient, connect
-from .._registry import Registry, default_registry
+from .._registry import Registry
 from .._retry import RetryPolicy
 from .._transport import ClientOptions
-from ..emulation import Emulator
+from ..emulation import Emulator, load_emulator
 
 __all__ = ["emulated_client", "load_emulator", "testing_options"]
 
@@ -30,19 +29,6 @@ def testing_options(**overrides: Any) -> ClientOptions:
 
 
 testing_options.__test__ = False  # type: ignore[attr-defined]  # not a test, despite the name
-
-
-def load_emulator(provider: str, *, registry: Registry | None = None, **kwargs: Any) -> Emulator:
-    """A new emulator for ``provider``, from the import path its adapter declares."""
-    adapter = (registry or default_registry).adapter(provider)
-    if not adapter.emulator:
-        raise LookupError(f"the {provider} adapter does not declare an emulator")
-    module_name, _, attr = adapter.emulator.partition(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    emulator = factory(**kwargs)
-    if not isinstance(emulator, Emulator):
-        raise TypeError(f"{adapter.emulator} did not build an Emulator")
-    return emulator
 
 
 @contextlib.asynccontextmanager

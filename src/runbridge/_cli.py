@@ -1,0 +1,303 @@
+"""The ``runbridge`` command line: argument parsing, dispatch, and exit codes.
+
+``main`` returns the exit code instead of exiting, so it can be called from
+tests and other programs; the console script and ``python -m runbridge`` exit
+with what it returns. Commands live in ``_cli_commands``, ``_cli_emulate`` and
+``_cli_demo``; what they print is shaped in ``_cli_render``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, NoReturn
+
+from . import _cli_commands as commands
+from ._cli_commands import (
+    INTERRUPTED,
+    OK,
+    PROVIDER_ERROR,
+    RUN_FAILED,
+    TOKEN_ENV,
+    USAGE,
+    UsageError,
+    count,
+    positive_float,
+)
+from ._cli_render import Output
+from ._client import RunClient
+from ._errors import InvalidRequest, RunbridgeError, WaitTimeout
+from ._model import RunStatus
+
+PROG = "runbridge"
+
+EXIT_CODES = """\
+exit codes:
+  0    success
+  1    the run did not succeed (failed, cancelled, wait timed out, bulk failures)
+  2    usage or configuration error
+  3    provider or runtime error (auth, not found, unavailable, unsupported, ...)
+  130  interrupted
+"""
+
+ClientCommand = Callable[[RunClient, argparse.Namespace, Output], Awaitable[int]]
+LocalCommand = Callable[[argparse.Namespace, Output], Awaitable[int]]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Reports usage errors as exceptions, so that ``main`` prints one line and returns 2."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class _RefuseToken(argparse.Action):
+    """``--token`` exists only to say why there is none."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        parser.error(
+            "a token is never taken on the command line, where other processes can read "
+            "it: put it in an environment variable and name that with --token-env"
+        )
+
+
+def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Accepted before and after the command: the command's copies default to
+    # SUPPRESS so that they only overwrite what was actually given.
+    unset: Any = None if top else argparse.SUPPRESS
+    group = parser.add_argument_group("global options (before or after the command)")
+    group.add_argument(
+        "--profile", metavar="NAME", default=unset,
+        help="profile of the configuration (default: $RUNBRIDGE_PROFILE, else the "
+        "file's default_profile)",
+    )  # fmt: skip
+    group.add_argument(
+        "--config", metavar="PATH", default=unset,
+        help="configuration file (default: $RUNBRIDGE_CONFIG, else ./runbridge.toml)",
+    )  # fmt: skip
+    group.add_argument(
+        "--provider", metavar="NAME", default=unset,
+        help="use this provider directly instead of a profile",
+    )  # fmt: skip
+    group.add_argument(
+        "--base-url", metavar="URL", default=unset, help="with --provider: the API base URL"
+    )
+    group.add_argument(
+        "--token-env", metavar="VAR", default=unset,
+        help=f"with --provider: the environment variable holding the token (default {TOKEN_ENV})",
+    )  # fmt: skip
+    group.add_argument(
+        "--setting", metavar="KEY=VALUE", action="append",
+        dest="settings" if top else "settings_after", default=[] if top else argparse.SUPPRESS,
+        help="with --provider: a provider setting (repeatable); KEY_env=VAR reads it from VAR",
+    )  # fmt: skip
+    group.add_argument(
+        "--json", action="store_true", default=False if top else argparse.SUPPRESS,
+        help="print JSON lines (one object per line) instead of tables",
+    )  # fmt: skip
+    group.add_argument("--token", nargs="?", action=_RefuseToken, help=argparse.SUPPRESS)
+
+
+def _add_wait_options(parser: argparse.ArgumentParser, *, timeout: float = 600.0) -> None:
+    parser.add_argument(
+        "--timeout", metavar="S", type=positive_float, default=timeout,
+        help=f"give up waiting after S seconds (exit 1; default {timeout:g})",
+    )  # fmt: skip
+    parser.add_argument(
+        "--poll-interval", metavar="S", type=positive_float, default=1.0,
+        help="seconds between the first polls; backs off up to 30 (default 1)",
+    )  # fmt: skip
+
+
+def _add_input_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input", "-i", metavar="KEY=VALUE", action="append",
+        help="an input (repeatable); VALUE is parsed as JSON when it is JSON, else kept as text",
+    )  # fmt: skip
+    parser.add_argument(
+        "--inputs-json", metavar="JSON|@FILE",
+        help="all inputs as one JSON object, inline or read from a file (@- for stdin)",
+    )  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``runbridge`` command."""
+    from importlib.metadata import version
+
+    parser = _Parser(
+        prog=PROG,
+        description="Runs on several automation providers, through one interface.",
+        epilog=EXIT_CODES + "\nSee docs/cli.md for the full reference.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # "--token x" must never be taken for "--token-env x"
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {version('runbridge')}")
+    _add_global_options(parser, top=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        sub = subparsers.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
+        )
+        _add_global_options(sub, top=False)
+        return sub
+
+    command("providers", "show every available provider and what it supports")
+
+    sub = command("create", "start a run")
+    sub.add_argument("target", metavar="TARGET", help="provider target, or a profile's alias")
+    _add_input_options(sub)
+    sub.add_argument(
+        "--name", metavar="NAME", help="a name for the run, where the provider has one"
+    )
+    sub.add_argument(
+        "--option", metavar="KEY=VALUE", action="append",
+        help="a provider-specific create option (repeatable; VALUE parsed like --input)",
+    )  # fmt: skip
+    sub.add_argument("--wait", action="store_true", help="wait for the run to finish")
+    _add_wait_options(sub)
+
+    sub = command("get", "show a run")
+    sub.add_argument("ref", metavar="REF", help="the run, as provider:id (or just the id)")
+
+    statuses = [s.value for s in RunStatus]
+    sub = command("list", "list runs, newest first, printed page by page as they arrive")
+    sub.add_argument("--target", metavar="TARGET", help="only runs of this target (or alias)")
+    sub.add_argument(
+        "--status", metavar="STATUS", action="append", choices=statuses,
+        help=f"only runs in this status (repeatable): {', '.join(statuses)}",
+    )  # fmt: skip
+    sub.add_argument("--limit", metavar="N", type=count, help="stop after N runs")
+    sub.add_argument("--page-size", metavar="N", type=count, help="runs per request")
+    sub.add_argument("--created-after", metavar="TIME", help="ISO-8601; UTC if no offset")
+    sub.add_argument("--created-before", metavar="TIME", help="ISO-8601; UTC if no offset")
+
+    sub = command("wait", "wait for a run to finish, showing its status")
+    sub.add_argument("ref", metavar="REF", help="the run, as provider:id (or just the id)")
+    _add_wait_options(sub)
+
+    sub = command("cancel", "cancel a run that has not finished")
+    sub.add_argument("ref", metavar="REF", help="the run, as provider:id (or just the id)")
+
+    sub = command("retry", "run a finished run again")
+    sub.add_argument("ref", metavar="REF", help="the run, as provider:id (or just the id)")
+
+    sub = command("bulk", "start many runs of one target at once")
+    sub.add_argument("target", metavar="TARGET", help="provider target, or a profile's alias")
+    sub.add_argument("--count", metavar="N", type=count, help="start N runs with the same inputs")
+    sub.add_argument(
+        "--file", metavar="PATH",
+        help='JSON lines, one run each: {"inputs": {...}, "name": ..., "options": {...}} '
+        "(- for stdin)",
+    )  # fmt: skip
+    _add_input_options(sub)
+    sub.add_argument(
+        "--concurrency", metavar="N", type=int, default=8,
+        help="creates in flight where the provider has no bulk endpoint (default 8)",
+    )  # fmt: skip
+
+    sub = command("emulate", "serve a provider's emulator on this machine, for development")
+    sub.add_argument("emulated", metavar="PROVIDER", help="the provider to emulate")
+    sub.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sub.add_argument(
+        "--port", type=int, default=8765, help="port to bind (default 8765; 0 picks a free one)"
+    )
+    sub.add_argument(
+        "--speed", metavar="X", type=positive_float, default=1.0,
+        help="run X times faster than real time (default 1)",
+    )  # fmt: skip
+
+    sub = command("demo", "runs on every built-in provider's emulator: no account, no network")
+    sub.add_argument(
+        "--speed", metavar="X", type=positive_float, default=2.0,
+        help="emulated time runs X times faster than real time (default 2: about 4 seconds)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--timeout", metavar="S", type=positive_float, default=60.0,
+        help="give up on a run after S seconds (default 60)",
+    )  # fmt: skip
+    return parser
+
+
+async def _providers(args: argparse.Namespace, output: Output) -> int:
+    from ._registry import providers
+
+    output.providers(providers())
+    return OK
+
+
+def _local_commands() -> dict[str, LocalCommand]:
+    from ._cli_demo import demo
+    from ._cli_emulate import emulate
+
+    return {"providers": _providers, "emulate": emulate, "demo": demo}
+
+
+CLIENT_COMMANDS: dict[str, ClientCommand] = {
+    "create": commands.create,
+    "get": commands.get,
+    "list": commands.list_runs,
+    "wait": commands.wait,
+    "cancel": commands.cancel,
+    "retry": commands.retry,
+    "bulk": commands.bulk,
+}
+
+
+async def _dispatch(args: argparse.Namespace, output: Output) -> int:
+    if args.command not in CLIENT_COMMANDS:
+        return await _local_commands()[args.command](args, output)
+    async with commands.connect_from_args(args) as client:
+        return await CLIENT_COMMANDS[args.command](client, args, output)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (``sys.argv[1:]`` by default); returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        return _fail(str(exc), USAGE)
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else OK
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return USAGE
+    try:
+        return asyncio.run(_dispatch(args, Output(json=args.json)))
+    except UsageError as exc:
+        return _fail(str(exc), USAGE)
+    except WaitTimeout as exc:
+        return _fail(str(exc), RUN_FAILED)
+    except InvalidRequest as exc:  # ConfigError included
+        return _fail(str(exc), USAGE)
+    except RunbridgeError as exc:
+        return _fail(str(exc), PROVIDER_ERROR)
+    except KeyboardInterrupt:
+        return _fail("interrupted", INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (`runbridge list | head`): that is not an error of ours.
+        # Point stdout at /dev/null so that flushing it at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return OK
+    except OSError as exc:
+        return _fail(str(exc), PROVIDER_ERROR)

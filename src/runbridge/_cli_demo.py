@@ -1,0 +1,165 @@
+"""``runbridge demo``: the same runs on every built-in provider, with no account and no network.
+
+Each provider's emulator is served on 127.0.0.1 in this process. One profile set,
+built in memory, maps the logical target ``invoice`` to each emulator's target,
+with tokens in an environment mapping of its own; a fan-out creates the same two
+runs everywhere: one planned to succeed, one planned to fail.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from typing import Any
+
+import attrs
+
+from ._cli_commands import OK, RUN_FAILED
+from ._cli_emulate import build_emulator, env_name, profile_settings
+from ._cli_progress import StatusBoard
+from ._cli_render import Output, run_to_dict, runs_table
+from ._client import RunClient
+from ._config import Config, parse_config
+from ._errors import RunbridgeError, WaitTimeout
+from ._fanout import Outcome, fanout
+from ._model import Run, RunStatus
+from .emulation import Emulator, Plan
+
+BUILTIN = ("cyberdesk", "kognitos", "runflow")
+
+TARGET = "invoice"
+"""The logical target every demo profile defines."""
+
+
+@attrs.frozen
+class Scenario:
+    """One logical run of the demo and what it is planned to end as."""
+
+    invoice: str
+    expected: RunStatus
+    outputs: Mapping[str, Any] | None = None
+
+    def plan(self, position: int) -> Plan:
+        """The emulator plan; later providers take a little longer, for a livelier display."""
+        running = (4.0 if self.expected is RunStatus.SUCCEEDED else 2.0) + position
+        outputs = dict(self.outputs) if self.outputs is not None else None
+        return Plan(outcome=self.expected, queued=1.0, running=running, outputs=outputs)
+
+
+SCENARIOS = (
+    Scenario("INV-1001", RunStatus.SUCCEEDED, {"total": "1250.00", "currency": "EUR"}),
+    Scenario("INV-1002", RunStatus.FAILED),
+)
+
+
+def demo_config(
+    emulators: Mapping[str, Emulator], urls: Mapping[str, str]
+) -> tuple[Config, dict[str, str]]:
+    """One profile per provider, named after it, and the environment its tokens live in."""
+    profiles: dict[str, Any] = {}
+    environ: dict[str, str] = {}
+    for provider, emulator in emulators.items():
+        settings, secrets = profile_settings(emulator)
+        environ.update(secrets)
+        environ[env_name(provider, "token")] = emulator.token
+        profiles[provider] = {
+            "provider": provider,
+            "token_env": env_name(provider, "token"),
+            "base_url": urls[provider],
+            "settings": settings,
+            "targets": {TARGET: emulator.default_target},
+        }
+    return parse_config({"profiles": profiles, "default_profile": BUILTIN[0]}), environ
+
+
+@attrs.frozen
+class Row:
+    """A demo run at the end: the run (or the error that stopped it) against the plan."""
+
+    provider: str
+    scenario: Scenario
+    run: Run | None
+    error: BaseException | None = None
+
+    @property
+    def as_planned(self) -> bool:
+        """Whether the run ended as its plan said."""
+        return (
+            self.error is None
+            and self.run is not None
+            and (self.run.status is self.scenario.expected)
+        )
+
+
+async def demo(args: argparse.Namespace, output: Output) -> int:
+    """Run the demo; 0 when every run reached its planned outcome."""
+    emulators = {p: build_emulator(p, speed=args.speed) for p in BUILTIN}
+    async with AsyncExitStack() as stack:
+        urls = {p: await stack.enter_async_context(e.serve()) for p, e in emulators.items()}
+        config, environ = demo_config(emulators, urls)
+        clients = [config.profile(p).connect(environ=environ) for p in BUILTIN]
+        for client in clients:
+            await stack.enter_async_context(client)
+        fan = await stack.enter_async_context(fanout(clients))
+        output.note(
+            f"Emulators of {', '.join(BUILTIN)} serving on 127.0.0.1; creating "
+            f"{len(SCENARIOS)} runs on each through one profile set",
+            style="dim",
+        )
+        created: list[tuple[Scenario, list[Outcome]]] = []
+        for scenario in SCENARIOS:
+            for position, emulator in enumerate(emulators.values()):
+                emulator.plan_next(scenario.plan(position))
+            outcomes = await fan.create(TARGET, inputs={"invoice": scenario.invoice})
+            created.append((scenario, outcomes))
+        with StatusBoard(output) as board:
+            rows = await asyncio.gather(
+                *(
+                    _follow(fan.clients[o.member], o, scenario, board, args.timeout)
+                    for scenario, outcomes in created
+                    for o in outcomes
+                )
+            )
+    rows.sort(key=lambda r: (BUILTIN.index(r.provider), r.scenario.invoice))
+    if output.json:
+        for row in rows:
+            if row.run is not None:
+                output.line(run_to_dict(row.run))
+    else:
+        output.out.print(
+            runs_table([(r.provider, r.run, "" if r.error is None else str(r.error)) for r in rows])
+        )
+    for row in rows:
+        if row.error is not None:
+            output.note(f"runbridge: error: {row.error}", style="red")
+    missed = [r for r in rows if not r.as_planned]
+    if missed:
+        output.note(f"{len(missed)} of {len(rows)} runs did not end as planned", style="red")
+        return RUN_FAILED
+    output.note(
+        f"{len(rows)} runs on {len(BUILTIN)} providers, each ended as planned", style="green"
+    )
+    return OK
+
+
+async def _follow(
+    client: RunClient, outcome: Outcome, scenario: Scenario, board: StatusBoard, timeout: float
+) -> Row:
+    if outcome.run is None:
+        return Row(outcome.provider, scenario, None, outcome.error)
+    line = board.add(f"{outcome.provider:<10} {scenario.invoice}")
+    try:
+        run = await client.wait(
+            outcome.run,
+            timeout=timeout,
+            poll_interval=0.2,
+            max_interval=0.5,
+            on_poll=lambda r: board.update(line, r),
+        )
+    except WaitTimeout as exc:
+        return Row(outcome.provider, scenario, exc.run, exc)
+    except RunbridgeError as exc:
+        return Row(outcome.provider, scenario, outcome.run, exc)
+    return Row(outcome.provider, scenario, run)
