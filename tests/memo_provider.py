@@ -78,7 +78,7 @@ converter = runbridge.make_converter()
 @attrs.define
 class MemoSettings:
     region: str = "local"
-    signing_key: str | None = attrs.field(default=None, metadata={"secret": True})
+    signing_key: str | None = runbridge.secret_setting()
 
 
 class MemoAdapter(Adapter):

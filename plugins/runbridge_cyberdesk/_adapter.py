@@ -166,6 +166,20 @@ class CyberdeskAdapter(Adapter):
 
     # -- operations -------------------------------------------------------------------
 
+    def check_update(self, update: RunUpdate) -> None:
+        """No cost or progress on Cyberdesk runs; options as ``check_options`` says."""
+        for field, value in (("cost", update.cost), ("progress", update.progress)):
+            if value is not None:
+                raise runbridge.InvalidRequest(
+                    f"cyberdesk runs have no {field}; set options={{'usage_metadata': ...}}"
+                    if field == "cost"
+                    else "cyberdesk runs have no progress",
+                    field=field,
+                    provider=self.name,
+                    operation="update",
+                )
+        super().check_update(update)
+
     def check_options(self, operation: str, options: Mapping[str, Any]) -> None:
         """Only the fields the provider takes for ``operation``; canonical ones by name."""
         allowed = {

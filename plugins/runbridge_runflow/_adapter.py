@@ -67,6 +67,21 @@ SYSTEM_STAGES = frozenset(
 )
 """``failure_stage_code`` values that mean Runflow's side failed, not the task."""
 
+PATCH_FIELDS = frozenset(
+    {
+        "status_code",
+        "output",
+        "duration_ms",
+        "nodes_total",
+        "nodes_completed",
+        "cost",
+        "started_at",
+        "completed_at",
+        "updated_at",
+    }
+)
+"""Fields of ``PATCH /v1/runs/{id}``, as ``RunUpdate.options`` may set them."""
+
 TOKEN_KEY = "runbridge_token"  # noqa: S105 - a metadata key, not a credential
 """Key of ``metadata`` that holds the exactly-once client token when ``client_ref`` is taken."""
 
@@ -83,7 +98,7 @@ class RunflowSettings:
 
     organization_id: str | None = None
     """Sent as ``X-Organization-Id``; Runflow defaults to the key's organization."""
-    admin_token: str | None = attrs.field(default=None, metadata={"secret": True})
+    admin_token: str | None = runbridge.secret_setting()
     """An admin (``rf_svc_*``) key; enables ``cancel`` through the admin endpoint."""
 
 
@@ -278,6 +293,26 @@ class RunflowAdapter(Adapter):
                 )
             metadata[NAME_KEY] = request.name
         return body
+
+    def check_update(self, update: RunUpdate) -> None:
+        """Runflow's partial update has no input or failure fields; options are PATCH fields."""
+        for field, value in (("inputs", update.inputs), ("failure", update.failure)):
+            if value is not None:
+                raise runbridge.InvalidRequest(
+                    f"Runflow's partial update cannot change {field}",
+                    field=field,
+                    provider=self.name,
+                    operation="update",
+                )
+        for key in update.options:
+            if key not in PATCH_FIELDS:
+                raise runbridge.InvalidRequest(
+                    f"unknown update option {key!r}; Runflow's PATCH takes "
+                    f"{', '.join(sorted(PATCH_FIELDS))}",
+                    field=f"options.{key}",
+                    provider=self.name,
+                    operation="update",
+                )
 
     def check_options(self, operation: str, options: Mapping[str, Any]) -> None:
         """Create options must be known and of the right kind."""

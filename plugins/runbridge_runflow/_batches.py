@@ -90,7 +90,7 @@ async def create_in_batches(
         raise _decline("none of these requests can go into a Runflow batch")
     for number, chunk in enumerate(chunks):
         try:
-            batch_id = await _post_batch(call, chunk, f"{call.idempotency_key}-{number}")
+            batch_id = await _post_batch(call, chunk, call.idempotency_key_for(number))
         except runbridge.InvalidRequest as exc:
             if number == 0:
                 # Nothing exists yet: let the core create them one by one instead.
@@ -161,7 +161,9 @@ async def _collect(
     try:
         by_position = _positions(await _items(adapter, call, batch_id), call)
     except RunbridgeError as exc:
-        message = f"batch {batch_id} was created but its items could not be read: {exc}"
+        message = call.redactor.text(
+            f"batch {batch_id} was created but its items could not be read: {exc}"
+        )
         for index, _ in chunk.entries:
             outcome.fail(index, exc, message)
         return

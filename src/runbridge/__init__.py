@@ -22,6 +22,7 @@ from ._adapter import (
     Pagination,
     StatusMap,
     Support,
+    secret_setting,
 )
 from ._client import RunClient, connect
 from ._config import Config, Profile, load_config, parse_config
@@ -135,6 +136,7 @@ __all__ = [
     "parse_timestamp",
     "providers",
     "register_plugin",
+    "secret_setting",
     "structure",
 ]
 

@@ -211,6 +211,11 @@ class StatusMap:
         return self.native_for.get(status, ())
 
 
+def secret_setting(*, default: str | None = None) -> Any:
+    """An attrs field for a credential setting: redacted everywhere, kept out of reprs."""
+    return attrs.field(default=default, repr=False, metadata={"secret": True})
+
+
 @attrs.define
 class NoSettings:
     """Settings of an adapter that takes none beyond token and base URL."""
@@ -283,6 +288,14 @@ class Adapter:
         Called before any request is made, so bad options never reach the wire
         even when the core must read the run first. The default accepts all.
         """
+
+    def check_update(self, update: RunUpdate) -> None:
+        """Raise ``InvalidRequest`` for an update the provider cannot apply.
+
+        Called before any request (the core may read the run first to check a
+        status change). The default checks ``update.options``.
+        """
+        self.check_options("update", update.options)
 
     def tag(self, request: RunRequest, token: str) -> RunRequest | None:
         """``request`` marked with a client token the provider keeps, or ``None``.

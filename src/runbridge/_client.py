@@ -240,6 +240,10 @@ class RunClient:
         named = f" profile={self.profile.name!r}" if self.profile else ""
         return f"<RunClient {self.provider}{named} {self._transport.base_url}>"
 
+    def _safe(self, text: str) -> str:
+        """``text`` with this client's secrets masked, for messages that quote input."""
+        return self._transport.redactor.text(text)
+
     def target(self, name: str) -> str:
         """The provider target for ``name``: resolved through the profile's aliases."""
         return self.profile.target(name) if self.profile is not None else name
@@ -289,7 +293,9 @@ class RunClient:
             )
         if run.provider != self.provider:
             raise InvalidRequest(
-                f"run {run} belongs to {run.provider}, not to this {self.provider} client",
+                self._safe(
+                    f"run {run} belongs to {run.provider}, not to this {self.provider} client"
+                ),
                 field="ref",
                 provider=self.provider,
             )
@@ -297,7 +303,7 @@ class RunClient:
         normalized = fmt.normalize(run.id)
         if normalized is None:
             raise InvalidRequest(
-                f"run id {run.id[:64]!r} is not a valid {fmt.name} id",
+                f"run id {self._safe(repr(run.id))[:64]} is not a valid {fmt.name} id",
                 field="id",
                 provider=self.provider,
             )
@@ -405,7 +411,8 @@ class RunClient:
             return BulkResult((), (), 0)
         if not _is_int(concurrency) or concurrency < 1:
             raise InvalidRequest(
-                f"concurrency must be an integer of at least 1, not {concurrency!r:.40}",
+                "concurrency must be an integer of at least 1, not "
+                + self._safe(repr(concurrency))[:40],
                 field="concurrency",
             )
         for request in batch:
@@ -491,14 +498,15 @@ class RunClient:
     def _status(self, value: RunStatus | str) -> RunStatus:
         if not isinstance(value, RunStatus | str):
             raise InvalidRequest(
-                f"status must be a status name, not {value!r:.40}",
+                f"status must be a status name, not {self._safe(repr(value))[:40]}",
                 field="status",
                 provider=self.provider,
             )
         status = RunStatus.parse(value)
         if status is RunStatus.UNKNOWN and value not in (RunStatus.UNKNOWN, "unknown"):
             raise InvalidRequest(
-                f"unknown status {value!r}; use one of " + ", ".join(s.value for s in RunStatus),
+                f"unknown status {self._safe(repr(value))[:60]}; use one of "
+                + ", ".join(s.value for s in RunStatus),
                 field="status",
                 provider=self.provider,
             )
@@ -510,7 +518,8 @@ class RunClient:
         top = self._capabilities.max_page_size
         if not _is_int(page_size) or not 1 <= page_size <= top:
             raise InvalidRequest(
-                f"page_size must be an integer from 1 to {top}, got {page_size!r}",
+                f"page_size must be an integer from 1 to {top}, got "
+                + self._safe(repr(page_size))[:40],
                 field="page_size",
                 provider=self.provider,
                 operation="list",
@@ -570,7 +579,8 @@ class RunClient:
             decode_cursor(self.provider, cursor)
         if limit is not None and (not _is_int(limit) or limit < 0):
             raise InvalidRequest(
-                f"limit must be a non-negative integer, not {limit!r:.40}", field="limit"
+                f"limit must be a non-negative integer, not {self._safe(repr(limit))[:40]}",
+                field="limit",
             )
 
         async def fetch(c: str | None) -> Page:
@@ -596,7 +606,7 @@ class RunClient:
                 raise InvalidRequest(str(exc), field="update", provider=self.provider) from None
         elif fields:
             update = attrs.evolve(update, **fields)
-        self.adapter.check_options("update", update.options)
+        self.adapter.check_update(update)
         if update.status is not None:
             await self._check(ref, update.status, "update")
         return await self.adapter.update(self._transport.call("update"), ref.id, update)

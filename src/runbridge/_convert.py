@@ -92,8 +92,10 @@ def structure(
             detail = "; ".join(cattrs.transform_error(exc, path=cls.__name__))
         else:
             detail = f"{type(exc).__name__}: {exc}"
-        raise ResponseError(
-            f"cannot read {cls.__name__} from the response: {detail}",
-            provider=provider,
-            operation=operation,
-        ) from None
+    # Raised outside the handler so the cattrs error, whose messages quote raw
+    # payload values, is not kept as the new error's context.
+    raise ResponseError(
+        f"cannot read {cls.__name__} from the response: {detail}",
+        provider=provider,
+        operation=operation,
+    )

@@ -71,7 +71,7 @@ class Redactor:
             return self.text(value)
         if isinstance(value, Mapping):
             return {
-                k: (MASK if str(k).lower() in SENSITIVE_KEYS else self.body(v))
+                self.text(str(k)): (MASK if str(k).lower() in SENSITIVE_KEYS else self.body(v))
                 for k, v in value.items()
             }
         if isinstance(value, list | tuple):

@@ -285,15 +285,15 @@ class Call:
         if not body:
             return Response(status, resp_headers, None)
         try:
-            decoded = orjson.loads(body)
+            return Response(status, resp_headers, orjson.loads(body))
         except orjson.JSONDecodeError:
-            if 200 <= status < 300:
-                raise GarbledBody(
-                    "response body is not valid JSON",
-                    provider=self.provider,
-                    operation=self.operation,
-                ) from None
-            decoded = body.decode("utf-8", "replace")[:2000]
+            pass
+        # Outside the handler: the decode error holds the raw body as context.
+        if 200 <= status < 300:
+            raise GarbledBody(
+                "response body is not valid JSON", provider=self.provider, operation=self.operation
+            )
+        decoded = self.redactor.text(body.decode("utf-8", "replace"))[:2000]
         return Response(status, resp_headers, decoded)
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
@@ -313,8 +313,11 @@ class Call:
     def _raise_for(self, response: Response, retry_after: float | None) -> NoReturn:
         adapter = self.transport.adapter
         status = response.status
+        # Redact first: adapters may cut messages short, which would hide a secret's
+        # prefix from redaction done afterwards.
+        body = self.redactor.body(response.data)
         try:
-            info = adapter.parse_error(status, response.data)
+            info = adapter.parse_error(status, body)
         except Exception:  # an unreadable error body must not hide the error itself
             info = None
         code = info.code if info else None
@@ -324,10 +327,10 @@ class Call:
             "provider": self.provider,
             "operation": self.operation,
             "status": status,
-            "body": self.redactor.body(response.data),
+            "body": body,
         }
         if issubclass(error_cls, InvalidRequest):
-            kwargs["field"] = info.field if info else None
+            kwargs["field"] = self.redactor.text(info.field) if info and info.field else None
         if issubclass(error_cls, RateLimited):
             kwargs["retry_after"] = retry_after
         if code and code not in message:
