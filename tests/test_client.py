@@ -222,3 +222,12 @@ async def test_a_client_must_be_opened_before_use() -> None:
     client = runbridge.connect("memo", token="t", base_url="http://127.0.0.1:9")
     with pytest.raises(RuntimeError, match="async with"):
         await client.get("aaaaaaaaaaaa")
+
+
+async def test_parse_run_translates_a_payload_received_elsewhere(client: RunClient) -> None:
+    run = await client.create("echo", inputs={"x": 1})
+    parsed = client.parse_run(dict(run.raw))
+    assert parsed == run
+    with pytest.raises(runbridge.ResponseError) as caught:
+        client.parse_run({"id": run.id})
+    assert caught.value.operation == "parse"

@@ -347,6 +347,10 @@ class Adapter:
             f"{self.name} does not support {operation}", provider=self.name, operation=operation
         )
 
+    def to_run(self, call: Call, payload: Any) -> Run:
+        """The canonical run for one of the provider's run payloads."""
+        raise self._unsupported("parse")
+
     async def create(self, call: Call, request: RunRequest) -> Run:
         """Start one run."""
         raise self._unsupported("create")

@@ -448,6 +448,11 @@ class RunClient:
                 raise outcome
         return BulkResult(tuple(runs), tuple(errors), len(batch))
 
+    def parse_run(self, payload: Any) -> Run:
+        """The canonical run for a provider payload received some other way (a webhook,
+        a file); malformed payloads raise ``ResponseError``."""
+        return self.adapter.to_run(self._transport.call("parse"), payload)
+
     async def get(self, run: RunRef | Run | str) -> Run:
         """Read a run."""
         ref = self.ref(run)
