@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import orjson
-from harness import Served, Timing, cpu_loop, emulator_process, import_time, measure
+from harness import Served, Timing, compare, cpu_loop, emulator_process, import_time
 
 import runbridge
 from runbridge import RunRequest
@@ -100,9 +100,7 @@ async def per_call(calls: int) -> list[Row]:
             ]
             for name, sides, n in cases:
                 for concurrency in (1, 32):
-                    timings = {}
-                    for side, call in sides.items():
-                        timings[side] = await measure(call, calls=n, concurrency=concurrency)
+                    timings = await compare(sides, calls=n, concurrency=concurrency)
                     rows += _rows(f"{name} (concurrency {concurrency})", timings)
         await _close_sdk(sdk)
     return rows

@@ -109,6 +109,25 @@ async def measure(
     return best
 
 
+async def compare(
+    sides: dict[str, Callable[[], Awaitable[object]]],
+    *,
+    calls: int,
+    concurrency: int,
+    rounds: int = 5,
+) -> dict[str, Timing]:
+    """Every side, interleaved round by round so drift hits all alike; each side's best."""
+    best: dict[str, Timing] = {}
+    for call in sides.values():
+        await measure(call, calls=min(calls, 200), concurrency=concurrency, repeats=1)
+    for _ in range(rounds):
+        for side, call in sides.items():
+            timing = await measure(call, calls=calls, concurrency=concurrency, repeats=1)
+            if side not in best or timing.cpu < best[side].cpu:
+                best[side] = timing
+    return best
+
+
 def cpu_loop(work: Callable[[], object], *, seconds: float = 1.0) -> float:
     """Calls of ``work`` per CPU second, run for about ``seconds``."""
     for _ in range(100):

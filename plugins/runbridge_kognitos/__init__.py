@@ -8,11 +8,14 @@ see ``docs/providers/kognitos.md`` for the capability matrix and mappings.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import runbridge
 
 from ._adapter import KognitosAdapter, KognitosSettings
-from ._emulator import KognitosEmulator
+
+if TYPE_CHECKING:
+    from ._emulator import KognitosEmulator
 
 __all__ = ["KognitosAdapter", "KognitosEmulator", "KognitosSettings"]
 
@@ -21,3 +24,13 @@ __all__ = ["KognitosAdapter", "KognitosEmulator", "KognitosSettings"]
 def runbridge_register_adapters(register: Callable[[type[runbridge.Adapter]], None]) -> None:
     """Register the Kognitos adapter."""
     register(KognitosAdapter)
+
+
+def __getattr__(name: str) -> Any:
+    # The emulator (and aiohttp's server) is imported only when asked for, so that
+    # loading the adapter stays cheap.
+    if name == "KognitosEmulator":
+        from ._emulator import KognitosEmulator
+
+        return KognitosEmulator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

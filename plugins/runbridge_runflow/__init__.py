@@ -9,11 +9,14 @@ Registered through the ``runbridge.adapters`` entry point as ``runflow``::
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import runbridge
 
 from ._adapter import RunflowAdapter, RunflowSettings
-from ._emulator import RunflowEmulator
+
+if TYPE_CHECKING:
+    from ._emulator import RunflowEmulator
 
 __all__ = ["RunflowAdapter", "RunflowEmulator", "RunflowSettings"]
 
@@ -22,3 +25,13 @@ __all__ = ["RunflowAdapter", "RunflowEmulator", "RunflowSettings"]
 def runbridge_register_adapters(register: Callable[[type[runbridge.Adapter]], None]) -> None:
     """Register the Runflow adapter."""
     register(RunflowAdapter)
+
+
+def __getattr__(name: str) -> Any:
+    # The emulator (and aiohttp's server) is imported only when asked for, so that
+    # loading the adapter stays cheap.
+    if name == "RunflowEmulator":
+        from ._emulator import RunflowEmulator
+
+        return RunflowEmulator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -208,7 +208,7 @@ class RunflowAdapter(Adapter):
 
     def to_run(self, call: Call, payload: Any) -> Run:
         """A canonical run from a Runflow run record; ``ResponseError`` if unreadable."""
-        if not isinstance(payload, Mapping):
+        if type(payload) is not dict and not isinstance(payload, Mapping):
             raise call.bad_response("expected a run object", body=payload)
         wire = call.structure(converter, payload, WireRun)
         run_id = self.id_format.normalize(wire.id)

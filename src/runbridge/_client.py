@@ -15,7 +15,6 @@ from typing import Any, Self
 from urllib.parse import urlsplit
 
 import attrs
-import cattrs
 
 from ._adapter import Adapter, Capabilities, Support
 from ._config import Config, Profile, load_config
@@ -48,8 +47,6 @@ from ._transport import ClientOptions, GarbledBody, Transport
 
 log = logging.getLogger("runbridge")
 
-_settings_converter = cattrs.Converter(forbid_extra_keys=True)
-
 
 def _check_url(base_url: str, provider: str, *, allow_insecure: bool) -> str:
     parts = urlsplit(base_url)
@@ -77,8 +74,12 @@ def _is_loopback(host: str) -> bool:
 
 
 def _build_settings(adapter_cls: type[Adapter], settings: Mapping[str, Any]) -> Any:
+    import cattrs  # on first connect, not at import
+
     try:
-        return _settings_converter.structure(dict(settings), adapter_cls.settings_type)
+        return cattrs.Converter(forbid_extra_keys=True).structure(
+            dict(settings), adapter_cls.settings_type
+        )
     except ConfigError:
         raise
     except cattrs.BaseValidationError as exc:
@@ -102,6 +103,8 @@ def _own_config_error(exc: BaseException) -> ConfigError | None:
 
 
 def _first_field(exc: BaseException) -> str | None:
+    import cattrs
+
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
         return sorted(exc.extra_fields)[0]
     for note in getattr(exc, "__notes__", ()):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
-
-import cattrs
-from cattrs.preconf.orjson import make_converter as _make_orjson_converter
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import ResponseError
 
+if TYPE_CHECKING:
+    import cattrs
+
 T = TypeVar("T")
+
+_hooks: dict[tuple[Any, type[Any]], Any] = {}
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -29,7 +31,7 @@ def parse_timestamp(value: object) -> datetime | None:
         raise ValueError(f"not a timestamp: {type(value).__name__}")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
 def format_timestamp(value: datetime) -> str:
@@ -68,7 +70,9 @@ def make_converter() -> cattrs.Converter:
     Each adapter makes its own, once at import, and registers its hooks on it.
     Extra keys in payloads are ignored so new provider fields never break reads.
     """
-    converter = _make_orjson_converter(forbid_extra_keys=False, prefer_attrib_converters=False)
+    from cattrs.preconf.orjson import make_converter as make_orjson_converter
+
+    converter = make_orjson_converter(forbid_extra_keys=False, prefer_attrib_converters=False)
     converter.register_structure_hook(datetime, _structure_timestamp)
     converter.register_structure_hook(datetime | None, _structure_timestamp)
     converter.register_structure_hook(Decimal, _structure_decimal)
@@ -85,13 +89,20 @@ def structure(
     operation: str,
 ) -> T:
     """Structure ``payload`` into ``cls``; failures become ``ResponseError`` naming the paths."""
+    hook = _hooks.get((converter, cls))
+    if hook is None:  # resolved once per converter and class: dispatch is not free
+        hook = _hooks[(converter, cls)] = converter.get_structure_hook(cls)
     try:
-        return converter.structure(payload, cls)
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        return hook(payload, cls)  # type: ignore[no-any-return]
+    except Exception as exc:
+        import cattrs  # only when something failed: keeps import and hot path light
+
         if isinstance(exc, cattrs.BaseValidationError):
             detail = "; ".join(cattrs.transform_error(exc, path=cls.__name__))
-        else:
+        elif isinstance(exc, ValueError | TypeError | KeyError | AttributeError):
             detail = f"{type(exc).__name__}: {exc}"
+        else:
+            raise
     # Raised outside the handler so the cattrs error, whose messages quote raw
     # payload values, is not kept as the new error's context.
     raise ResponseError(

@@ -52,11 +52,17 @@ TERMINAL: frozenset[RunStatus] = _TERMINAL
 """The statuses a run does not leave on its own."""
 
 
+_CHECKED_PROVIDERS: set[str] = set()
+
+
 def _check_provider(_: object, __: attrs.Attribute[str], value: str) -> None:
-    if not _PROVIDER_NAME.match(value):
+    if value in _CHECKED_PROVIDERS:  # a handful of names, checked once each
+        return
+    if not (isinstance(value, str) and _PROVIDER_NAME.match(value)):
         raise InvalidRequest(
             f"provider name {value!r} must match {_PROVIDER_NAME.pattern}", field="provider"
         )
+    _CHECKED_PROVIDERS.add(value)
 
 
 def _check_id(_: object, __: attrs.Attribute[str], value: str) -> None:

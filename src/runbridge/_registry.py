@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 import attrs
 import pluggy
@@ -13,6 +13,9 @@ from . import _hookspecs
 from ._adapter import Adapter, Capabilities, IdFormat
 from ._errors import ConfigError, PluginError
 from ._model import _PROVIDER_NAME
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 ENTRY_POINT_GROUP = "runbridge.adapters"
 """Entry-point group adapter plugins are registered under."""
@@ -69,6 +72,8 @@ class Registry:
         self._adapters = None
 
     def _entry_points(self) -> list[EntryPoint]:
+        from importlib.metadata import entry_points  # at discovery, not at import
+
         found = sorted(entry_points(group=self._group), key=lambda ep: ep.name)
         allow = self._allow if self._allow is not None else _allow_list_from_env()
         if allow is None:

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import quote
 
-import aiohttp
 import attrs
-import cattrs
 import orjson
 
 from ._convert import structure
@@ -26,6 +25,9 @@ from ._redact import Redactor
 from ._retry import RetryPolicy, parse_retry_after
 
 if TYPE_CHECKING:
+    import aiohttp
+    import cattrs
+
     from ._adapter import Adapter
 
 log = logging.getLogger("runbridge")
@@ -33,6 +35,7 @@ log = logging.getLogger("runbridge")
 T = TypeVar("T")
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]+")  # what quote() leaves alone: no work to do
 
 
 class GarbledBody(ResponseError):
@@ -51,8 +54,9 @@ class ClientOptions:
     """Seconds one call may take across all its attempts."""
     max_connections: int = 100
     """Connections open at once, across hosts."""
-    max_connections_per_host: int = 32
-    """Connections open at once to one host."""
+    max_connections_per_host: int = 0
+    """Connections open at once to one host; 0 for no limit beyond ``max_connections``
+    (a client talks to one provider host, so the total is usually the limit to set)."""
     max_body_bytes: int = 32 * 1024 * 1024
     """Largest response body accepted; larger ones raise ``ResponseError``."""
     retry: RetryPolicy = attrs.field(factory=RetryPolicy)
@@ -89,6 +93,7 @@ class Transport:
         self.options = options
         self._headers = dict(headers)
         self._session: aiohttp.ClientSession | None = None
+        self._transient: tuple[type[BaseException], ...] = (TimeoutError,)
 
     def __repr__(self) -> str:
         return f"<Transport {self.provider} {self.base_url}>"
@@ -96,6 +101,9 @@ class Transport:
     async def open(self) -> None:
         """Create the session; idempotent."""
         if self._session is None:
+            import aiohttp  # imported on first use: it is most of runbridge's import time
+
+            self._transient = (aiohttp.ClientError, TimeoutError)
             opts = self.options
             connector = aiohttp.TCPConnector(
                 limit=opts.max_connections, limit_per_host=opts.max_connections_per_host
@@ -155,10 +163,18 @@ class Call:
         """Redact ``values`` (a value, or a mapping/list of them) from this call's errors."""
         self.redactor = self.redactor.extend([values])
 
-    @staticmethod
-    def path(template: str, *segments: str) -> str:
-        """Fill ``{}`` placeholders with URL-quoted segments (``/`` is quoted too)."""
-        return template.format(*(quote(s, safe="") for s in segments))
+    def path(self, template: str, *segments: str) -> str:
+        """Fill ``{}`` placeholders with URL-quoted segments (``/`` is quoted too).
+
+        Empty, ``.`` and ``..`` segments are refused: quoting leaves dots alone, and
+        such a segment would move the request to another path.
+        """
+        for segment in segments:
+            if segment in ("", ".", ".."):
+                raise self.invalid(f"{segment!r} cannot be a URL path segment", field="path")
+        return template.format(
+            *(s if _URL_SAFE.fullmatch(s) else quote(s, safe="") for s in segments)
+        )
 
     def invalid(self, message: str, *, field: str | None = None) -> InvalidRequest:
         """An ``InvalidRequest`` for bad caller input, naming the field."""
@@ -214,9 +230,9 @@ class Call:
         policy = transport.options.retry
         url = transport.base_url + path
         data = orjson.dumps(json) if json is not None else None
-        req_headers = dict(headers) if headers else {}
+        req_headers: Mapping[str, str] | None = headers
         if data is not None:
-            req_headers["Content-Type"] = "application/json"
+            req_headers = {**(headers or {}), "Content-Type": "application/json"}
         attempt = 0
         while True:
             attempt += 1
@@ -268,7 +284,7 @@ class Call:
         url: str,
         params: Any,
         data: bytes | None,
-        headers: Mapping[str, str],
+        headers: Mapping[str, str] | None,
     ) -> Response:
         try:
             async with session.request(
@@ -276,7 +292,7 @@ class Call:
             ) as resp:
                 body = await self._read(resp)
                 status, resp_headers = resp.status, resp.headers
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except self.transport._transient as exc:
             raise ProviderUnavailable(
                 f"could not reach provider: {type(exc).__name__}",
                 provider=self.provider,
@@ -298,9 +314,10 @@ class Call:
 
     async def _read(self, resp: aiohttp.ClientResponse) -> bytes:
         cap = self.transport.options.max_body_bytes
-        if resp.content_length is not None:
-            if resp.content_length > cap:
-                raise self.bad_response(f"response body of {resp.content_length} bytes over cap")
+        length = resp.content_length
+        if length is not None:
+            if length > cap:
+                raise self.bad_response(f"response body of {length} bytes over cap")
             return await resp.read()
         chunks, size = [], 0
         async for chunk in resp.content.iter_chunked(65536):
