@@ -30,9 +30,7 @@ def _sdk(served: Served) -> Any:
     from cyberdesk import CyberdeskClient
     from cyberdesk.client import RetryConfig
 
-    return CyberdeskClient(
-        served.token, base_url=served.base_url, retry=RetryConfig(max_retries=0)
-    )
+    return CyberdeskClient(served.token, base_url=served.base_url, retry=RetryConfig(max_retries=0))
 
 
 async def _close_sdk(sdk: Any) -> None:
@@ -58,9 +56,7 @@ async def per_call(calls: int) -> list[Row]:
     """1. ``get`` and a 100-run page: runbridge vs raw aiohttp + orjson vs the official SDK."""
     rows: list[Row] = []
     async with emulator_process("cyberdesk") as served, _connect(served) as client:
-        seeded = await client.create_many(
-            [RunRequest(target=served.target, inputs={"i": 1})] * 120
-        )
+        seeded = await client.create_many([RunRequest(target=served.target, inputs={"i": 1})] * 120)
         run_id = seeded.runs[0].id
         headers = {"Authorization": f"Bearer {served.token}"}
         sdk = _sdk(served)
@@ -93,10 +89,24 @@ async def per_call(calls: int) -> list[Row]:
                 return await client.list_page(page_size=100)
 
             cases: list[tuple[str, dict[str, Callable[[], Awaitable[Any]]], int]] = [
-                ("get", {"runbridge": rb_get, "raw aiohttp + orjson": raw_get,
-                         "cyberdesk SDK 2.2.69": sdk_get}, calls),
-                ("list page of 100", {"runbridge": rb_page, "raw aiohttp + orjson": raw_page,
-                                      "cyberdesk SDK 2.2.69": sdk_page}, max(calls // 10, 20)),
+                (
+                    "get",
+                    {
+                        "runbridge": rb_get,
+                        "raw aiohttp + orjson": raw_get,
+                        "cyberdesk SDK 2.2.69": sdk_get,
+                    },
+                    calls,
+                ),
+                (
+                    "list page of 100",
+                    {
+                        "runbridge": rb_page,
+                        "raw aiohttp + orjson": raw_page,
+                        "cyberdesk SDK 2.2.69": sdk_page,
+                    },
+                    max(calls // 10, 20),
+                ),
             ]
             for name, sides, n in cases:
                 for concurrency in (1, 32):
@@ -120,8 +130,11 @@ async def translation(seconds: float) -> list[Row]:
 
                 sdk_rate = cpu_loop(lambda p=payload: RunResponse.from_dict(p), seconds=seconds)
                 rows.append(
-                    {"case": "payload -> Run", "side": "cyberdesk SDK RunResponse.from_dict",
-                     "per_s": sdk_rate}
+                    {
+                        "case": "payload -> Run",
+                        "side": "cyberdesk SDK RunResponse.from_dict",
+                        "per_s": sdk_rate,
+                    }
                 )
     return rows
 
@@ -150,8 +163,12 @@ async def streaming(total: int) -> list[Row]:
         peak = tracemalloc.get_traced_memory()[1] - before
         tracemalloc.stop()
     return [
-        {"case": f"stream {total:,} runs", "side": "runbridge list(page_size=1000)",
-         "per_s": total / wall, "peak_mb": peak / 1e6}
+        {
+            "case": f"stream {total:,} runs",
+            "side": "runbridge list(page_size=1000)",
+            "per_s": total / wall,
+            "peak_mb": peak / 1e6,
+        }
     ]
 
 
@@ -181,8 +198,12 @@ async def fanout(per_level: int) -> list[Row]:
                 created = sum(await asyncio.gather(*(one() for _ in range(fan_outs))))
                 wall = time.perf_counter() - wall0
             rows.append(
-                {"case": "fan-out creates, 3 emulators", "side": f"concurrency {concurrency}",
-                 "per_s": created / wall, "created": created}
+                {
+                    "case": "fan-out creates, 3 emulators",
+                    "side": f"concurrency {concurrency}",
+                    "per_s": created / wall,
+                    "created": created,
+                }
             )
     return rows
 
@@ -190,10 +211,15 @@ async def fanout(per_level: int) -> list[Row]:
 def imports() -> list[Row]:
     """5. Import time of runbridge alone and with all built-in adapters."""
     return [
-        {"case": "import time", "side": "import runbridge",
-         "ms": import_time("import runbridge")},
-        {"case": "import time", "side": "runbridge + built-in adapters",
-         "ms": import_time("import runbridge; runbridge.providers()")},
-        {"case": "import time", "side": "reference: import aiohttp",
-         "ms": import_time("import aiohttp")},
+        {"case": "import time", "side": "import runbridge", "ms": import_time("import runbridge")},
+        {
+            "case": "import time",
+            "side": "runbridge + built-in adapters",
+            "ms": import_time("import runbridge; runbridge.providers()"),
+        },
+        {
+            "case": "import time",
+            "side": "reference: import aiohttp",
+            "ms": import_time("import aiohttp"),
+        },
     ]

@@ -141,15 +141,14 @@ def cpu_loop(work: Callable[[], object], *, seconds: float = 1.0) -> float:
 
 
 def import_time(code: str, *, runs: int = 7) -> float:
-    """Median milliseconds for a fresh interpreter to run ``code`` (an import), less a bare start."""
+    """Median milliseconds a fresh interpreter takes to run ``code`` (an import)."""
 
     def once(snippet: str) -> float:
-        out = subprocess.run(  # noqa: S603 - our own interpreter and code
+        out = subprocess.run(
             [
                 sys.executable,
                 "-c",
-                f"import time; t=time.perf_counter(); {snippet}; "
-                "print(time.perf_counter()-t)",
+                f"import time; t=time.perf_counter(); {snippet}; print(time.perf_counter()-t)",
             ],
             check=True,
             capture_output=True,

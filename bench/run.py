@@ -41,9 +41,7 @@ def _fmt(value: Any, digits: int = 2) -> str:
 def _table(rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> str:
     head = "| " + " | ".join(title for _, title in columns) + " |"
     rule = "|" + "---|" * len(columns)
-    body = [
-        "| " + " | ".join(_fmt(row.get(key, "")) for key, _ in columns) + " |" for row in rows
-    ]
+    body = ["| " + " | ".join(_fmt(row.get(key, "")) for key, _ in columns) + " |" for row in rows]
     return "\n".join([head, rule, *body])
 
 
@@ -86,23 +84,41 @@ def render(results: dict[str, list[dict[str, Any]]], command: str) -> str:
             f"Measured {today} with `{command}` on {platform.machine()}, "
             f"Python {platform.python_version()}, {platform.system()}.",
             "### Targets",
-            _table(_verdicts(results), [("target", "target"), ("goal", "goal"),
-                                        ("measured", "measured"), ("met", "met")]),
+            _table(
+                _verdicts(results),
+                [("target", "target"), ("goal", "goal"), ("measured", "measured"), ("met", "met")],
+            ),
             "### 1. Per-call client cost (Cyberdesk emulator in its own process)",
             "CPU is the client process's CPU time per call; ratios are against raw "
             "aiohttp + orjson in the same run.",
-            _table(results["per_call"], [("case", "case"), ("side", "side"),
-                                         ("cpu_us", "client CPU µs/call"),
-                                         ("cpu_ratio", "CPU vs raw"),
-                                         ("per_s", "calls/s"), ("rate_ratio", "calls/s vs raw")]),
+            _table(
+                results["per_call"],
+                [
+                    ("case", "case"),
+                    ("side", "side"),
+                    ("cpu_us", "client CPU µs/call"),
+                    ("cpu_ratio", "CPU vs raw"),
+                    ("per_s", "calls/s"),
+                    ("rate_ratio", "calls/s vs raw"),
+                ],
+            ),
             "### 2. Translation (payload -> canonical Run, one core)",
             _table(results["translation"], [("side", "side"), ("per_s", "payloads/s")]),
             "### 3. Streaming list",
-            _table(results["streaming"], [("case", "case"), ("side", "side"),
-                                          ("per_s", "runs/s"), ("peak_mb", "peak growth MB")]),
+            _table(
+                results["streaming"],
+                [
+                    ("case", "case"),
+                    ("side", "side"),
+                    ("per_s", "runs/s"),
+                    ("peak_mb", "peak growth MB"),
+                ],
+            ),
             "### 4. Fan-out creates across the three emulators",
-            _table(results["fanout"], [("side", "in flight"), ("created", "runs created"),
-                                       ("per_s", "creates/s")]),
+            _table(
+                results["fanout"],
+                [("side", "in flight"), ("created", "runs created"), ("per_s", "creates/s")],
+            ),
             "### 5. Import time (median of 7 fresh interpreters)",
             _table(results["imports"], [("side", "what"), ("ms", "ms")]),
             END,
