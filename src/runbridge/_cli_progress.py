@@ -25,7 +25,28 @@ from ._cli_render import STATUS_STYLE, Output, progress_text
 from ._model import Run
 
 
-class StatusBoard:
+class _Display:
+    """A rich ``Progress`` shown live on an interactive terminal, started by ``with``."""
+
+    _live: bool
+    _progress: Progress
+
+    def __enter__(self) -> Self:
+        if self._live:
+            self._progress.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._live:
+            self._progress.stop()
+
+
+class StatusBoard(_Display):
     """Live status of runs on stderr while they advance.
 
     On an interactive terminal each run gets a spinner, its status, a bar (filled
@@ -50,20 +71,6 @@ class StatusBoard:
         )
         self._labels: dict[TaskID, str] = {}
         self._last: dict[TaskID, str] = {}
-
-    def __enter__(self) -> Self:
-        if self._live:
-            self._progress.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._live:
-            self._progress.stop()
 
     def add(self, label: str) -> TaskID:
         """A line for one run, labelled ``label``, waiting for its first status."""
@@ -102,7 +109,7 @@ class StatusBoard:
         )
 
 
-class Counter:
+class Counter(_Display):
     """A progress bar for a count of items (bulk creates), or plain lines off a terminal."""
 
     def __init__(self, output: Output, description: str, total: int) -> None:
@@ -119,20 +126,6 @@ class Counter:
             console=self._console,
         )
         self._task = self._progress.add_task(description, total=total)
-
-    def __enter__(self) -> Self:
-        if self._live:
-            self._progress.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._live:
-            self._progress.stop()
 
     def advance(self, count: int) -> None:
         """Count ``count`` more items as done."""
