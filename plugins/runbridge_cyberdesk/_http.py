@@ -75,7 +75,6 @@ class FastAPIEmulator(Emulator):
         # keeps the real response of a write whose answer a fault garbles or loses.
         return [
             *super().middlewares(),
-            self._fastapi_errors,
             self._log,
             self._auth,
             self._throttle,
@@ -109,16 +108,6 @@ class FastAPIEmulator(Emulator):
         if body is None and optional:
             body = {}
         return body, v.check_body(body, fields, required)
-
-    @web.middleware
-    async def _fastapi_errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            response: web.StreamResponse = await handler(request)
-        except web.HTTPException as exc:
-            if exc.status < 400:
-                raise
-            return self.detail(exc.status, exc.reason)
-        return response
 
     @web.middleware
     async def _log(self, request: web.Request, handler: Handler) -> web.StreamResponse:

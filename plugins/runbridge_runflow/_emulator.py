@@ -199,6 +199,11 @@ class RunflowEmulator(Emulator):
         code = ERROR_CODES.get(status, "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST")
         return {"code": code, "message": message, "errors": None}
 
+    def route_error_body(self, status: int, message: str) -> Any:
+        # A path no route takes is not a missing run: plain NOT_FOUND, not RUN_NOT_FOUND.
+        code = "NOT_FOUND" if status == 404 else ERROR_CODES.get(status, "ERROR")
+        return {"code": code, "message": message, "errors": None}
+
     def outcome_native(self, plan: Plan) -> str:
         if plan.native is not None:
             return plan.native
@@ -347,7 +352,7 @@ class RunflowEmulator(Emulator):
     def middlewares(self) -> list[Any]:
         # Faults (in the base middleware) wrap the handlers, so the batch
         # ``Idempotency-Key`` cache keeps real responses, not garbled or lost ones.
-        return [self._receive, *super().middlewares(), self._json_errors, self._auth]
+        return [self._receive, *super().middlewares(), self._auth]
 
     @web.middleware
     async def _receive(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -361,17 +366,6 @@ class RunflowEmulator(Emulator):
             Received(request.method, request.path, dict(request.query), headers, body)
         )
         response: web.StreamResponse = await handler(request)
-        return response
-
-    @web.middleware
-    async def _json_errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            response: web.StreamResponse = await handler(request)
-        except web.HTTPException as exc:
-            if exc.status < 400:
-                raise
-            code = "NOT_FOUND" if exc.status == 404 else ERROR_CODES.get(exc.status, "ERROR")
-            return self.fail(exc.status, code, exc.reason)
         return response
 
     @web.middleware

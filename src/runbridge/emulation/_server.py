@@ -133,9 +133,24 @@ class Emulator:
 
         Middlewares listed after it see only requests that faults let through, and
         their responses are what faults garble or lose: an ``Idempotency-Key``
-        cache placed after it stores the real response.
+        cache placed after it stores the real response. The second answers aiohttp's
+        own errors (no such route, wrong method) in the provider's error shape.
         """
-        return [self._record]
+        return [self._record, self._http_errors]
+
+    def route_error_body(self, status: int, message: str) -> Any:
+        """The body answering a request no route takes (404, 405, 413...)."""
+        return self.error_body(status, message)
+
+    @web.middleware
+    async def _http_errors(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            return json_response(self.route_error_body(exc.status, exc.reason), status=exc.status)
+        return response
 
     def inject(
         self,
