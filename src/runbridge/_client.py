@@ -381,10 +381,11 @@ class RunClient:
                 ambiguous = not isinstance(exc, RateLimited) and not (
                     isinstance(exc, ProviderUnavailable) and exc.status in (408, 429)
                 )
-                lookup = self._transport.call("create", secrets=request.secrets.values())
-                if ambiguous and (found := await self.adapter.find_tagged(lookup, request, token)):
-                    log.info("%s.create: recovered run %s after %s", self.provider, found.ref, exc)
-                    return found
+                if ambiguous:
+                    lookup = self._transport.call("create", secrets=request.secrets.values())
+                    if found := await self.adapter.find_tagged(lookup, request, token):
+                        log.info("%s.create: recovered %s after %s", self.provider, found.ref, exc)
+                        return found
                 if attempt >= policy.attempts or time.monotonic() >= deadline:
                     raise
                 delay = policy.delay(attempt, getattr(exc, "retry_after", None))

@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 import orjson
 from aiohttp import web
 
-from .._model import RunStatus
 from .._registry import Registry, default_registry
 from ._clock import Clock, ManualClock
 from ._faults import KINDS, MALFORMED_BODY, SERVER_ERRORS, FaultKind, Faults, truncate, walk_runs
@@ -324,11 +323,6 @@ class Emulator:
     def outcome_native(self, plan: Plan) -> str:
         """The native terminal status a plan ends in."""
         raise NotImplementedError
-
-    @staticmethod
-    def canonical_outcomes() -> tuple[RunStatus, ...]:
-        """Outcomes a plan can ask for."""
-        return (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
 
     @contextlib.asynccontextmanager
     async def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
