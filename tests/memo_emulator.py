@@ -16,8 +16,15 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from runbridge import RunStatus
-from runbridge.emulation import Emulator, Plan, Timeline, iso, json_response, read_json
+from runbridge.emulation import (
+    BearerAuth,
+    Emulator,
+    NativeStatuses,
+    Timeline,
+    iso,
+    json_response,
+    read_json,
+)
 
 _ALPHABET = string.ascii_lowercase + string.digits
 TARGETS = ("echo", "sum")
@@ -32,10 +39,21 @@ class _Run:
     timeline: Timeline
 
 
+TERMINAL = ("DONE", "ERROR", "TIMEOUT", "STOPPED")
+
+
 class MemoEmulator(Emulator):
     """Serves the memo API from memory."""
 
     provider = "memo"
+    auth = BearerAuth()
+    statuses = NativeStatuses(
+        pending=("QUEUED",),
+        running=("ACTIVE",),
+        succeeded="DONE",
+        failed={"task": "ERROR", "system": "ERROR", "timeout": "TIMEOUT"},
+        cancelled="STOPPED",
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -48,35 +66,24 @@ class MemoEmulator(Emulator):
     def unknown_id(self) -> str:
         return "zzzzzzzzzzzz"
 
-    def error_body(self, status: int, message: str) -> Any:
-        code = {401: "UNAUTHENTICATED", 404: "NOT_FOUND", 409: "CONFLICT", 429: "SLOW_DOWN"}
-        return {"error": {"code": code.get(status, "ERROR"), "message": message, "field": None}}
+    def error_body(
+        self, status: int, message: str, *, code: str | None = None, details: Any = None
+    ) -> Any:
+        default = {401: "UNAUTHENTICATED", 404: "NOT_FOUND", 409: "CONFLICT", 429: "SLOW_DOWN"}
+        code = code or default.get(status, "ERROR")
+        return {"error": {"code": code, "message": message, "field": details}}
 
-    def outcome_native(self, plan: Plan) -> str:
-        if plan.native is not None:
-            return plan.native
-        if plan.outcome is RunStatus.SUCCEEDED:
-            return "DONE"
-        if plan.outcome is RunStatus.CANCELLED:
-            return "STOPPED"
-        return "TIMEOUT" if plan.failure == "timeout" else "ERROR"
+    def auth_error(self, request: web.Request) -> web.Response:
+        return self._fail(401, "UNAUTHENTICATED", "missing or wrong token")
 
     def _state(self, run: _Run, now: float) -> str:
-        tl = run.timeline
-        if tl.forced is not None:
-            return tl.forced
-        phase = tl.phase(now)
-        if phase == "pending":
-            return "QUEUED"
-        if phase == "running":
-            return "ACTIVE"
-        return self.outcome_native(tl.plan)
+        return self.native_status(run.timeline, now)
 
     def to_json(self, run: _Run) -> dict[str, Any]:
         now = self.now()
         tl = run.timeline
         state = self._state(run, now)
-        done = state in ("DONE", "ERROR", "TIMEOUT", "STOPPED") or tl.forced is not None
+        done = state in TERMINAL or tl.phase(now) == "finished"
         error = None
         if state in ("ERROR", "TIMEOUT"):
             error = {"kind": state.lower(), "message": "the task failed", "code": "E42"}
@@ -100,19 +107,7 @@ class MemoEmulator(Emulator):
         }
 
     def _fail(self, status: int, code: str, message: str, field: str | None = None) -> web.Response:
-        return json_response(
-            {"error": {"code": code, "message": message, "field": field}}, status=status
-        )
-
-    @web.middleware
-    async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
-            return self._fail(401, "UNAUTHENTICATED", "missing or wrong token")
-        response: web.StreamResponse = await handler(request)
-        return response
-
-    def middlewares(self) -> list[Any]:
-        return [*super().middlewares(), self._auth]
+        return self.error(status, message, code=code, details=field)
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/runs", self._create)
@@ -183,7 +178,8 @@ class MemoEmulator(Emulator):
             return found
         body = await read_json(request) or {}
         if "state" in body:
-            found.timeline.force(str(body["state"]), self.now())
+            state = str(body["state"])
+            found.timeline.pin(state, self.statuses.phase_of(state), self.now())
         if "inputs" in body:
             found.inputs = dict(body["inputs"])
         return json_response(self.to_json(found))
@@ -192,7 +188,7 @@ class MemoEmulator(Emulator):
         found = self._find(request)
         if isinstance(found, web.Response):
             return found
-        if found.timeline.forced is not None or found.timeline.phase(self.now()) == "finished":
+        if found.timeline.phase(self.now()) == "finished":
             return self._fail(409, "ALREADY_FINISHED", "run already finished")
         found.timeline.force("STOPPED", self.now())
         return json_response(self.to_json(found))

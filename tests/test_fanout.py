@@ -11,9 +11,9 @@ import runbridge
 from runbridge import ConfigError, FanoutError, RetryPolicy, RunClient, RunStatus
 from runbridge.emulation import Emulator, ManualClock
 from runbridge.testing import emulated_client, testing_options
-from runbridge_cyberdesk import CyberdeskEmulator
-from runbridge_kognitos import KognitosEmulator
-from runbridge_runflow import RunflowEmulator
+from runbridge_cyberdesk.emulator import CyberdeskEmulator
+from runbridge_kognitos.emulator import KognitosEmulator
+from runbridge_runflow.emulator import RunflowEmulator
 
 START = 1_750_000_000.0
 

@@ -16,8 +16,8 @@ from memo_emulator import MemoEmulator
 from runbridge import RetryPolicy, RunStatus
 from runbridge.emulation import Emulator, Faults
 from runbridge.testing import emulated_client, load_emulator, testing_options
-from runbridge_cyberdesk import CyberdeskEmulator
-from runbridge_runflow import RunflowEmulator
+from runbridge_cyberdesk.emulator import CyberdeskEmulator
+from runbridge_runflow.emulator import RunflowEmulator
 
 PROVIDERS = ("cyberdesk", "kognitos", "runflow")
 MYSTERY = "mystery_state"

@@ -14,9 +14,9 @@ import runbridge
 from memo_emulator import MemoEmulator
 from runbridge import ConfigError, RunClient, RunStatus, parse_config
 from runbridge.emulation import Emulator, Plan, RealClock
-from runbridge_cyberdesk import CyberdeskEmulator
-from runbridge_kognitos import KognitosEmulator
-from runbridge_runflow import RunflowEmulator
+from runbridge_cyberdesk.emulator import CyberdeskEmulator
+from runbridge_kognitos.emulator import KognitosEmulator
+from runbridge_runflow.emulator import RunflowEmulator
 
 PROVIDERS = ("cyberdesk", "kognitos", "runflow")
 

@@ -17,9 +17,9 @@ import pytest
 from runbridge import RetryPolicy, Run, RunbridgeError, RunClient
 from runbridge.emulation import Emulator, Faults
 from runbridge.testing import emulated_client, testing_options
-from runbridge_cyberdesk import CyberdeskEmulator
-from runbridge_kognitos import KognitosEmulator
-from runbridge_runflow import RunflowEmulator
+from runbridge_cyberdesk.emulator import CyberdeskEmulator
+from runbridge_kognitos.emulator import KognitosEmulator
+from runbridge_runflow.emulator import RunflowEmulator
 
 CREATES = 2001  # 667 per provider
 IN_FLIGHT = 24

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -12,6 +13,7 @@ import attrs
 from ._errors import (
     AuthError,
     Conflict,
+    CreateUnconfirmed,
     InvalidRequest,
     NotFound,
     ProviderUnavailable,
@@ -53,11 +55,17 @@ class Pagination(enum.Enum):
         return self.value
 
 
-LOOKUP_PAGES = 10
-"""Pages of newest runs searched for a run whose create response was lost."""
+LOOKUP_SKEW = timedelta(minutes=5)
+"""How far a provider's clock may lag ours: the lost-create lookup's window opens this
+long before the create was first sent."""
 
 FILTERS = frozenset({"target", "status", "created_after", "created_before"})
 """Names of the list filters a provider may apply server-side."""
+
+RUN_FIELDS = frozenset(
+    {"target", "name", "inputs", "outputs", "started_at", "finished_at", "cost", "progress"}
+)
+"""Optional ``Run`` fields a provider may or may not report (``Capabilities.reports``)."""
 
 
 @attrs.frozen
@@ -71,6 +79,12 @@ class Capabilities:
     max_batch: int | None = None
     secrets: bool = True
     """Whether the provider can take sensitive inputs (``RunRequest.secrets``) safely."""
+    reports: frozenset[str] = RUN_FIELDS
+    """Which optional ``Run`` fields the provider's run objects carry (see ``RUN_FIELDS``)."""
+    newest_first: bool = False
+    """Whether listings come newest first, so a search by creation time may stop early."""
+    notes: Mapping[str, str] = attrs.field(factory=dict, hash=False)
+    """Caveats per operation, e.g. when an emulated operation works only sometimes."""
 
     @classmethod
     def of(
@@ -83,6 +97,9 @@ class Capabilities:
         filters: Iterable[str] = (),
         max_batch: int | None = None,
         secrets: bool = True,
+        reports: Iterable[str] = RUN_FIELDS,
+        newest_first: bool = False,
+        notes: Mapping[str, str] | None = None,
     ) -> Capabilities:
         """Build capabilities from the operations a provider has and those to emulate."""
         native, emulated = set(native), set(emulated)
@@ -98,6 +115,10 @@ class Capabilities:
             raise ValueError(f"both native and emulated: {sorted(native & emulated)}")
         if bad := set(filters) - FILTERS:
             raise ValueError(f"unknown filters: {sorted(bad)}")
+        if bad := set(reports) - RUN_FIELDS:
+            raise ValueError(f"unknown run fields: {sorted(bad)}")
+        if bad := set(notes or {}) - set(OPERATIONS):
+            raise ValueError(f"notes for unknown operations: {sorted(bad)}")
         ops = {
             op: Support.NATIVE
             if op in native
@@ -106,7 +127,17 @@ class Capabilities:
             else Support.UNSUPPORTED
             for op in OPERATIONS
         }
-        return cls(ops, pagination, max_page_size, frozenset(filters), max_batch, secrets)
+        return cls(
+            ops,
+            pagination,
+            max_page_size,
+            frozenset(filters),
+            max_batch,
+            secrets,
+            frozenset(reports),
+            newest_first,
+            dict(notes or {}),
+        )
 
     def support(self, operation: str) -> Support:
         """How ``operation`` is offered."""
@@ -221,6 +252,14 @@ class NoSettings:
     """Settings of an adapter that takes none beyond token and base URL."""
 
 
+def _past(page: Page, after: datetime | None, newest_first: bool) -> bool:
+    """Whether a newest-first listing has gone past ``after`` with this page."""
+    if after is None or not newest_first or not page.items:
+        return False
+    last = page.items[-1].created_at
+    return last is not None and last < after
+
+
 class Adapter:
     """Base class of adapters: declare the class attributes, override what you support.
 
@@ -244,6 +283,10 @@ class Adapter:
     are redacted everywhere."""
     emulator: ClassVar[str | None] = None
     """Import path ``module:factory`` of this adapter's emulator, if it ships one."""
+    retry_from_payload: ClassVar[bool] = True
+    """Whether ``retry_request`` can rebuild a run's request from what the provider
+    reports. When not, the core retries only runs whose request it remembers (those
+    this client created) and refuses others before any request."""
 
     def __init__(self, settings: Any = None) -> None:
         self.settings = settings if settings is not None else self.settings_type()
@@ -311,25 +354,55 @@ class Adapter:
         """The client token ``tag`` put on the run, if any."""
         return None
 
-    async def find_tagged(self, call: Call, request: RunRequest, token: str) -> Run | None:
+    def claims(self, run: Run, request: RunRequest, token: str) -> bool:
+        """Whether ``run`` is the one ``request`` (as ``tag`` returned it) created.
+
+        The default compares ``token_of(run)`` with ``token``.
+        """
+        return self.token_of(run) == token
+
+    async def find_tagged(
+        self, call: Call, request: RunRequest, token: str, *, since: datetime | None = None
+    ) -> Run | None:
         """The run created from ``request`` with client ``token``, if the provider has it.
 
-        The default searches the newest runs of the request's target, a page at a
-        time, for one whose ``token_of`` is ``token``. Override it where the
-        provider can search by the token itself.
+        ``since`` is when the create was first sent: runs created well before it
+        (``LOOKUP_SKEW``) are not candidates. The default walks the target's runs,
+        every page, and stops early only where listings come newest first. More
+        than one candidate raises ``CreateUnconfirmed`` with all of them: a guess
+        could hand the caller someone else's run. Override it where the provider
+        can search by the token itself.
         """
         size = min(100, self.capabilities.max_page_size)
-        filters = RunFilter(target=self.canonical_target(request.target))
+        after = since - LOOKUP_SKEW if since is not None else None
+        filters = RunFilter(target=self.canonical_target(request.target), created_after=after)
+        found: list[Run] = []
         cursor: str | None = None
-        for _ in range(LOOKUP_PAGES):
+        seen: set[str] = set()
+        while True:
             page = await self.list_page(call, filters, cursor, size)
             for run in page.items:
-                if self.token_of(run) == token:
-                    return run
-            if page.next_cursor is None:
-                return None
+                too_old = (
+                    after is not None and run.created_at is not None and run.created_at < after
+                )
+                if not too_old and self.claims(run, request, token):
+                    found.append(run)
             cursor = page.next_cursor
-        return None
+            if cursor is None or _past(page, after, self.capabilities.newest_first):
+                break
+            if cursor in seen:
+                raise call.bad_response("the listing repeated a cursor during the lookup")
+            seen.add(cursor)
+        if len(found) > 1:
+            raise CreateUnconfirmed(
+                f"{len(found)} runs could be the one this create made; not guessing "
+                f"({', '.join(str(r.ref) for r in found[:5])})",
+                token=token,
+                candidates=tuple(found),
+                provider=self.name,
+                operation="create",
+            )
+        return found[0] if found else None
 
     def retry_request(self, run: Run) -> RunRequest:
         """The request that starts a run again, for retries the core emulates."""

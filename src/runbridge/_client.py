@@ -7,8 +7,9 @@ import ipaddress
 import logging
 import os
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from secrets import token_hex
 from types import TracebackType
 from typing import Any, Self
@@ -46,6 +47,26 @@ from ._registry import Registry, default_registry
 from ._transport import ClientOptions, GarbledBody, Transport
 
 log = logging.getLogger("runbridge")
+
+REMEMBERED = 4096
+"""Requests a client remembers, by run, so that an emulated retry can send them again."""
+
+_WARN_LIMIT = 256
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_unknown(provider: str, native: str | None) -> None:
+    """Log once per provider and value that a native status is not in the adapter's map."""
+    key = (provider, native or "")
+    if key in _warned or len(_warned) >= _WARN_LIMIT:
+        return
+    _warned.add(key)
+    log.warning(
+        "%s: unknown native status %r, read as 'unknown'; the adapter's status map may "
+        "be out of date",
+        provider,
+        (native or "")[:80],
+    )
 
 
 def _check_url(base_url: str, provider: str, *, allow_insecure: bool) -> str:
@@ -238,6 +259,19 @@ class RunClient:
         """The profile this client was made from, if any."""
         self._transport = transport
         self._capabilities = adapter.instance_capabilities()
+        self._sent: OrderedDict[RunRef, RunRequest] = OrderedDict()
+
+    def _seen(self, run: Run) -> Run:
+        if run.status is RunStatus.UNKNOWN:
+            _warn_unknown(self.provider, self._safe(run.native_status or ""))
+        return run
+
+    def _remember(self, run: Run, request: RunRequest) -> Run:
+        self._sent[run.ref] = request
+        self._sent.move_to_end(run.ref)
+        if len(self._sent) > REMEMBERED:
+            self._sent.popitem(last=False)
+        return self._seen(run)
 
     def __repr__(self) -> str:
         named = f" profile={self.profile.name!r}" if self.profile else ""
@@ -357,8 +391,8 @@ class RunClient:
         tagged = self.adapter.tag(request, token)
         if tagged is None:
             call = self._transport.call("create", secrets=request.secrets.values())
-            return await self.adapter.create(call, request)
-        return await self._create_once(tagged, token)
+            return self._remember(await self.adapter.create(call, request), request)
+        return self._remember(await self._create_once(tagged, token), request)
 
     async def _create_once(self, request: RunRequest, token: str) -> Run:
         """Create a tagged run exactly once, looking it up after ambiguous failures.
@@ -369,6 +403,7 @@ class RunClient:
         """
         policy = self._transport.options.retry
         deadline = time.monotonic() + self._transport.options.deadline
+        since = datetime.now(UTC)
         attempt = 0
         while True:
             attempt += 1
@@ -383,7 +418,7 @@ class RunClient:
                 )
                 if ambiguous:
                     lookup = self._transport.call("create", secrets=request.secrets.values())
-                    if found := await self.adapter.find_tagged(lookup, request, token):
+                    if found := await self.adapter.find_tagged(lookup, request, token, since=since):
                         log.info("%s.create: recovered %s after %s", self.provider, found.ref, exc)
                         return found
                 if attempt >= policy.attempts or time.monotonic() >= deadline:
@@ -461,7 +496,7 @@ class RunClient:
         """Read a run."""
         ref = self.ref(run)
         self._require("get")
-        return await self.adapter.get(self._transport.call("get"), ref.id)
+        return self._seen(await self.adapter.get(self._transport.call("get"), ref.id))
 
     def _filters(
         self,
@@ -543,6 +578,9 @@ class RunClient:
             self._transport.call("list"), filters, native, page_size
         )
         items = page.items
+        for run in items:
+            if run.status is RunStatus.UNKNOWN:
+                self._seen(run)
         if filters != _NO_FILTER:
             items = tuple(run for run in items if filters.matches(run))
         next_cursor = (
@@ -608,34 +646,55 @@ class RunClient:
         """Change some fields of a run; a status change must be a legal transition."""
         ref = self.ref(run)
         self._require("update")
-        if update is None:
-            try:
+        try:
+            if update is None:
                 update = RunUpdate(**fields)
-            except TypeError as exc:
-                raise InvalidRequest(str(exc), field="update", provider=self.provider) from None
-        elif fields:
-            update = attrs.evolve(update, **fields)
+            elif not isinstance(update, RunUpdate):
+                raise InvalidRequest(
+                    f"update must be a RunUpdate, not {type(update).__name__}", field="update"
+                )
+            elif fields:
+                update = attrs.evolve(update, **fields)
+        except TypeError as exc:
+            raise InvalidRequest(str(exc), field="update", provider=self.provider) from None
+        except InvalidRequest as exc:
+            exc.provider, exc.operation = self.provider, "update"
+            raise
         self.adapter.check_update(update)
         if update.status is not None:
             await self._check(ref, update.status, "update")
-        return await self.adapter.update(self._transport.call("update"), ref.id, update)
+        run = await self.adapter.update(self._transport.call("update"), ref.id, update)
+        return self._seen(run)
 
     async def cancel(self, run: RunRef | Run | str) -> Run:
         """Cancel a run that has not finished; ``IllegalTransition`` if it has."""
         ref = self.ref(run)
         self._require("cancel")
         await self._check(ref, RunStatus.CANCELLED, "cancel")
-        return await self.adapter.cancel(self._transport.call("cancel"), ref.id)
+        return self._seen(await self.adapter.cancel(self._transport.call("cancel"), ref.id))
 
     async def retry(self, run: RunRef | Run | str, **options: Any) -> Run:
         """Run a finished run again: in place where the provider can, else as a new run."""
         ref = self.ref(run)
         support = self._require("retry")
         self.adapter.check_options("retry" if support is Support.NATIVE else "create", options)
+        remembered = self._sent.get(ref) if support is Support.EMULATED else None
+        if (
+            support is Support.EMULATED
+            and remembered is None
+            and not self.adapter.retry_from_payload
+        ):
+            raise UnsupportedOperation(
+                f"cannot retry run {ref.id}: {self.provider} does not report a run's inputs, "
+                "so only runs this client created can be retried; start a new run with create()",
+                provider=self.provider,
+                operation="retry",
+            )
         previous = await self._check(ref, RunStatus.PENDING, "retry")
         if support is Support.NATIVE:
-            return await self.adapter.retry(self._transport.call("retry"), ref.id, options)
-        request = self.adapter.retry_request(previous)
+            retried = await self.adapter.retry(self._transport.call("retry"), ref.id, options)
+            return self._seen(retried)
+        request = remembered or self.adapter.retry_request(previous)
         if options:
             request = attrs.evolve(request, options={**request.options, **options})
         return await self._create(request)
@@ -670,8 +729,10 @@ class RunClient:
                 return current
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                native = self._safe(repr(current.native_status))[:80]
                 raise WaitTimeout(
-                    f"run {ref} still {current.status.value} after {timeout:g}s",
+                    f"run {ref} still {current.status.value} (native status {native}) "
+                    f"after {timeout:g}s",
                     run=current,
                     provider=self.provider,
                     operation="wait",

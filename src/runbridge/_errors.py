@@ -98,6 +98,21 @@ class PluginError(RunbridgeError):
         self.plugin = plugin
 
 
+class CreateUnconfirmed(RunbridgeError):
+    """A create's outcome is unknown: the run may exist, and sending it again could duplicate it.
+
+    ``token`` is the client token the create carried; ``candidates`` holds the
+    runs that might be it when the lookup found more than one and would not guess.
+    """
+
+    def __init__(
+        self, message: str, *, token: str, candidates: tuple[Run, ...] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.token = token
+        self.candidates = candidates
+
+
 class WaitTimeout(RunbridgeError):
     """``wait`` reached its deadline before the run finished; ``run`` is the last seen."""
 

@@ -122,17 +122,30 @@ def _content_repr(value: bytes | None) -> str:
 
 @attrs.frozen
 class File:
-    """A file to hand to a run: inline ``content`` or an already uploaded ``id``."""
+    """A file to hand to a run: inline ``content`` or an already uploaded ``id``.
+
+    ``options`` holds provider-specific settings of this file (Cyberdesk's
+    ``target_path`` and ``cleanup_imports_after_run``, for instance); an adapter
+    refuses options it does not know, naming them.
+    """
 
     name: str
     content: bytes | None = attrs.field(default=None, repr=_content_repr)
     id: str | None = None
     content_type: str | None = None
+    options: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
 
     def __attrs_post_init__(self) -> None:
         if (self.content is None) == (self.id is None):
             raise InvalidRequest(
                 f"file {self.name!r} needs exactly one of content or id", field="files"
+            )
+        if not isinstance(self.options, Mapping) or not all(
+            isinstance(key, str) for key in self.options
+        ):
+            raise InvalidRequest(
+                f"file {self.name!r}: options must be a mapping with string keys",
+                field="files.options",
             )
 
 
@@ -237,24 +250,80 @@ class RunRequest:
     options: Mapping[str, Any] = attrs.field(factory=dict, validator=_check_mapping)
 
 
+def _status(value: object) -> RunStatus | None:
+    if value is None or isinstance(value, RunStatus):
+        return value
+    if isinstance(value, str) and value in _BY_VALUE:
+        return _BY_VALUE[value]
+    names = ", ".join(s.value for s in RunStatus if s is not RunStatus.UNKNOWN)
+    shown = repr(value)[:60] if isinstance(value, str) else type(value).__name__
+    raise InvalidRequest(f"status must be one of {names}, not {shown}", field="status")
+
+
+def _optional(kind: type | tuple[type, ...], what: str) -> Any:
+    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None and not isinstance(value, kind):
+            raise InvalidRequest(
+                f"{attribute.name} must be {what}, not {type(value).__name__}",
+                field=attribute.name,
+            )
+
+    return check
+
+
+def _optional_json(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        _check_json(instance, attribute, value)
+
+
+def _optional_time(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, datetime):
+        raise InvalidRequest(
+            f"{attribute.name} must be a datetime, not {type(value).__name__}",
+            field=attribute.name,
+        )
+    if value.tzinfo is None:
+        raise InvalidRequest(f"{attribute.name} must be timezone-aware", field=attribute.name)
+
+
+def _optional_cost(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise InvalidRequest(
+            f"cost must be a finite decimal.Decimal, not {value!r:.40}", field="cost"
+        )
+
+
 @attrs.frozen(kw_only=True)
 class RunUpdate:
-    """A partial update: only the fields that are not ``None`` are sent."""
+    """A partial update: only the fields that are not ``None`` are sent.
 
-    status: RunStatus | None = None
-    outputs: Mapping[str, Any] | None = None
-    inputs: Mapping[str, Any] | None = None
-    failure: Failure | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    cost: Decimal | None = None
-    progress: Progress | None = None
-    options: Mapping[str, Any] = attrs.field(factory=dict)
+    ``status`` takes a ``RunStatus`` or its name; every field is type-checked
+    here, so a wrong value is an ``InvalidRequest`` naming it before any request.
+    """
+
+    status: RunStatus | None = attrs.field(default=None, converter=_status)
+    outputs: Mapping[str, Any] | None = attrs.field(default=None, validator=_optional_json)
+    inputs: Mapping[str, Any] | None = attrs.field(default=None, validator=_optional_json)
+    failure: Failure | None = attrs.field(default=None, validator=_optional(Failure, "a Failure"))
+    started_at: datetime | None = attrs.field(default=None, validator=_optional_time)
+    finished_at: datetime | None = attrs.field(default=None, validator=_optional_time)
+    cost: Decimal | None = attrs.field(default=None, validator=_optional_cost)
+    progress: Progress | None = attrs.field(
+        default=None, validator=_optional(Progress, "a Progress")
+    )
+    options: Mapping[str, Any] = attrs.field(factory=dict, validator=_check_mapping)
 
 
 @attrs.frozen(kw_only=True)
 class RunFilter:
-    """Which runs to list. Filters a provider cannot apply are applied client-side."""
+    """Which runs to list. Filters a provider cannot apply are applied client-side.
+
+    A run whose target or creation time is unknown never passes a filter on it.
+    """
 
     target: str | None = None
     statuses: frozenset[RunStatus] = frozenset()
@@ -263,7 +332,7 @@ class RunFilter:
 
     def matches(self, run: Run) -> bool:
         """Whether ``run`` passes every filter that is set."""
-        if self.target is not None and run.target is not None and run.target != self.target:
+        if self.target is not None and run.target != self.target:
             return False
         if self.statuses and run.status not in self.statuses:
             return False

@@ -1,25 +1,39 @@
 """Building blocks for provider emulators: aiohttp servers that behave like the real API.
 
-Each adapter ships an ``Emulator`` subclass. Tests, demos and users' own tests
-serve it on loopback with ``async with emulator.serve() as base_url``; a
-``Faults`` profile makes it misbehave (429s, 5xx, dropped connections, bad bodies).
+An emulator is a witness, not a helper: it serves what its provider documents
+and nothing more unless a test asks (``extras``), and it never imports the
+adapter it checks. Each adapter ships an ``Emulator`` subclass that declares its
+provider's auth, documented statuses and error shape; tests, demos and users'
+own tests serve it on loopback with ``async with emulator.serve() as base_url``.
+A ``Faults`` profile makes it misbehave (429s, 5xx, dropped connections, bad
+bodies). ``runbridge.emulation.fastapi`` answers validation errors the way
+FastAPI services do.
 """
 
 from __future__ import annotations
 
+from ._auth import Auth, BearerAuth, HeaderAuth
 from ._clock import Clock, ManualClock, RealClock, iso
 from ._faults import FaultKind, Faults
 from ._idempotency import IdempotencyCache, Stored
-from ._lifecycle import Phase, Plan, Timeline
-from ._server import Emulator, json_response, load_emulator, read_json
+from ._lifecycle import NativeStatuses, Phase, Plan, Timeline
+from ._log import MASK, LoggedRequest
+from ._server import CREDENTIAL, Emulator, json_response, load_emulator, read_json
 
 __all__ = [
+    "CREDENTIAL",
+    "MASK",
+    "Auth",
+    "BearerAuth",
     "Clock",
     "Emulator",
     "FaultKind",
     "Faults",
+    "HeaderAuth",
     "IdempotencyCache",
+    "LoggedRequest",
     "ManualClock",
+    "NativeStatuses",
     "Phase",
     "Plan",
     "RealClock",

@@ -1,7 +1,12 @@
-"""Planned lifecycles: when an emulated run starts, when it ends, and how."""
+"""Planned lifecycles: when an emulated run starts, when it ends, and in which native status.
+
+An emulator declares its provider's documented statuses once, as ``NativeStatuses``;
+the base class turns a run's ``Timeline`` into the native status of the moment.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
@@ -10,47 +15,154 @@ from .._model import FailureKind, RunStatus
 
 Phase = Literal["pending", "running", "finished"]
 
+_OUTCOMES = {
+    "succeeded": RunStatus.SUCCEEDED,
+    "failed": RunStatus.FAILED,
+    "cancelled": RunStatus.CANCELLED,
+}
+
+
+def _outcome(value: RunStatus | str) -> RunStatus:
+    status = _OUTCOMES.get(value) if isinstance(value, str) else value
+    if status not in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED):
+        raise ValueError(f"a plan ends in succeeded, failed or cancelled, not {value!r}")
+    return status
+
+
+def _duration(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+        raise ValueError(f"{attribute.name} must be a non-negative number of seconds")
+
 
 @attrs.frozen(kw_only=True)
 class Plan:
     """How an emulated run will go: time queued, time running, and the outcome.
 
-    ``outcome`` is canonical; each emulator turns it into its provider's native
-    status (``failure`` picks among native failure flavours where there are several).
+    ``outcome`` is canonical (a ``RunStatus`` or its name); the emulator turns it
+    into its provider's native status (``failure`` picks among native failure
+    flavours where there are several). ``native`` ends the run in that native
+    status verbatim instead, e.g. one the adapter has never seen.
     """
 
-    outcome: RunStatus = RunStatus.SUCCEEDED
+    outcome: RunStatus = attrs.field(default=RunStatus.SUCCEEDED, converter=_outcome)
     failure: FailureKind = "task"
-    queued: float = 1.0
-    running: float = 2.0
+    queued: float = attrs.field(default=1.0, validator=_duration)
+    running: float = attrs.field(default=2.0, validator=_duration)
     outputs: dict[str, Any] | None = None
     native: str | None = None
     """A native terminal status to end in verbatim, e.g. one the adapter has never seen."""
 
     def __attrs_post_init__(self) -> None:
-        if self.outcome not in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED):
-            raise ValueError(f"a plan ends in succeeded, failed or cancelled, not {self.outcome}")
-        if self.queued < 0 or self.running < 0:
-            raise ValueError("durations must not be negative")
+        if self.failure not in ("task", "system", "timeout"):
+            raise ValueError(f"failure must be task, system or timeout, not {self.failure!r}")
+
+
+@attrs.frozen(kw_only=True)
+class NativeStatuses:
+    """A provider's documented run statuses, and how the emulated lifecycle uses them.
+
+    ``pending`` and ``running`` list the natives each phase passes through, in
+    order, each holding an equal share of the phase. ``failed`` gives the native
+    for each failure kind. ``extra`` lists documented values the clock never
+    produces on its own (``partial_succeeded``, a status only a test asks for);
+    ``extra_terminal`` says which of them are terminal.
+    """
+
+    pending: tuple[str, ...]
+    running: tuple[str, ...]
+    succeeded: str
+    failed: Mapping[FailureKind, str] = attrs.field(hash=False)
+    cancelled: str
+    extra: tuple[str, ...] = ()
+    extra_terminal: frozenset[str] = frozenset()
+
+    def __attrs_post_init__(self) -> None:
+        if not self.pending or not self.running:
+            raise ValueError("pending and running need at least one native status each")
+        if set(self.failed) != {"task", "system", "timeout"}:
+            raise ValueError("failed must give a native status for task, system and timeout")
+        if not self.extra_terminal <= set(self.extra):
+            raise ValueError("extra_terminal must be a subset of extra")
+
+    @property
+    def terminal(self) -> frozenset[str]:
+        """Documented natives a run does not leave."""
+        return frozenset(
+            {self.succeeded, self.cancelled, *self.failed.values(), *self.extra_terminal}
+        )
+
+    @property
+    def documented(self) -> tuple[str, ...]:
+        """Every documented native status, each once, in lifecycle order."""
+        ordered = [
+            *self.pending,
+            *self.running,
+            self.succeeded,
+            *self.failed.values(),
+            self.cancelled,
+            *self.extra,
+        ]
+        return tuple(dict.fromkeys(ordered))
+
+    def outcome(self, plan: Plan) -> str:
+        """The native status a plan ends in."""
+        if plan.native is not None:
+            return plan.native
+        if plan.outcome is RunStatus.SUCCEEDED:
+            return self.succeeded
+        if plan.outcome is RunStatus.CANCELLED:
+            return self.cancelled
+        return self.failed[plan.failure]
+
+    def phase_of(self, native: str) -> Phase:
+        """The phase a native status belongs to; unknown values count as finished."""
+        if native in self.pending:
+            return "pending"
+        if native in self.running:
+            return "running"
+        if native in self.extra and native not in self.extra_terminal:
+            return "running"
+        return "finished"
+
+    def at(self, timeline: Timeline, now: float) -> str:
+        """The native status of a run with ``timeline`` at ``now``."""
+        if timeline.pinned is not None:
+            return timeline.pinned
+        phase = timeline.phase(now)
+        if phase == "finished":
+            return self.outcome(timeline.plan)
+        if phase == "pending":
+            return _share(self.pending, timeline.created, timeline.starts, now)
+        return _share(self.running, timeline.starts, timeline.ends, now)
+
+
+def _share(natives: tuple[str, ...], start: float, end: float, now: float) -> str:
+    if len(natives) == 1 or end <= start:
+        return natives[0]
+    index = int((now - start) / (end - start) * len(natives))
+    return natives[min(max(index, 0), len(natives) - 1)]
 
 
 @attrs.define
 class Timeline:
     """Where a run created at ``created`` stands at a given time under its plan.
 
-    ``ended`` and ``forced`` pin the run once something other than the clock
-    decided its fate (a cancel, a status patch); ``restart`` begins a new attempt.
+    ``pin`` fixes the run in one native status once something other than the
+    clock decided it (a cancel, a status patch, a test asking for a status);
+    ``restart`` begins a new attempt.
     """
 
     created: float
     plan: Plan
-    forced: str | None = None
-    forced_at: float | None = None
+    pinned: str | None = None
+    """A native status fixed by a write or a test; the clock no longer moves the run."""
+    pinned_at: float | None = None
+    pinned_phase: Phase | None = None
     started_override: float | None = None
 
     @property
     def starts(self) -> float:
-        """When the run leaves the queue."""
+        """When the run leaves the queue under its plan."""
         return self.created + self.plan.queued
 
     @property
@@ -60,8 +172,8 @@ class Timeline:
 
     def phase(self, now: float) -> Phase:
         """``pending``, ``running`` or ``finished`` at ``now``."""
-        if self.forced is not None:
-            return "finished"
+        if self.pinned_phase is not None:
+            return self.pinned_phase
         if now < self.starts:
             return "pending"
         if now < self.ends:
@@ -72,21 +184,43 @@ class Timeline:
         """When the run started, if it has."""
         if self.started_override is not None:
             return self.started_override
-        if self.forced is not None:
-            return self.starts if (self.forced_at or 0) >= self.starts else None
+        if self.pinned_phase is not None:
+            return self.starts if (self.pinned_at or 0) >= self.starts else None
         return self.starts if now >= self.starts else None
 
     def finished_at(self, now: float) -> float | None:
         """When the run finished, if it has."""
-        if self.forced is not None:
-            return self.forced_at
+        if self.pinned_phase is not None:
+            return self.pinned_at if self.pinned_phase == "finished" else None
         return self.ends if now >= self.ends else None
+
+    def pin(self, native: str, phase: Phase, now: float) -> None:
+        """Fix the run at ``native`` (in ``phase``) from ``now`` on, keeping what happened.
+
+        A run pinned to a running status that had not started yet starts now; one
+        pinned back to pending forgets its start.
+        """
+        started = self.started_at(now)
+        self.pinned, self.pinned_phase = native, phase
+        if phase == "pending":
+            self.started_override = None
+            self.pinned_at = now
+            return
+        if phase == "finished" and self.finished_at(now) is not None:
+            self.pinned_at = self.finished_at(now)
+        else:
+            self.pinned_at = now
+        if phase == "running" and started is None:
+            self.started_override = now
+        elif started is not None:
+            self.started_override = started
 
     def force(self, native: str, now: float) -> None:
         """Pin the run to a terminal native status from now on."""
-        self.forced, self.forced_at = native, now
+        self.pinned = self.pinned_phase = self.pinned_at = None
+        self.pin(native, "finished", now)
 
     def restart(self, now: float, plan: Plan) -> None:
         """Begin again from the queue (an in-place retry)."""
         self.created, self.plan = now, plan
-        self.forced = self.forced_at = self.started_override = None
+        self.pinned = self.pinned_at = self.pinned_phase = self.started_override = None

@@ -8,26 +8,34 @@ import importlib
 import random
 import secrets
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 import orjson
 from aiohttp import web
 
 from .._registry import Registry, default_registry
+from ._auth import Auth, matching
 from ._clock import Clock, ManualClock
 from ._faults import KINDS, MALFORMED_BODY, SERVER_ERRORS, FaultKind, Faults, truncate, walk_runs
-from ._lifecycle import Plan
+from ._lifecycle import NativeStatuses, Plan, Timeline
+from ._log import LoggedRequest, mask_body, mask_headers
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+CREDENTIAL = web.RequestKey("runbridge_emulator_credential", str)
+"""The accepted credential a request carried (set by the base's auth check)."""
+
 
 def json_response(
-    data: Any, *, status: int = 200, headers: dict[str, str] | None = None
+    data: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> web.Response:
     """A JSON response encoded with orjson."""
     return web.Response(
-        body=orjson.dumps(data), status=status, headers=headers, content_type="application/json"
+        body=orjson.dumps(data),
+        status=status,
+        headers=dict(headers) if headers else None,
+        content_type="application/json",
     )
 
 
@@ -45,9 +53,22 @@ async def read_json(request: web.Request) -> Any:
 class Emulator:
     """Base of provider emulators: an aiohttp app, a clock, a token, and run plans.
 
-    Subclasses set ``provider``, implement ``routes`` and ``default_target``, and
-    turn a ``Plan`` into their provider's native statuses. Tests steer outcomes
-    with ``plan_next`` and move time with ``clock.advance`` (manual clock).
+    A subclass declares what its provider documents, once:
+
+    - ``provider``, and ``auth`` (``BearerAuth()`` or ``HeaderAuth("x-api-key")``),
+      checked by the base on every routed request outside ``public_paths``;
+    - ``statuses``: the documented native statuses and how a run's lifecycle
+      passes through them (``NativeStatuses``);
+    - ``error_body``: the provider's error shape, used by ``error`` and by every
+      answer the base gives (auth failures, injected faults, unrouted paths);
+    - ``extras``: named conveniences the provider does not document, each off
+      unless a test turns it on with ``extras={...}``;
+    - ``secret_fields``: body keys whose values the request ``log`` masks.
+
+    Subclasses keep their runs in ``runs`` (each with a ``timeline``), implement
+    ``routes``, ``default_target`` and ``unknown_id``. Tests steer outcomes with
+    ``plan_next``, move time with ``advance`` (manual clock), put a run in any
+    documented native status with ``force_status``, and read ``log``.
 
     ``faults`` (a ``Faults`` profile, settable at any time) makes the emulator
     misbehave at random; ``inject`` and ``inject_fault`` make the next requests
@@ -58,6 +79,16 @@ class Emulator:
 
     provider: ClassVar[str]
     """Name of the provider this emulator imitates."""
+    auth: ClassVar[Auth | None] = None
+    """How requests carry their credential; ``None``: the subclass checks it itself."""
+    public_paths: ClassVar[frozenset[str]] = frozenset()
+    """Paths that need no credential (health checks); faults do not hit them either."""
+    statuses: ClassVar[NativeStatuses]
+    """The provider's documented run statuses and the lifecycle through them."""
+    extras: ClassVar[Mapping[str, str]] = {}
+    """Undocumented behaviours a test may turn on, by name, with what each adds."""
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+    """Request body keys whose values the log masks (sensitive inputs)."""
     status_field: ClassVar[str | None] = None
     """Key of the native status in run objects; ``None`` turns off the faults that
     garble run objects (``unknown_status``, ``missing_fields``)."""
@@ -74,21 +105,43 @@ class Emulator:
         token: str | None = None,
         clock: Clock | None = None,
         faults: Faults | None = None,
+        extras: Iterable[str] = (),
     ) -> None:
         self.token = token or f"emu-{secrets.token_hex(12)}"
         self.clock: Clock = clock or ManualClock()
         self.default_plan = Plan()
         self._plans: deque[Plan] = deque()
-        self.requests: list[tuple[str, str]] = []
-        """Every request seen, as ``(method, path)``, in order."""
+        self.runs: dict[str, Any] = {}
+        """Runs by id; each has a ``timeline``."""
+        self.log: list[LoggedRequest] = []
+        """Every request received, in order, with credentials and secret fields masked."""
         self._injected: deque[tuple[int, dict[str, str], Any]] = deque()
         self._queued_faults: deque[FaultKind] = deque()
         self.fault_counts: Counter[str] = Counter()
         """How many faults of each kind were injected (random and ``inject_fault`` ones)."""
         self.faults = faults
+        wanted = frozenset([extras] if isinstance(extras, str) else extras)
+        if unknown := sorted(wanted - self.extras.keys()):
+            known = ", ".join(sorted(self.extras)) or "none"
+            raise ValueError(
+                f"{self.provider} emulator has no extra {unknown[0]!r} (extras: {known})"
+            )
+        self.enabled_extras = wanted
+        """The undocumented behaviours turned on for this emulator."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.provider}>"
+
+    def extra(self, name: str) -> bool:
+        """Whether the undocumented behaviour ``name`` is turned on."""
+        if name not in self.extras:
+            raise KeyError(f"{self.provider} emulator declares no extra {name!r}")
+        return name in self.enabled_extras
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """Every request seen, as ``(method, path)``, in order."""
+        return [(entry.method, entry.path) for entry in self.log]
 
     @property
     def default_target(self) -> str:
@@ -102,6 +155,10 @@ class Emulator:
     def client_settings(self) -> dict[str, Any]:
         """Provider settings a client needs to talk to this emulator (besides the token)."""
         return {}
+
+    def accepted_tokens(self) -> tuple[str, ...]:
+        """Credentials the API accepts; ``token`` by default."""
+        return (self.token,)
 
     def now(self) -> float:
         """Current emulator time."""
@@ -123,19 +180,68 @@ class Emulator:
         """The plan for a run being created now."""
         return self._plans.popleft() if self._plans else self.default_plan
 
+    def outcome_native(self, plan: Plan) -> str:
+        """The native terminal status a plan ends in."""
+        return self.statuses.outcome(plan)
+
+    def native_status(self, timeline: Timeline, now: float | None = None) -> str:
+        """The native status of a run with ``timeline`` at ``now`` (default: the present)."""
+        return self.statuses.at(timeline, self.now() if now is None else now)
+
+    def force_status(self, run_id: str, native: str, *, undocumented: bool = False) -> None:
+        """Put run ``run_id`` in native status ``native`` now; the clock no longer moves it.
+
+        ``native`` must be one of the provider's documented statuses, unless
+        ``undocumented`` says a test wants a value the provider never documented.
+        """
+        if not undocumented and native not in self.statuses.documented:
+            raise ValueError(
+                f"{native!r} is not a documented {self.provider} status "
+                f"({', '.join(self.statuses.documented)}); pass undocumented=True"
+            )
+        run = self.runs.get(run_id)
+        if run is None:
+            raise KeyError(f"no run {run_id!r}")
+        timeline: Timeline = run.timeline
+        timeline.pin(native, self.statuses.phase_of(native), self.now())
+
     def routes(self, app: web.Application) -> None:
         """Add the provider's routes to ``app``."""
         raise NotImplementedError
 
     def middlewares(self) -> list[Any]:
-        """Middlewares around every route; the base one records requests and injects faults.
+        """Middlewares around every route: log and faults, error shape, then auth.
 
-        Middlewares listed after it see only requests that faults let through, and
-        their responses are what faults garble or lose: an ``Idempotency-Key``
-        cache placed after it stores the real response. The second answers aiohttp's
-        own errors (no such route, wrong method) in the provider's error shape.
+        Middlewares listed after these see only requests that faults let through,
+        and their responses are what faults garble or lose: an ``Idempotency-Key``
+        cache placed after them stores the real response.
         """
-        return [self._record, self._http_errors]
+        return [self._record, self._http_errors, self._auth]
+
+    # -- errors -----------------------------------------------------------------------
+
+    def error_body(
+        self, status: int, message: str, *, code: str | None = None, details: Any = None
+    ) -> Any:
+        """The provider's error body; subclasses give their provider's shape."""
+        return {"message": message}
+
+    def error(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        details: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> web.Response:
+        """An error response in the provider's shape."""
+        body = self.error_body(status, message, code=code, details=details)
+        return json_response(body, status=status, headers=headers)
+
+    def auth_error(self, request: web.Request) -> web.Response:
+        """The answer to a request without a valid credential."""
+        return self.error(401, "missing or invalid credentials")
 
     def route_error_body(self, status: int, message: str) -> Any:
         """The body answering a request no route takes (404, 405, 413...)."""
@@ -151,6 +257,16 @@ class Emulator:
             return json_response(self.route_error_body(exc.status, exc.reason), status=exc.status)
         return response
 
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        routed = request.match_info.http_exception is None
+        if self.auth is not None and routed and request.path not in self.public_paths:
+            token = matching(self.auth.token(request.headers), self.accepted_tokens())
+            if token is None:
+                return self.auth_error(request)
+            request[CREDENTIAL] = token
+        return await handler(request)
+
     def inject(
         self,
         status: int,
@@ -165,10 +281,6 @@ class Emulator:
         """
         for _ in range(times):
             self._injected.append((status, dict(headers or {}), body))
-
-    def error_body(self, status: int, message: str) -> Any:
-        """The provider's error body for ``status``."""
-        return {"message": message}
 
     # -- faults -----------------------------------------------------------------------
 
@@ -197,11 +309,8 @@ class Emulator:
         self._queued_faults.extend([kind] * times)
 
     def fault_eligible(self, request: web.Request) -> bool:
-        """Whether faults may hit ``request``: by default, any request that found a route.
-
-        Subclasses leave out requests a real provider serves elsewhere (health checks).
-        """
-        return request.match_info.http_exception is None
+        """Whether faults may hit ``request``: any routed request outside ``public_paths``."""
+        return request.match_info.http_exception is None and request.path not in self.public_paths
 
     def is_run_object(self, value: dict[str, Any]) -> bool:
         """Whether a JSON object in a response is a run (has ``id``, status and ``run_keys``)."""
@@ -303,9 +412,27 @@ class Emulator:
 
     # -- serving ----------------------------------------------------------------------
 
+    async def _log_request(self, request: web.Request) -> None:
+        raw = await request.read() if request.can_read_body else b""
+        body: Any = None
+        if raw:
+            try:
+                body = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                body = raw.decode("utf-8", "replace")
+        self.log.append(
+            LoggedRequest(
+                request.method,
+                request.path,
+                tuple(request.query.items()),
+                mask_headers(request.headers.items(), self.accepted_tokens()),
+                mask_body(body, self.secret_fields),
+            )
+        )
+
     @web.middleware
     async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        self.requests.append((request.method, request.path))
+        await self._log_request(request)
         if self._injected:
             status, headers, body = self._injected.popleft()
             payload = body if body is not None else self.error_body(status, "injected fault")
@@ -319,10 +446,6 @@ class Emulator:
         app = web.Application(middlewares=self.middlewares(), client_max_size=64 * 1024 * 1024)
         self.routes(app)
         return app
-
-    def outcome_native(self, plan: Plan) -> str:
-        """The native terminal status a plan ends in."""
-        raise NotImplementedError
 
     @contextlib.asynccontextmanager
     async def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
