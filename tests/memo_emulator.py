@@ -58,6 +58,8 @@ class MemoEmulator(Emulator):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.runs: dict[str, _Run] = {}
+        self.oldest_first = False
+        """List oldest runs first, against what the memo API says (to test distrust)."""
 
     @property
     def default_target(self) -> str:
@@ -164,6 +166,8 @@ class MemoEmulator(Emulator):
         state = request.query.get("state")
         now = self.now()
         runs = sorted(self.runs.values(), key=lambda r: (-r.timeline.created, r.id))
+        if self.oldest_first:
+            runs.reverse()
         if state is not None:
             runs = [r for r in runs if self._state(r, now) == state]
         page = runs[start : start + limit]

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import pytest
 
 from runbridge import RunStatus
-from runbridge_cyberdesk import CyberdeskEmulator
+from runbridge_cyberdesk.emulator import CyberdeskEmulator
 
 cyberdesk = pytest.importorskip("cyberdesk")
 
@@ -94,8 +94,8 @@ async def test_create_get_and_list(base_url: str, emulator: CyberdeskEmulator) -
     assert page.error is None and page.data.total == 1
     assert page.data.items[0].id == created.data.id
     assert plain.error is None and plain.data.total == 1
-    (write,) = [s for s in emulator.seen if s.method == "POST"]
-    assert write.idempotency_key
+    (write,) = [s for s in emulator.log if s.method == "POST"]
+    assert write.header("idempotency-key")
 
 
 @pytest.mark.parametrize(
@@ -201,5 +201,5 @@ async def test_sdk_retries_of_a_lost_write_are_replayed(
     )
     assert created.error is None
     assert list(emulator.runs) == [str(created.data.id)]
-    first, second = [s for s in emulator.seen if s.method == "POST"]
-    assert first.idempotency_key == second.idempotency_key
+    first, second = [s for s in emulator.log if s.method == "POST"]
+    assert first.header("idempotency-key") == second.header("idempotency-key")

@@ -1,11 +1,14 @@
-"""The Kognitos adapter through the public API, against its emulator over loopback HTTP."""
+"""The Kognitos adapter through the public API, against its emulator over loopback HTTP.
+
+The emulator serves the documented run object unless a test turns on an extra by
+name (``inputs``, ``timings``).
+"""
 
 from __future__ import annotations
 
 import base64
 import json
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +18,6 @@ import runbridge
 from runbridge import (
     AuthError,
     ConfigError,
-    File,
-    IllegalTransition,
     InvalidRequest,
     NotFound,
     ProviderUnavailable,
@@ -24,12 +25,12 @@ from runbridge import (
     ResponseError,
     RetryPolicy,
     RunClient,
-    RunRequest,
     RunStatus,
-    UnsupportedOperation,
+    Support,
 )
 from runbridge.testing import emulated_client, testing_options
-from runbridge_kognitos import KognitosEmulator
+from runbridge_kognitos import KognitosAdapter
+from runbridge_kognitos.emulator import KognitosEmulator
 
 LIST = ("GET", "/v2/runs")
 
@@ -210,16 +211,55 @@ async def test_malformed_run_objects_are_response_errors(
     assert caught.value.operation == "get"
 
 
-async def test_run_objects_without_the_emulator_extensions_still_read() -> None:
-    emulator = KognitosEmulator(extensions=False)
-    async with emulated_client("kognitos", emulator=emulator) as (client, _):
-        run = await client.create(emulator.default_target, inputs={"a": 1})
-        emulator.advance(100)
-        done = await client.get(run)
+async def test_documented_run_objects_carry_no_inputs_or_timings(
+    client: RunClient, emulator: KognitosEmulator, target: str
+) -> None:
+    run = await client.create(target, inputs={"a": 1})
+    emulator.advance(100)
+    done = await client.get(run)
     assert "inputs" not in done.raw and "started_at" not in done.raw
     assert done.inputs == {}
     assert done.status is RunStatus.SUCCEEDED
-    assert done.started_at is None and done.finished_at is None
+    assert done.started_at is None and done.finished_at is None and done.duration is None
+
+
+async def test_undocumented_inputs_and_timings_are_read_when_a_server_sends_them() -> None:
+    emulator = KognitosEmulator(extras={"inputs", "timings"})
+    async with emulated_client("kognitos", emulator=emulator) as (client, _):
+        emulator.plan_next(queued=1, running=2)
+        run = await client.create(emulator.default_target, inputs={"a": 1})
+        emulator.advance(100)
+        done = await client.get(run)
+    assert done.inputs == {"a": 1}
+    assert done.started_at is not None and done.started_at.tzinfo is UTC
+    assert done.finished_at is not None and done.finished_at.tzinfo is UTC
+    assert done.duration == 2.0
+
+
+async def test_inputs_sent_as_an_object_are_read_too(
+    client: RunClient, emulator: KognitosEmulator
+) -> None:
+    emulator.inject(200, body=run_json(inputs={"order_id": "b4fz"}))
+    assert (await client.get(emulator.unknown_id())).inputs == {"order_id": "b4fz"}
+
+
+async def test_capabilities_say_what_a_documented_run_reports(
+    client: RunClient, emulator: KognitosEmulator, target: str
+) -> None:
+    caps = client.capabilities
+    assert caps.reports == {"target", "name", "outputs"}
+    assert caps.newest_first is True
+    assert caps.support("retry") is Support.EMULATED and "retry" in caps.notes
+    assert KognitosAdapter.retry_from_payload is False
+    info = next(p for p in runbridge.providers() if p.name == "kognitos")
+    assert info.capabilities == caps
+    emulator.plan_next(outputs={"total": 1})
+    run = await client.create(target, inputs={"a": 1}, name="n")
+    emulator.advance(100)
+    done = await client.get(run)
+    # Every field the capabilities claim is there; every other one is empty.
+    values = {field: getattr(done, field) for field in runbridge.RUN_FIELDS}
+    assert {field for field, value in values.items() if value} == caps.reports
 
 
 # -- targets -------------------------------------------------------------------------------
@@ -238,7 +278,7 @@ async def test_target_names_agent_process_and_stage(
     canonical_suffix: str,
 ) -> None:
     run = await client.create(target + suffix)
-    stored = emulator.runs[run.id].target
+    stored = emulator.runs[run.id]
     assert f"{stored.agent_id}/{stored.process_id}" == target
     assert stored.stage == stage == run.raw["stage"]
     assert run.target == target + canonical_suffix
@@ -290,130 +330,6 @@ async def test_unknown_agent_process_or_stage_is_not_found(
     assert caught.value.status == 404
 
 
-# -- create --------------------------------------------------------------------------------
-
-
-async def test_inputs_go_out_as_a_name_value_list_and_come_back_as_a_mapping(
-    client: RunClient, emulator: KognitosEmulator, target: str
-) -> None:
-    inputs = {"order_id": "b4fz", "amount": 42, "lines": [{"sku": "x"}], "note": None}
-    run = await client.create(target, inputs=inputs)
-    assert emulator.runs[run.id].inputs == [
-        {"name": "order_id", "value": "b4fz"},
-        {"name": "amount", "value": 42},
-        {"name": "lines", "value": [{"sku": "x"}]},
-        {"name": "note", "value": None},
-    ]
-    assert run.raw["inputs"] == emulator.runs[run.id].inputs
-    assert (await client.get(run)).inputs == inputs
-
-
-async def test_inputs_sent_as_an_object_are_read_too(
-    client: RunClient, emulator: KognitosEmulator
-) -> None:
-    emulator.inject(200, body=run_json(inputs={"order_id": "b4fz"}))
-    assert (await client.get(emulator.unknown_id())).inputs == {"order_id": "b4fz"}
-
-
-@pytest.mark.parametrize(
-    ("outcome", "expected"),
-    [
-        (RunStatus.SUCCEEDED, {"total_items": 42, "customer_id": "9nvx"}),
-        (RunStatus.FAILED, None),
-        (RunStatus.CANCELLED, None),
-    ],
-)
-async def test_outputs_appear_only_on_success(
-    client: RunClient,
-    emulator: KognitosEmulator,
-    target: str,
-    outcome: RunStatus,
-    expected: dict[str, Any] | None,
-) -> None:
-    emulator.plan_next(outcome=outcome, outputs={"total_items": 42, "customer_id": "9nvx"})
-    run = await client.create(target)
-    assert run.outputs is None
-    emulator.advance(1.5)
-    assert (await client.get(run)).outputs is None  # running
-    emulator.advance(100)
-    done = await client.get(run)
-    assert done.outputs == expected
-    if expected is not None:
-        assert done.raw["outputs"] == [
-            {"name": "total_items", "value": 42},
-            {"name": "customer_id", "value": "9nvx"},
-        ]
-
-
-async def test_a_readable_name_is_derived_when_none_is_given(
-    client: RunClient, emulator: KognitosEmulator, target: str
-) -> None:
-    run = await client.create(target)
-    process = target.split("/")[1]
-    assert run.name is not None
-    assert re.fullmatch(rf"runbridge {process} \d{{4}}-\d\d-\d\dT\d\d:\d\d:\d\dZ", run.name)
-    # The stored name also carries the exactly-once client token, hidden from Run.name.
-    assert re.fullmatch(re.escape(run.name) + r" ~rb:[0-9a-f]{16}", emulator.runs[run.id].name)
-
-
-@pytest.mark.parametrize(
-    ("name", "kept"),
-    [("n", "n"), ("Process invoice 42", "Process invoice 42"), ("x" * 100, "x" * 79)],
-)
-async def test_names_of_1_to_100_characters_are_sent_with_the_client_token(
-    client: RunClient, emulator: KognitosEmulator, target: str, name: str, kept: str
-) -> None:
-    run = await client.create(target, name=name)
-    stored = emulator.runs[run.id].name
-    assert run.name == kept  # long names make room for the token
-    assert len(stored) <= 100
-    assert re.fullmatch(re.escape(kept) + r" ~rb:[0-9a-f]{16}", stored)
-
-
-@pytest.mark.parametrize("name", ["", "x" * 101])
-async def test_names_out_of_bounds_are_rejected_locally(
-    client: RunClient, emulator: KognitosEmulator, target: str, name: str
-) -> None:
-    seen = len(emulator.requests)
-    with pytest.raises(InvalidRequest) as caught:
-        await client.create(target, name=name)
-    assert caught.value.field == "name"
-    assert len(emulator.requests) == seen
-
-
-async def test_uploaded_files_become_file_ids(
-    client: RunClient, emulator: KognitosEmulator, target: str
-) -> None:
-    files = [File("a.pdf", id="s3://bucket/a.pdf"), File("b.csv", id="s3://bucket/b.csv")]
-    run = await client.create(target, files=files)
-    assert emulator.runs[run.id].file_ids == ["s3://bucket/a.pdf", "s3://bucket/b.csv"]
-    assert run.raw["file_ids"] == ["s3://bucket/a.pdf", "s3://bucket/b.csv"]
-    plain = await client.create(target)
-    assert emulator.runs[plain.id].file_ids is None
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "field"),
-    [
-        ({"files": [File("a.pdf", content=b"%PDF")]}, "files"),
-        ({"priority": "high"}, "priority"),
-        ({"secrets": {"password": "pw"}}, "secrets"),
-    ],
-)
-async def test_what_the_adapter_cannot_send_is_rejected_locally(
-    client: RunClient,
-    emulator: KognitosEmulator,
-    target: str,
-    kwargs: dict[str, Any],
-    field: str,
-) -> None:
-    seen = len(emulator.requests)
-    with pytest.raises(InvalidRequest) as caught:
-        await client.create(target, **kwargs)
-    assert caught.value.field == field
-    assert len(emulator.requests) == seen
-
-
 # -- settings ------------------------------------------------------------------------------
 
 
@@ -436,191 +352,6 @@ def test_unknown_region_is_a_config_error(region: str) -> None:
         runbridge.connect("kognitos", token="k", region=region)
     assert caught.value.field == "region"
     assert caught.value.provider == "kognitos"
-
-
-# -- listing -------------------------------------------------------------------------------
-
-
-async def test_listing_without_a_target_is_rejected_locally(
-    client: RunClient, emulator: KognitosEmulator
-) -> None:
-    seen = len(emulator.requests)
-    with pytest.raises(InvalidRequest) as caught:
-        await client.list_page()
-    assert caught.value.field == "target"
-    with pytest.raises(InvalidRequest):
-        await client.list(status="succeeded").collect()
-    assert len(emulator.requests) == seen
-
-
-async def test_empty_listing_is_one_page_without_cursor(
-    client: RunClient, emulator: KognitosEmulator
-) -> None:
-    empty = "/".join(emulator.add_process())
-    page = await client.list_page(target=empty)
-    assert page.items == () and page.next_cursor is None
-    assert await client.list(target=empty).collect() == []
-
-
-async def test_exactly_one_page_takes_one_request(
-    client: RunClient, emulator: KognitosEmulator, target: str
-) -> None:
-    created = [await client.create(target) for _ in range(3)]
-    seen = emulator.requests.count(LIST)
-    pages = [page async for page in client.list(target=target, page_size=3).pages()]
-    assert len(pages) == 1 and pages[0].next_cursor is None
-    assert [r.ref for r in pages[0].items] == [r.ref for r in reversed(created)]
-    assert emulator.requests.count(LIST) == seen + 1
-
-
-async def test_several_pages_newest_first(
-    client: RunClient, emulator: KognitosEmulator, target: str
-) -> None:
-    created = []
-    for _ in range(5):
-        created.append(await client.create(target))
-        emulator.advance(1)
-    pages = [page async for page in client.list(target=target, page_size=2).pages()]
-    assert [len(p.items) for p in pages] == [2, 2, 1]
-    assert [r.ref for p in pages for r in p.items] == [r.ref for r in reversed(created)]
-    assert [p.next_cursor is None for p in pages] == [False, False, True]
-
-
-async def test_a_cursor_can_be_reused(client: RunClient, target: str) -> None:
-    for _ in range(3):
-        await client.create(target)
-    first = await client.list_page(target=target, page_size=1)
-    assert first.next_cursor is not None
-    again = await client.list_page(target=target, page_size=1, cursor=first.next_cursor)
-    once_more = await client.list_page(target=target, page_size=1, cursor=first.next_cursor)
-    assert again == once_more
-    assert again.items[0].ref != first.items[0].ref
-
-
-async def test_tampered_or_foreign_cursors_are_invalid(
-    client: RunClient, emulator: KognitosEmulator, target: str
-) -> None:
-    other = "/".join(emulator.add_process())
-    for t in (target, other):
-        for _ in range(2):
-            await client.create(t)
-    cursor = (await client.list_page(target=target, page_size=1)).next_cursor
-    assert cursor is not None
-    attempts: list[dict[str, Any]] = [
-        {"target": target, "page_size": 1, "cursor": tamper(cursor)},
-        {"target": other, "page_size": 1, "cursor": cursor},
-        {"target": target, "page_size": 2, "cursor": cursor},
-        {"target": target + "@Draft", "page_size": 1, "cursor": cursor},
-    ]
-    for kwargs in attempts:
-        with pytest.raises(InvalidRequest) as caught:
-            await client.list_page(**kwargs)
-        assert caught.value.status == 400
-        assert caught.value.field == "cursor"
-
-
-async def test_status_filter_is_applied_client_side(
-    client: RunClient, emulator: KognitosEmulator, target: str
-) -> None:
-    for outcome_fast in (True, False, True, False):
-        emulator.plan_next(queued=0 if outcome_fast else 10_000, running=0)
-        await client.create(target)
-        emulator.advance(1)
-    page = await client.list_page(target=target, status="succeeded", page_size=2)
-    # The provider sent two runs; one is left after filtering, and the listing goes on.
-    assert [r.status for r in page.items] == [RunStatus.SUCCEEDED]
-    assert page.next_cursor is not None
-    every = await client.list(target=target, status="succeeded").collect()
-    assert len(every) == 2 and all(r.status is RunStatus.SUCCEEDED for r in every)
-
-
-@pytest.mark.parametrize("suffix", ["", "@Published", "@Draft"])
-async def test_listing_is_by_stage_and_matches_equivalent_spellings(
-    client: RunClient, target: str, suffix: str
-) -> None:
-    published = await client.create(target)
-    draft = await client.create(target + "@Draft")
-    listed = await client.list(target=target + suffix).collect()
-    expected = draft if suffix == "@Draft" else published
-    assert [r.ref for r in listed] == [expected.ref]
-    assert listed[0].target == (target + "@Draft" if suffix == "@Draft" else target)
-
-
-# -- operations the API lacks --------------------------------------------------------------
-
-
-@pytest.mark.parametrize("operation", ["update", "cancel", "delete"])
-async def test_update_cancel_delete_are_unsupported(
-    client: RunClient, emulator: KognitosEmulator, operation: str
-) -> None:
-    run_id = emulator.unknown_id()
-    calls: dict[str, Callable[[], Awaitable[object]]] = {
-        "update": lambda: client.update(run_id, status=RunStatus.RUNNING),
-        "cancel": lambda: client.cancel(run_id),
-        "delete": lambda: client.delete(run_id),
-    }
-    seen = len(emulator.requests)
-    with pytest.raises(UnsupportedOperation) as caught:
-        await calls[operation]()
-    assert (caught.value.provider, caught.value.operation) == ("kognitos", operation)
-    assert str(caught.value) == f"kognitos.{operation}: kognitos does not support {operation}"
-    assert len(emulator.requests) == seen
-
-
-async def test_retry_creates_a_new_run_of_the_same_request(
-    client: RunClient, emulator: KognitosEmulator, target: str
-) -> None:
-    emulator.plan_next(outcome=RunStatus.FAILED)
-    files = [File("a.pdf", id="s3://bucket/a.pdf")]
-    run = await client.create(target + "@Draft", inputs={"n": 7}, name="invoice 7", files=files)
-    emulator.advance(100)
-    retried = await client.retry(run)
-    assert retried.ref != run.ref
-    assert retried.status is RunStatus.PENDING
-    assert (retried.target, retried.inputs, retried.name) == (run.target, {"n": 7}, "invoice 7")
-    assert retried.raw["file_ids"] == ["s3://bucket/a.pdf"]
-    assert emulator.runs[retried.id].target == emulator.runs[run.id].target
-
-
-async def test_retry_of_an_unfinished_run_is_illegal(
-    client: RunClient, emulator: KognitosEmulator, target: str
-) -> None:
-    emulator.plan_next(queued=10_000)
-    run = await client.create(target)
-    with pytest.raises(IllegalTransition):
-        await client.retry(run)
-    assert len(emulator.runs) == 1
-
-
-async def test_retry_needs_the_inputs_the_provider_reported() -> None:
-    emulator = KognitosEmulator(extensions=False)
-    async with emulated_client("kognitos", emulator=emulator) as (client, _):
-        emulator.plan_next(outcome=RunStatus.FAILED)
-        run = await client.create(emulator.default_target, inputs={"n": 7})
-        emulator.advance(100)
-        with pytest.raises(InvalidRequest) as caught:
-            await client.retry(run)
-    assert caught.value.field == "inputs"
-    assert len(emulator.runs) == 1
-
-
-async def test_create_many_reports_each_failure_at_its_index(
-    client: RunClient, emulator: KognitosEmulator, target: str
-) -> None:
-    agent = target.split("/")[0]
-    requests = [
-        RunRequest(target=target, inputs={"i": 0}),
-        RunRequest(target="not a target"),
-        RunRequest(target=target, inputs={"i": 2}),
-        RunRequest(target=f"{agent}/{emulator.unknown_id()}"),
-    ]
-    result = await client.create_many(requests, concurrency=2)
-    assert not result.ok and result.requested == 4
-    assert sorted(run.inputs["i"] for run in result.runs) == [0, 2]
-    assert [(e.index, type(e.error)) for e in result.errors] == [
-        (1, InvalidRequest),
-        (3, NotFound),
-    ]
 
 
 # -- errors --------------------------------------------------------------------------------

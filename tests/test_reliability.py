@@ -31,7 +31,8 @@ SEED = 20261123
 async def fleet() -> AsyncIterator[list[tuple[RunClient, Emulator]]]:
     emulators: list[Emulator] = [
         CyberdeskEmulator(faults=Faults.mixed(FAULT_RATE, seed=SEED)),
-        KognitosEmulator(faults=Faults.mixed(FAULT_RATE, seed=SEED + 1)),
+        # Kognitos does not report inputs; the audit reads them through a named extra.
+        KognitosEmulator(faults=Faults.mixed(FAULT_RATE, seed=SEED + 1), extras={"inputs"}),
         RunflowEmulator(faults=Faults.mixed(FAULT_RATE, seed=SEED + 2)),
     ]
     options = testing_options(retry=RetryPolicy.testing(attempts=8), deadline=120.0)

@@ -1,51 +1,30 @@
-"""The Runflow emulator speaks the API described in runflow.md, checked over raw HTTP."""
+"""The Runflow emulator speaks the API described in runflow.md, checked over raw HTTP.
+
+By default it serves the documented shapes and nothing more; the fields it may
+serve are taken from the documented reference payload, not restated here.
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 
 from runbridge import RunStatus
-from runbridge.emulation import Plan
-from runbridge_runflow import RunflowEmulator
+from runbridge.emulation import MASK, Plan
+from runbridge_runflow.emulator import RunflowEmulator
 
-RUN_FIELDS = {
-    "id",
-    "flow_id",
-    "model_id",
-    "comfyui_workflow_id",
-    "org_id",
-    "flow_version_id",
-    "created_by",
-    "target_type",
-    "target_version",
-    "status_code",
-    "source_code",
-    "jurisdiction_code",
-    "request_id",
-    "callback_url",
-    "input",
-    "output",
-    "context",
-    "metadata",
-    "links",
-    "duration_ms",
-    "nodes_total",
-    "nodes_completed",
-    "cost",
-    "created_at",
-    "started_at",
-    "completed_at",
-    "has_logs",
-    "has_node_runs",
-    "node_runs",
-    "logs",
-    "flow",
-    "model",
+SEED = json.loads(
+    (
+        Path(__file__).parent / "data" / "documented" / "runflow" / "patch-run.response.json"
+    ).read_text()
+)
+NEWER_FIELDS = {
     "cost_breakdown",
     "resolved_template_id",
     "batch_id",
@@ -58,7 +37,11 @@ RUN_FIELDS = {
     "source_chat_message_id",
     "current_evaluation_summary",
 }
-"""Every documented field of a run (runflow.md section 4)."""
+RUN_FIELDS = set(SEED) | NEWER_FIELDS
+"""Every documented field of a run: the reference payload's and the newer pages' (facts §4)."""
+MODEL_KEYS = set(SEED["model"])
+NODE_RUN_KEYS = set(SEED["node_runs"][0])
+LOG_KEYS = set(SEED["logs"][0])
 
 MODEL_RUNS = "/v1/models/acme/echo/v1/runs"
 
@@ -162,7 +145,7 @@ async def test_create_returns_the_full_run_queued(api: Api, emulator: RunflowEmu
         callback_url="https://example.invalid/hook",
         client_ref="ref-1",
     )
-    assert set(run) >= RUN_FIELDS
+    assert set(run) == RUN_FIELDS
     assert run["status_code"] == "queued"
     assert uuid.UUID(run["id"]).version == 7
     assert run["created_at"].endswith("+00:00")
@@ -170,7 +153,9 @@ async def test_create_returns_the_full_run_queued(api: Api, emulator: RunflowEmu
     assert (run["input"], run["metadata"]) == ({"prompt": "hi"}, {"k": "v"})
     assert (run["callback_url"], run["client_ref"]) == ("https://example.invalid/hook", "ref-1")
     assert run["target_type"] == "model"
-    assert (run["model"]["owner"], run["model"]["slug"]) == ("acme", "echo/v1")
+    assert run["model_id"] == run["model"]["id"] == emulator.default_target.split("/")[1]
+    assert set(run["model"]) <= MODEL_KEYS and "owner" not in run["model"]
+    assert (run["comfyui_workflow_id"], run["flow_id"], run["flow"]) == (None, None, None)
     assert run["org_id"] == emulator.organization_id
 
 
@@ -243,7 +228,8 @@ async def test_a_run_goes_through_every_phase_on_the_clock(
         ),
         (Plan(outcome=RunStatus.CANCELLED), "canceled", (None, None), None),
         (Plan(native="partial_succeeded"), "partial_succeeded", (None, None), "0.04"),
-        (Plan(native="errored"), "errored", ("MODEL_ERROR", "execution"), "0"),
+        # An undocumented status a test asks for is served verbatim, and nothing more.
+        (Plan(native="errored"), "errored", (None, None), None),
     ],
 )
 async def test_plans_end_in_their_native_outcome(
@@ -269,7 +255,8 @@ async def test_workflow_runs_name_their_workflow(api: Api, emulator: RunflowEmul
     status, run = await api("POST", "/v1/comfyui-workflows/acme/upscale/runs", json={})
     assert status == 201
     assert run["target_type"] == "comfyui_workflow"
-    assert run["comfyui_workflow"]["slug"] == "upscale" and run["model"] is None
+    assert run["comfyui_workflow_id"] == emulator.targets["comfyui-workflows/acme/upscale"].id
+    assert run["model"] is None and "comfyui_workflow" not in run
     status, page = await api("GET", "/v1/comfyui-workflows/acme/upscale/runs")
     assert [r["id"] for r in page["items"]] == [run["id"]]
 
@@ -361,8 +348,15 @@ async def test_q_filters_on_status_with_or_and_not(api: Api, emulator: RunflowEm
 async def test_statuses_lists_the_documented_enum(api: Api) -> None:
     status, rows = await api("GET", "/v1/runs/statuses")
     assert status == 200
-    terminal = {row["code"] for row in rows if row["is_terminal"]}
-    assert terminal == {"succeeded", "failed", "canceled", "partial_succeeded"}
+    assert [row["code"] for row in rows] == [
+        "queued",
+        "dispatching",
+        "running",
+        "succeeded",
+        "failed",
+        "canceled",
+        "partial_succeeded",
+    ]
 
 
 # -- patch and cancellation ---------------------------------------------------------------
@@ -474,11 +468,12 @@ async def test_batch_items_embed_their_runs(api: Api, emulator: RunflowEmulator)
     assert (status, one["run_id"]) == (200, items[1]["run_id"])
     emulator.advance(60)
     _, detail = await api("GET", f"/v1/batches/{batch['id']}")
-    assert (detail["status_code"], detail["succeeded"], detail["items_total"]) == (
-        "succeeded",
-        3,
-        3,
-    )
+    assert detail == {
+        "id": batch["id"],
+        "status_code": "succeeded",
+        "items_total": 3,
+        "cancelled": 0,
+    }
 
 
 @pytest.mark.parametrize(
@@ -488,7 +483,6 @@ async def test_batch_items_embed_their_runs(api: Api, emulator: RunflowEmulator)
         ("/v1/models/acme/none/batches", {"items": [{"input": {}}]}, (404, "MODEL_NOT_FOUND")),
         ("/v1/comfyui-workflows/acme/flow/batches", {"items": []}, (404, "NOT_FOUND")),
         (BATCHES, {"items": []}, (422, "VALIDATION_ERROR")),
-        (BATCHES, {"items": [{"input": {}}] * 101}, (422, "VALIDATION_ERROR")),
         (BATCHES, {"items": [{"input": 1}]}, (422, "VALIDATION_ERROR")),
     ],
 )
@@ -499,4 +493,143 @@ async def test_batches_refuse_what_they_cannot_take(
     emulator.add_workflow("acme/flow")
     status, answer = await api("POST", path, json=body)
     assert (status, answer["code"]) == expected
+    assert emulator.runs == {}
+
+
+async def test_batches_take_any_number_of_items_unless_limited(emulator: RunflowEmulator) -> None:
+    limited = RunflowEmulator(max_batch_items=2)
+    for served, expected in ((emulator, 201), (limited, 422)):
+        async with served.serve() as base_url, aiohttp.ClientSession(base_url) as session:
+            api = Api(session, served)
+            status, body = await api("POST", BATCHES, json={"items": [{"input": {}}] * 3})
+        assert status == expected, body
+    with pytest.raises(ValueError, match="max_batch_items"):
+        RunflowEmulator(max_batch_items=0)
+
+
+# -- the documented shape, and what only extras add -----------------------------------------
+
+
+async def test_nested_records_carry_only_documented_keys(
+    api: Api, emulator: RunflowEmulator
+) -> None:
+    emulator.plan_next(outcome=RunStatus.FAILED, failure="system")
+    run_id = (await api.create())["id"]
+    emulator.advance(60)
+    run = await api.run(run_id)
+    assert set(run) == RUN_FIELDS
+    assert run["node_runs"] and all(set(n) == NODE_RUN_KEYS for n in run["node_runs"])
+    assert run["logs"] and all(set(entry) == LOG_KEYS for entry in run["logs"])
+    assert run["links"] == {}
+    assert run["created_at"].endswith("+00:00") and run["completed_at"].endswith("+00:00")
+
+
+async def test_extras_add_owners_only_when_asked() -> None:
+    with pytest.raises(ValueError, match="no extra 'owner'"):
+        RunflowEmulator(extras={"owner"})
+    emulator = RunflowEmulator(extras={"model_owner", "comfyui_workflow"})
+    emulator.add_workflow("acme/upscale")
+    async with emulator.serve() as base_url, aiohttp.ClientSession(base_url) as session:
+        api = Api(session, emulator)
+        model_run = await api.create()
+        status, workflow_run = await api("POST", "/v1/comfyui-workflows/acme/upscale/runs")
+    assert status == 201
+    assert set(model_run) == RUN_FIELDS | {"comfyui_workflow"}
+    assert (model_run["model"]["owner"], model_run["model"]["slug"]) == ("acme", "echo/v1")
+    assert model_run["comfyui_workflow"] is None
+    workflow = workflow_run["comfyui_workflow"]
+    assert (workflow["owner"], workflow["slug"]) == ("acme", "upscale")
+    assert workflow["id"] == workflow_run["comfyui_workflow_id"]
+
+
+@pytest.mark.parametrize("kind", ["models", "comfyui-workflows"])
+async def test_targets_are_accepted_by_id_as_assumed(
+    api: Api, emulator: RunflowEmulator, kind: str
+) -> None:
+    target = emulator.default_target if kind == "models" else emulator.add_workflow("acme/up")
+    ident = target.split("/")[1]
+    status, run = await api("POST", f"/v1/{kind}/{ident.upper()}/runs", json={"input": {}})
+    assert status == 201
+    assert run["model_id" if kind == "models" else "comfyui_workflow_id"] == ident
+    assert emulator.path_of(target) == (
+        "models/acme/echo/v1" if kind == "models" else "comfyui-workflows/acme/up"
+    )
+    status, body = await api("POST", f"/v1/{kind}/{uuid.uuid4()}/runs", json={"input": {}})
+    assert (status, body["code"]) == (404, "MODEL_NOT_FOUND")
+
+
+async def test_batches_are_accepted_by_model_id(api: Api, emulator: RunflowEmulator) -> None:
+    path = f"/v1/{emulator.default_target}/batches"
+    status, batch = await api("POST", path, json={"items": [{"input": {}}]})
+    assert (status, batch["items_total"]) == (201, 1)
+
+
+async def test_query_fields_narrow_what_q_may_filter_on() -> None:
+    emulator = RunflowEmulator(query_fields={"status_code", "model_id"})
+    async with emulator.serve() as base_url, aiohttp.ClientSession(base_url) as session:
+        api = Api(session, emulator)
+        await api.create(client_ref="r1")
+        status, body = await api("GET", "/v1/runs", params={"q": 'client_ref:"r1"'})
+        assert (status, body["errors"][0]["loc"]) == (422, ["query", "q"])
+        assert "client_ref" in body["errors"][0]["msg"]
+        status, page = await api("GET", "/v1/runs", params={"q": "status_code:queued"})
+        assert (status, len(page["items"])) == (200, 1)
+
+
+async def test_every_documented_status_can_be_forced(api: Api, emulator: RunflowEmulator) -> None:
+    run_id = (await api.create())["id"]
+    for native in emulator.statuses.documented:
+        emulator.force_status(run_id, native)
+        assert (await api.run(run_id))["status_code"] == native
+    with pytest.raises(ValueError, match="not a documented runflow status"):
+        emulator.force_status(run_id, "cancelled")
+    emulator.force_status(run_id, "errored", undocumented=True)
+    assert (await api.run(run_id))["status_code"] == "errored"
+
+
+async def test_the_log_masks_both_keys(api: Api, emulator: RunflowEmulator) -> None:
+    await api.create(input={"prompt": "p"})
+    await api("GET", "/v1/runs", token=emulator.admin_token, headers={"X-Organization-Id": "o"})
+    create, listing = emulator.log
+    assert (create.method, create.path, create.body) == (
+        "POST",
+        MODEL_RUNS,
+        {"input": {"prompt": "p"}},
+    )
+    assert create.header("authorization") == listing.header("authorization") == MASK
+    assert listing.header("x-organization-id") == "o"
+    assert emulator.requests == [("POST", MODEL_RUNS), ("GET", "/v1/runs")]
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        (401, "UNAUTHORIZED"),
+        (402, "INSUFFICIENT_CREDIT"),
+        (403, "PERMISSION_DENIED"),
+        (404, "RUN_NOT_FOUND"),
+        (409, "CONFLICT"),
+        (422, "VALIDATION_ERROR"),
+        (429, "RATE_LIMITED"),
+        (500, "INTERNAL_ERROR"),
+        (503, "SERVICE_UNAVAILABLE"),
+    ],
+)
+async def test_injected_errors_carry_a_code_for_their_status(
+    api: Api, emulator: RunflowEmulator, status: int, code: str
+) -> None:
+    emulator.inject(status)
+    answer, body = await api("GET", "/v1/runs")
+    assert answer == status
+    assert_error(body, code)
+
+
+async def test_unrouted_paths_and_unavailable_models(api: Api, emulator: RunflowEmulator) -> None:
+    status, body = await api("GET", "/v1/nothing-here")
+    assert status == 404
+    assert_error(body, "NOT_FOUND")
+    emulator.add_model("acme/down", available=False)
+    status, body = await api("POST", "/v1/models/acme/down/runs", json={})
+    assert status == 503
+    assert_error(body, "MODEL_UNAVAILABLE")
     assert emulator.runs == {}

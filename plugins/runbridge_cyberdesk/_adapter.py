@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import base64
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-import attrs
-import orjson
-
 import runbridge
 from runbridge import (
+    RUN_FIELDS,
     UUID_FORMAT,
     Adapter,
-    BulkError,
     BulkResult,
     Call,
     Capabilities,
@@ -25,51 +20,44 @@ from runbridge import (
     Page,
     Pagination,
     Run,
-    RunbridgeError,
     RunFilter,
     RunRef,
     RunRequest,
-    RunStatus,
     RunUpdate,
 )
 
+from . import _bulk
+from ._bodies import RETRY_ALIASES, create_body, file_problem, retry_body, update_body, workflow_id
 from ._wire import (
-    BULK_FIELDS,
     CANONICAL_FIELDS,
     CREATE_OPTIONS,
     RETRY_OPTIONS,
     STATUSES,
     UPDATE_OPTIONS,
-    WireBulk,
     WirePage,
     WireRun,
     converter,
 )
 
-MAX_BATCH = 1000
-"""Most runs one ``POST /v1/runs/bulk`` creates (``count`` is 1..1000)."""
-
-BULK_CONCURRENCY = 8
-"""Bulk and single create requests one ``create_many`` keeps in flight at once."""
-
-_RETRY_ALIASES = {
-    "inputs": "input_values",
-    "secrets": "sensitive_input_values",
-    "files": "file_inputs",
-}
-
-_UPDATE_STATUS = {
-    RunStatus.PENDING: "scheduling",
-    RunStatus.RUNNING: "running",
-    RunStatus.SUCCEEDED: "success",
-    RunStatus.FAILED: "task_failed",
-    RunStatus.CANCELLED: "cancelled",
-}
+MAX_BATCH = _bulk.MAX_BATCH
 
 _COST_KEYS = ("total_cost_usd", "cost_usd")
 """``usage_metadata`` keys read as the run's cost (USD) when they hold a number."""
 
 _LOC_PREFIXES = frozenset({"body", "query", "path", "header", "cookie"})
+
+_NOTES = {
+    "create_many": "identical requests share one POST /v1/runs/bulk (chunks of 1000); "
+    "requests with create-only options are created one by one",
+    "list": "a 'running' or 'failed' status filter covers two native statuses and is "
+    "applied client-side",
+    "update": "no cost or progress fields; cost is read from usage_metadata, which "
+    "options={'usage_metadata': ...} sets",
+    "cancel": "no cancel endpoint: PATCH status=cancelled (assumed); whether the provider "
+    "then stops the work on the machine is not documented",
+    "retry": "in place (same id), finished runs only; a refusal by the provider "
+    "(400 or 409, undocumented) is Conflict",
+}
 
 
 class CyberdeskAdapter(Adapter):
@@ -78,13 +66,17 @@ class CyberdeskAdapter(Adapter):
     name = "cyberdesk"
     id_format = UUID_FORMAT
     default_base_url = "https://api.cyberdesk.io"
-    emulator = "runbridge_cyberdesk:CyberdeskEmulator"
+    emulator = "runbridge_cyberdesk.emulator:CyberdeskEmulator"
     capabilities = Capabilities.of(
         native={"create", "create_many", "get", "list", "update", "cancel", "retry", "delete"},
         pagination=Pagination.OFFSET,
         max_page_size=1000,
         filters={"target", "status", "created_after", "created_before"},
         max_batch=MAX_BATCH,
+        # Runs have no name and no progress; cost only where usage_metadata holds one.
+        reports=RUN_FIELDS - {"name", "progress"},
+        newest_first=True,  # list_page asks for sort_mode=created_at_desc
+        notes=_NOTES,
     )
     errors = ErrorMap(
         statuses={
@@ -117,6 +109,14 @@ class CyberdeskAdapter(Adapter):
         detail = body.get("detail")
         if isinstance(detail, str):
             return ErrorInfo(message=detail)
+        if isinstance(detail, Mapping):
+            # Not documented, but FastAPI lets an HTTPException carry an object.
+            text = detail.get("message") or detail.get("msg") or detail.get("detail")
+            code = detail.get("code") or detail.get("type")
+            return ErrorInfo(
+                message=text if isinstance(text, str) else None,
+                code=code if isinstance(code, str) else None,
+            )
         if isinstance(detail, list):
             entries = [entry for entry in detail if isinstance(entry, Mapping)]
             if entries:
@@ -142,7 +142,6 @@ class CyberdeskAdapter(Adapter):
         run_id = self.id_format.normalize(wire.id)
         if run_id is None:
             raise call.bad_response(f"run id {wire.id[:64]!r} is not a UUID", body=payload)
-        status = STATUSES.canonical(wire.status)
         message = "; ".join(wire.error) if wire.error else None
         failure = None
         if wire.status == "error":
@@ -151,9 +150,9 @@ class CyberdeskAdapter(Adapter):
             failure = Failure("task", message)
         return Run(
             ref=RunRef(self.name, run_id),
-            status=status,
+            status=STATUSES.canonical(wire.status),
             native_status=wire.status,
-            target=wire.workflow_id.lower(),
+            target=self.canonical_target(wire.workflow_id),
             inputs=wire.input_values or {},
             outputs=wire.output_data,
             failure=failure,
@@ -164,7 +163,7 @@ class CyberdeskAdapter(Adapter):
             raw=payload,
         )
 
-    # -- operations -------------------------------------------------------------------
+    # -- checks made before any request -----------------------------------------------
 
     def check_update(self, update: RunUpdate) -> None:
         """No cost or progress on Cyberdesk runs; options as ``check_options`` says."""
@@ -181,32 +180,46 @@ class CyberdeskAdapter(Adapter):
         super().check_update(update)
 
     def check_options(self, operation: str, options: Mapping[str, Any]) -> None:
-        """Only the fields the provider takes for ``operation``; canonical ones by name."""
+        """Only the fields the provider takes for ``operation``; canonical ones by name.
+
+        For ``retry`` the ``files`` option is checked too (``File`` objects with
+        known, well-typed options), since the core reads the run before retrying.
+        """
         allowed = {
             "create": CREATE_OPTIONS,
-            "retry": RETRY_OPTIONS | _RETRY_ALIASES.keys(),
+            "retry": RETRY_OPTIONS | RETRY_ALIASES.keys(),
             "update": UPDATE_OPTIONS,
         }.get(operation)
         if allowed is None:
             return
+        given: set[str] = set()
         for key in options:
+            wire_key = RETRY_ALIASES.get(key, key) if operation == "retry" else key
             if operation != "retry" and key in CANONICAL_FIELDS:
                 where = "RunRequest" if operation == "create" else "RunUpdate"
                 reason = f"option {key!r} is set through {where}.{CANONICAL_FIELDS[key]}"
             elif key not in allowed:
                 reason = f"cyberdesk cannot {operation} with option {key!r}"
+            elif wire_key in given:
+                reason = f"option {key!r} is given twice"
             else:
+                given.add(wire_key)
                 continue
             raise runbridge.InvalidRequest(
                 reason, field=key, provider=self.name, operation=operation
             )
+        if operation == "retry" and (problem := file_problem(options.get("files", ()))):
+            raise runbridge.InvalidRequest(
+                problem[0], field=problem[1], provider=self.name, operation=operation
+            )
+
+    # -- operations -------------------------------------------------------------------
 
     async def create(self, call: Call, request: RunRequest) -> Run:
-        body = _create_body(call, request)
         response = await call.request(
             "POST",
             "/v1/runs",
-            json=body,
+            json=create_body(call, request),
             headers={"Idempotency-Key": call.idempotency_key},
             expect=(201,),
             idempotent=True,
@@ -214,111 +227,7 @@ class CyberdeskAdapter(Adapter):
         return self.to_run(call, response.data)
 
     async def create_many(self, call: Call, requests: Sequence[RunRequest]) -> BulkResult:
-        runs: list[tuple[int, Run]] = []
-        errors: list[BulkError] = []
-        jobs: list[_Job] = []
-        groups: dict[bytes, _Job] = {}
-        for index, request in enumerate(requests):
-            try:
-                body = _create_body(call, request)
-            except runbridge.InvalidRequest as exc:
-                errors.append(BulkError(str(exc), index, exc))
-                continue
-            if not body.keys() <= BULK_FIELDS:
-                # Options only RunCreate takes (main_prompt, session_alias, ...).
-                jobs.append(_Job(body, [index], bulk=False))
-                continue
-            signature = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-            if signature in groups:
-                groups[signature].indices.append(index)
-            else:
-                groups[signature] = job = _Job(body, [index], bulk=True)
-                jobs.append(job)
-        chunks = [
-            attrs.evolve(job, indices=job.indices[start : start + MAX_BATCH])
-            for job in jobs
-            for start in range(0, len(job.indices), MAX_BATCH)
-        ]
-        gate = asyncio.Semaphore(BULK_CONCURRENCY)
-
-        async def send(number: int, chunk: _Job) -> None:
-            # Each chunk is its own write with its own key, stable across retries.
-            key = call.idempotency_key_for(f"chunk-{number}")
-            async with gate:
-                try:
-                    if chunk.bulk:
-                        created, failed = await self._bulk(call, chunk, key)
-                    else:
-                        created, failed = await self._single(call, chunk, key)
-                except RunbridgeError as exc:
-                    errors.extend(BulkError(str(exc), index, exc) for index in chunk.indices)
-                    return
-            runs.extend(created)
-            errors.extend(failed)
-
-        await asyncio.gather(*(send(n, chunk) for n, chunk in enumerate(chunks)))
-        runs.sort(key=lambda pair: pair[0])
-        errors.sort(key=lambda e: (e.index is None, e.index or 0))
-        return BulkResult(tuple(run for _, run in runs), tuple(errors), len(requests))
-
-    async def _single(
-        self, call: Call, chunk: _Job, key: str
-    ) -> tuple[list[tuple[int, Run]], list[BulkError]]:
-        response = await call.request(
-            "POST",
-            "/v1/runs",
-            json=chunk.body,
-            headers={"Idempotency-Key": key},
-            expect=(201,),
-            idempotent=True,
-        )
-        return [(chunk.indices[0], self.to_run(call, response.data))], []
-
-    async def _bulk(
-        self, call: Call, chunk: _Job, key: str
-    ) -> tuple[list[tuple[int, Run]], list[BulkError]]:
-        response = await call.request(
-            "POST",
-            "/v1/runs/bulk",
-            json={**chunk.body, "count": len(chunk.indices)},
-            headers={"Idempotency-Key": key},
-            expect=(201,),
-            idempotent=True,
-        )
-        if not isinstance(response.data, Mapping):
-            raise call.bad_response("expected a bulk create result", body=response.data)
-        wire = call.structure(converter, response.data, WireBulk)
-        created = [self.to_run(call, item) for item in wire.created_runs]
-        # The runs of one chunk are interchangeable (same body): they fill the
-        # chunk's positions in order, and whatever is left over failed.
-        indices = chunk.indices
-        runs = [
-            (indices[i] if i < len(indices) else indices[-1], run) for i, run in enumerate(created)
-        ]
-        messages = [call.redactor.text(str(m))[:500] for m in (wire.errors or ())]
-        # Positions the provider did not fill failed; its own count and messages are
-        # reported too, but never believed beyond the size of the chunk.
-        missing = max(len(indices) - len(created), 0)
-        errors = [
-            BulkError(
-                messages[k]
-                if k < len(messages)
-                else f"cyberdesk created {len(created)} of {len(indices)} runs "
-                f"(failed_count={wire.failed_count})",
-                indices[len(created) + k],
-            )
-            for k in range(missing)
-        ]
-        if wire.failed_count > missing or len(messages) > missing:
-            extra = "; ".join(messages[missing : missing + 5])
-            errors.append(
-                BulkError(
-                    f"cyberdesk reported failed_count={wire.failed_count} for a chunk of "
-                    f"{len(indices)} with {len(created)} runs created"
-                    + (f": {extra}" if extra else "")
-                )
-            )
-        return runs, errors
+        return await _bulk.create_many(call, requests, self.to_run)
 
     async def get(self, call: Call, run_id: str) -> Run:
         response = await call.request("GET", call.path("/v1/runs/{}", run_id))
@@ -336,7 +245,7 @@ class CyberdeskAdapter(Adapter):
         if limit is not None:
             params.append(("limit", str(limit)))
         if filters.target is not None:
-            params.append(("workflow_id", _workflow_id(call, filters.target)))
+            params.append(("workflow_id", workflow_id(call, filters.target)))
         if len(filters.statuses) == 1:
             natives = STATUSES.natives(next(iter(filters.statuses)))
             # ``running`` covers two natives and the server takes one value: the
@@ -357,40 +266,7 @@ class CyberdeskAdapter(Adapter):
         return Page(items, next_cursor)
 
     async def update(self, call: Call, run_id: str, update: RunUpdate) -> Run:
-        body: dict[str, Any] = {}
-        for key, value in update.options.items():
-            if key in CANONICAL_FIELDS:
-                raise call.invalid(
-                    f"option {key!r} is set through RunUpdate.{CANONICAL_FIELDS[key]}",
-                    field=key,
-                )
-            if key not in UPDATE_OPTIONS:
-                raise call.invalid(f"cyberdesk runs have no field {key!r} to update", field=key)
-            body[key] = value
-        if update.cost is not None:
-            raise call.invalid(
-                "cyberdesk has no cost field; set options={'usage_metadata': {...}}", field="cost"
-            )
-        if update.progress is not None:
-            raise call.invalid("cyberdesk runs have no progress", field="progress")
-        if update.status is not None:
-            native = _UPDATE_STATUS.get(update.status)
-            if native is None:
-                raise call.invalid(f"cannot set status {update.status.value}", field="status")
-            if update.status is RunStatus.FAILED and update.failure is not None:
-                native = "error" if update.failure.kind == "system" else "task_failed"
-            body["status"] = native
-        if update.outputs is not None:
-            body["output_data"] = dict(update.outputs)
-        if update.inputs is not None:
-            body["input_values"] = dict(update.inputs)
-        if update.failure is not None and update.failure.message is not None:
-            body["error"] = [update.failure.message]
-        if update.started_at is not None:
-            body["started_at"] = runbridge.format_timestamp(update.started_at)
-        if update.finished_at is not None:
-            body["ended_at"] = runbridge.format_timestamp(update.finished_at)
-        return await self._patch(call, run_id, body)
+        return await self._patch(call, run_id, update_body(call, update))
 
     async def cancel(self, call: Call, run_id: str) -> Run:
         # Cyberdesk has no cancel endpoint; cancelling is a status update.
@@ -407,31 +283,31 @@ class CyberdeskAdapter(Adapter):
         return self.to_run(call, response.data)
 
     async def retry(self, call: Call, run_id: str, options: Mapping[str, Any]) -> Run:
-        body: dict[str, Any] = {}
-        for key, value in options.items():
-            wire_key = _RETRY_ALIASES.get(key, key)
-            if wire_key not in RETRY_OPTIONS:
-                raise call.invalid(f"cyberdesk cannot retry with option {key!r}", field=key)
-            if wire_key in body:
-                raise call.invalid(f"option {key!r} is given twice", field=key)
-            if key == "files":
-                value = _file_inputs(call, value)
-            elif wire_key in ("input_values", "sensitive_input_values") and isinstance(
-                value, Mapping
-            ):
-                value = dict(value)
-            body[wire_key] = value
+        body = retry_body(call, options)
         secrets = body.get("sensitive_input_values")
         if isinstance(secrets, Mapping) and secrets:
             # The core only knows the secrets of a create; mask these ones too.
             call.add_secrets(secrets)
-        response = await call.request(
-            "POST",
-            call.path("/v1/runs/{}/retry", run_id),
-            json=body,
-            headers={"Idempotency-Key": call.idempotency_key},
-            idempotent=True,
-        )
+        try:
+            response = await call.request(
+                "POST",
+                call.path("/v1/runs/{}/retry", run_id),
+                json=body,
+                headers={"Idempotency-Key": call.idempotency_key},
+                idempotent=True,
+            )
+        except runbridge.InvalidRequest as exc:
+            if exc.status != 400:
+                raise
+            # The docs reject retrying an active run without saying how: 400 or 409.
+            # Either is the run's state refusing the write, so callers catch one class.
+            raise runbridge.Conflict(
+                exc.message,
+                provider=exc.provider,
+                operation=exc.operation,
+                status=exc.status,
+                body=exc.body,
+            ) from None
         return self.to_run(call, response.data)
 
     async def delete(self, call: Call, run_id: str) -> None:
@@ -442,63 +318,6 @@ class CyberdeskAdapter(Adapter):
             expect=(204,),
             idempotent=True,
         )
-
-
-@attrs.define
-class _Job:
-    """Requests that share one request body, and their positions in the caller's list."""
-
-    body: dict[str, Any]
-    indices: list[int]
-    bulk: bool
-
-
-def _create_body(call: Call, request: RunRequest) -> dict[str, Any]:
-    if request.name is not None:
-        raise call.invalid("cyberdesk runs have no name", field="name")
-    body: dict[str, Any] = {"workflow_id": _workflow_id(call, request.target)}
-    for key, value in request.options.items():
-        if key in CANONICAL_FIELDS:
-            raise call.invalid(
-                f"option {key!r} is set through RunRequest.{CANONICAL_FIELDS[key]}", field=key
-            )
-        if key not in CREATE_OPTIONS:
-            raise call.invalid(f"cyberdesk runs take no option {key!r}", field=key)
-        body[key] = value
-    if request.inputs:
-        body["input_values"] = dict(request.inputs)
-    if request.secrets:
-        body["sensitive_input_values"] = dict(request.secrets)
-    if request.files:
-        body["file_inputs"] = _file_inputs(call, request.files)
-    return body
-
-
-def _workflow_id(call: Call, target: str) -> str:
-    workflow_id = UUID_FORMAT.normalize(target)
-    if workflow_id is None:
-        raise call.invalid(
-            f"target {target[:64]!r} is not a cyberdesk workflow id (a UUID)", field="target"
-        )
-    return workflow_id
-
-
-def _file_inputs(call: Call, files: object) -> list[dict[str, Any]]:
-    if not isinstance(files, Iterable) or isinstance(files, str | bytes | Mapping):
-        raise call.invalid("files must be a sequence of runbridge.File", field="files")
-    out: list[dict[str, Any]] = []
-    for item in files:
-        if not isinstance(item, runbridge.File):
-            raise call.invalid("files must be a sequence of runbridge.File", field="files")
-        if item.content is None:
-            raise call.invalid(
-                f"file {item.name!r}: cyberdesk takes file content, not uploaded file ids",
-                field="files",
-            )
-        out.append(
-            {"filename": item.name, "content": base64.b64encode(item.content).decode("ascii")}
-        )
-    return out
 
 
 def _field_from_loc(loc: object) -> str | None:

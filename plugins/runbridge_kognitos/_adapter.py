@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -19,7 +17,6 @@ from runbridge import (
     ErrorMap,
     Failure,
     FailureKind,
-    File,
     IdFormat,
     InvalidRequest,
     NotFound,
@@ -34,6 +31,7 @@ from runbridge import (
     StatusMap,
 )
 
+from ._names import NAME_LIMIT, default_name, display_name, generated_name, parse_generated
 from ._target import ID_PATTERN, Target, describe_problem
 from ._wire import WireCreate, WireList, WireRun, converter, create_body, named_values
 
@@ -59,11 +57,24 @@ STATUSES = StatusMap(
 )
 """Native run statuses; anything else reads as ``unknown``."""
 
-NAME_LIMIT = 100
-"""Longest run name the provider accepts."""
+REPORTS = frozenset({"target", "name", "outputs"})
+"""What the documented run object carries of the optional ``Run`` fields. ``inputs``,
+``started_at`` and ``finished_at`` are read too when a server sends them, but the
+documented schema has none of them."""
 
-_TAG = re.compile(r" ~rb:([0-9a-f]{16})\Z")
-"""The client token the core's exactly-once create puts at the end of a run name."""
+NOTES = {
+    "create": (
+        "no idempotency key: after a lost response the run is looked up among the "
+        "process's runs created since, by the caller's exact name (or the token in the "
+        "name runbridge generates when given none); several matches raise CreateUnconfirmed"
+    ),
+    "list": "needs target='<agent_id>/<process_id>[@Draft]'; other filters apply client-side",
+    "retry": (
+        "a new run; run objects do not report their inputs, so only runs this client "
+        "created can be retried, others raise UnsupportedOperation before any request"
+    ),
+}
+"""Caveats of the operations, as ``Capabilities.notes``."""
 
 # Provider field names in error details, as the canonical names callers use.
 _FIELDS = {
@@ -97,12 +108,6 @@ def _failure_message(error: Any) -> tuple[str | None, str | None]:
     return None, None
 
 
-def default_name(target: Target, now: datetime | None = None) -> str:
-    """A readable run name for callers who give none: process id and UTC start time."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"runbridge {target.process_id} {stamp}"[:NAME_LIMIT]
-
-
 class KognitosAdapter(Adapter):
     """Kognitos REST API v2: ``x-api-key`` auth, process/agent targets, token pagination."""
 
@@ -110,7 +115,7 @@ class KognitosAdapter(Adapter):
     id_format = IdFormat.regex("kognitos id", ID_PATTERN)
     default_base_url = REGIONS["us"]
     settings_type = KognitosSettings
-    emulator = "runbridge_kognitos:KognitosEmulator"
+    emulator = "runbridge_kognitos.emulator:KognitosEmulator"
     capabilities = Capabilities.of(
         native={"create", "get", "list"},
         emulated={"create_many", "retry"},
@@ -118,6 +123,9 @@ class KognitosAdapter(Adapter):
         max_page_size=100,
         filters={"target"},
         secrets=False,
+        reports=REPORTS,
+        newest_first=True,  # undocumented; the provider facts assume it
+        notes=NOTES,
     )
     errors = ErrorMap(
         statuses={
@@ -130,6 +138,9 @@ class KognitosAdapter(Adapter):
         }
     )
     """Statuses as documented; 5xx falls back to ``ProviderUnavailable``."""
+
+    retry_from_payload = False
+    """A run object does not say what its inputs were: retry only what this client sent."""
 
     settings: KognitosSettings
 
@@ -187,42 +198,29 @@ class KognitosAdapter(Adapter):
             )
 
     def tag(self, request: RunRequest, token: str) -> RunRequest | None:
-        """Put the client token at the end of the run name (the only free text kept).
+        """A caller's name goes out unchanged; without one, a generated name carries ``token``.
 
-        The name is shortened if needed to stay within 100 characters; ``Run.name``
-        shows it without the token.
+        The lost-create lookup then matches the caller's name exactly (``claims``),
+        or the token in the generated name.
         """
         target = Target.parse(request.target)
-        if target is None or (
-            request.name is not None and not 1 <= len(request.name) <= NAME_LIMIT
-        ):
-            return None  # create() reports the bad input
-        suffix = f" ~rb:{token}"
-        base = request.name if request.name is not None else default_name(target)
-        return attrs.evolve(request, name=base[: NAME_LIMIT - len(suffix)] + suffix)
+        if target is None:
+            return None  # create() reports the bad target
+        if request.name is not None:
+            return request
+        return attrs.evolve(request, name=generated_name(target.process_id, token))
 
     def token_of(self, run: Run) -> str | None:
-        """The client token in the run's name."""
-        name = run.raw.get("name")
-        match = _TAG.search(name) if isinstance(name, str) else None
-        return match.group(1) if match else None
+        """The client token in a name runbridge generated, if the run has one."""
+        parsed = parse_generated(run.raw.get("name"))
+        return parsed[1] if parsed else None
 
-    def retry_request(self, run: Run) -> RunRequest:
-        """A new run of the same target with the same inputs, files and name."""
-        base = super().retry_request(run)
-        # Retrying with empty inputs because the provider did not echo them would start
-        # a different run; only retry when the run says what its inputs were.
-        if "inputs" not in run.raw:
-            raise InvalidRequest(
-                f"cannot retry run {run.id}: {self.name} did not report its inputs; "
-                "start a new run with create() instead",
-                field="inputs",
-                provider=self.name,
-                operation="retry",
-            )
-        file_ids = run.raw.get("file_ids") or ()
-        files = tuple(File(name=str(fid), id=str(fid)) for fid in file_ids)
-        return attrs.evolve(base, files=files)
+    def claims(self, run: Run, request: RunRequest, token: str) -> bool:
+        """Whether ``run`` bears the name ``request`` was sent with (exactly, as stored)."""
+        parsed = parse_generated(request.name)
+        if parsed is not None and parsed[1] == token:
+            return self.token_of(run) == token
+        return request.name is not None and run.raw.get("name") == request.name
 
     def to_run(self, call: Call, payload: Any) -> Run:
         """A canonical run from a run object."""
@@ -239,7 +237,7 @@ class KognitosAdapter(Adapter):
             status=status,
             native_status=wire.status,
             target=str(target),
-            name=_TAG.sub("", wire.name) if isinstance(wire.name, str) else wire.name,
+            name=display_name(wire.name),
             inputs=dict(wire.inputs or {}),
             outputs=dict(wire.outputs) if wire.outputs is not None else None,
             failure=failure,
@@ -261,7 +259,7 @@ class KognitosAdapter(Adapter):
         if request.options:
             option = sorted(request.options)[0]
             raise call.invalid(f"{self.name} knows no option {option!r}", field=option)
-        name = request.name if request.name is not None else default_name(target)
+        name = request.name if request.name is not None else default_name(target.process_id)
         if not 1 <= len(name) <= NAME_LIMIT:
             raise call.invalid(f"name must be 1-{NAME_LIMIT} characters", field="name")
         file_ids = []

@@ -22,13 +22,17 @@ import attrs
 import runbridge
 from runbridge import BulkError, BulkResult, Call, Run, RunbridgeError, RunRequest
 
+from ._listing import next_cursor
+from ._requests import create_body
+from ._target import Target, parse_target
 from ._wire import WireBatch, WireBatchItem, WirePage, converter
 
 if TYPE_CHECKING:
     from ._adapter import RunflowAdapter
 
 MAX_BATCH = 100
-"""Items per ``POST .../batches`` request; longer groups are split."""
+"""Items per ``POST .../batches`` request; longer groups are split. Runflow documents
+no limit: this is the adapter's own choice, to keep each request small."""
 
 SINGLE_CONCURRENCY = 8
 """Single creates in flight at once when a batch cannot be used."""
@@ -38,7 +42,7 @@ _BATCH_KEYS = frozenset({"input", "client_ref", "callback_url"})
 
 @attrs.define
 class _Chunk:
-    target: str
+    target: Target
     segments: tuple[str, ...]
     callback_url: str | None
     entries: list[tuple[int, dict[str, Any]]] = attrs.field(factory=list)
@@ -60,18 +64,21 @@ def _plan(
     singles: list[int] = []
     for index, request in enumerate(requests):
         try:
-            target = adapter.target(call, request.target)
-            body = adapter.create_body(call, request)
+            given = adapter.target(call, request.target)
+            body = create_body(call, request)
         except RunbridgeError as exc:
             outcome.fail(index, exc)
             continue
-        if not target.has_batches or not set(body) <= _BATCH_KEYS:
+        if not given.has_batches or not set(body) <= _BATCH_KEYS:
             singles.append(index)
             continue
+        # The path and the id form of one model go into one group.
+        target = parse_target(adapter.canonical_target(str(given))) or given
         callback_url = body.pop("callback_url", None)
         key = (str(target), callback_url)
-        chunk = groups.setdefault(key, _Chunk(str(target), target.segments, callback_url))
-        chunk.entries.append((index, body))
+        if key not in groups:
+            groups[key] = _Chunk(target, adapter.route(call, target), callback_url)
+        groups[key].entries.append((index, body))
     chunks = [
         _Chunk(c.target, c.segments, c.callback_url, c.entries[i : i + MAX_BATCH])
         for c in groups.values()
@@ -128,7 +135,7 @@ async def _post_batch(call: Call, chunk: _Chunk, key: str) -> str:
     return call.structure(converter, response.data, WireBatch).id
 
 
-async def _items(adapter: RunflowAdapter, call: Call, batch_id: str) -> list[Mapping[str, Any]]:
+async def _items(call: Call, batch_id: str) -> list[Mapping[str, Any]]:
     """Every item of a batch, across pages."""
     found: list[Mapping[str, Any]] = []
     params: dict[str, str] = {"limit": "500"}
@@ -142,7 +149,7 @@ async def _items(adapter: RunflowAdapter, call: Call, batch_id: str) -> list[Map
         if not link or link in seen:
             return found
         seen.add(link)
-        params = {"limit": "500", **dict(parse_qsl(adapter.next_cursor(call, link)))}
+        params = {"limit": "500", **dict(parse_qsl(next_cursor(call, link)))}
 
 
 def _positions(items: list[Mapping[str, Any]], call: Call) -> dict[int, Mapping[str, Any]]:
@@ -159,7 +166,7 @@ async def _collect(
     adapter: RunflowAdapter, call: Call, batch_id: str, chunk: _Chunk, outcome: _Outcome
 ) -> None:
     try:
-        by_position = _positions(await _items(adapter, call, batch_id), call)
+        by_position = _positions(await _items(call, batch_id), call)
     except RunbridgeError as exc:
         message = call.redactor.text(
             f"batch {batch_id} was created but its items could not be read: {exc}"
@@ -170,7 +177,8 @@ async def _collect(
     for position, (index, _) in enumerate(chunk.entries):
         item = by_position.get(position)
         try:
-            outcome.runs[index] = await _run_of(adapter, call, batch_id, position, item)
+            run = await _run_of(adapter, call, chunk.target, batch_id, position, item)
+            outcome.runs[index] = run
         except RunbridgeError as exc:
             outcome.fail(index, exc)
 
@@ -178,6 +186,7 @@ async def _collect(
 async def _run_of(
     adapter: RunflowAdapter,
     call: Call,
+    target: Target,
     batch_id: str,
     position: int,
     item: Mapping[str, Any] | None,
@@ -186,11 +195,11 @@ async def _run_of(
         raise call.bad_response(f"batch {batch_id} lists no item {position}")
     embedded = item.get("run")
     if isinstance(embedded, Mapping) and embedded.get("id"):
-        return adapter.to_run(call, embedded)
+        return adapter.created(adapter.to_run(call, embedded), target)
     run_id = call.structure(converter, item, WireBatchItem).run_id
     if run_id is None or adapter.id_format.normalize(run_id) is None:
         raise call.bad_response(f"batch {batch_id} item {position} has no run yet", body=dict(item))
-    return await adapter.get(call, run_id.lower())
+    return adapter.created(await adapter.get(call, run_id.lower()), target)
 
 
 async def _create_singly(

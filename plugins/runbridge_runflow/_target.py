@@ -1,19 +1,43 @@
-"""Runflow targets: ``models/<owner>/<slug...>`` and ``comfyui-workflows/<owner>/<slug>``."""
+"""Runflow targets: a model, ComfyUI workflow or flow, by path or by id.
+
+Runflow's documented run records name what ran only by id (``model_id``,
+``comfyui_workflow_id``, ``flow_id``), so the id form is the canonical target:
+
+- ``models/<model_id>`` and ``models/<owner>/<slug>[/<more>...]``;
+- ``comfyui-workflows/<workflow_id>`` and ``comfyui-workflows/<owner>/<slug>``;
+- ``flows/<flow_id>``, which names a flow run's target but cannot be started.
+
+A ``Directory`` remembers which path and id name the same target, learned from
+runs the adapter creates and from payloads that carry both.
+"""
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
 
-Kind = Literal["models", "comfyui-workflows"]
+Kind = Literal["models", "comfyui-workflows", "flows"]
 
-FORMS = "'models/<owner>/<slug>[/<more>...]' or 'comfyui-workflows/<owner>/<slug>'"
+FORMS = (
+    "'models/<owner>/<slug>[/<more>...]', 'models/<model_id>', "
+    "'comfyui-workflows/<owner>/<slug>' or 'comfyui-workflows/<workflow_id>'"
+)
 """The accepted target forms, for error messages."""
 
+ID_FIELDS: Mapping[Kind, str] = {
+    "models": "model_id",
+    "comfyui-workflows": "comfyui_workflow_id",
+    "flows": "flow_id",
+}
+"""The run field holding the id of each kind of target, in the order ids are tried."""
+
+_RESOURCES: Mapping[Kind, str] = {"models": "model", "comfyui-workflows": "comfyui_workflow"}
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]+")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _MAX_LENGTH = 512
 
 
@@ -22,16 +46,12 @@ class Target:
     """A parsed target; ``str()`` gives the canonical spelling."""
 
     kind: Kind
-    owner: str
-    slug: tuple[str, ...]
+    segments: tuple[str, ...]
+    """``(id,)`` for the id form, ``(owner, slug, ...)`` for the path form."""
+    is_id: bool = False
 
     def __str__(self) -> str:
-        return "/".join((self.kind, self.owner, *self.slug))
-
-    @property
-    def segments(self) -> tuple[str, ...]:
-        """Owner and slug segments, as they appear in API paths."""
-        return (self.owner, *self.slug)
+        return "/".join((self.kind, *self.segments))
 
     @property
     def has_batches(self) -> bool:
@@ -44,19 +64,64 @@ def _segment_ok(segment: str) -> bool:
     return bool(_SEGMENT.fullmatch(segment)) and segment.strip(".") != ""
 
 
+def uuid_of(value: object) -> str | None:
+    """``value`` as a lower-case hyphenated UUID, or ``None``."""
+    if not isinstance(value, str) or len(value) != 36:
+        return None
+    lowered = value.lower()
+    return lowered if _UUID.fullmatch(lowered) else None
+
+
 def parse_target(text: object) -> Target | None:
-    """The target named by ``text``, or ``None`` when it is not one of ``FORMS``."""
+    """The target named by ``text``, or ``None`` when it is not one of the forms."""
     if not isinstance(text, str) or len(text) > _MAX_LENGTH:
         return None
     kind, _, rest = text.partition("/")
     parts = tuple(rest.split("/")) if rest else ()
-    if not all(_segment_ok(p) for p in parts):
+    if kind not in ID_FIELDS or not parts or not all(_segment_ok(p) for p in parts):
         return None
+    if len(parts) == 1 and (ident := uuid_of(parts[0])) is not None:
+        return Target(kind, (ident,), is_id=True)  # type: ignore[arg-type]
     if kind == "models" and len(parts) >= 2:
-        return Target("models", parts[0], parts[1:])
+        return Target("models", parts)
     if kind == "comfyui-workflows" and len(parts) == 2:
-        return Target("comfyui-workflows", parts[0], parts[1:])
+        return Target("comfyui-workflows", parts)
     return None
+
+
+class Directory:
+    """Which path and id name the same target; bounded, newest pairs kept."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._ids: OrderedDict[str, str] = OrderedDict()
+        self._paths: dict[str, str] = {}
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def learn(self, path: str, ident: str) -> None:
+        """Remember that target ``path`` has id form ``ident`` (both canonical)."""
+        if self._ids.get(path) == ident:
+            self._ids.move_to_end(path)
+            return
+        # A target renamed or re-created: forget both old pairings.
+        if (old_ident := self._ids.pop(path, None)) is not None:
+            self._paths.pop(old_ident, None)
+        if (old_path := self._paths.pop(ident, None)) is not None:
+            self._ids.pop(old_path, None)
+        self._ids[path], self._paths[ident] = ident, path
+        while len(self._ids) > self._size:
+            _, gone = self._ids.popitem(last=False)
+            self._paths.pop(gone, None)
+
+    def id_for(self, path: str) -> str | None:
+        """The id form of target ``path``, if known."""
+        return self._ids.get(path)
+
+    def path_for(self, ident: str) -> str | None:
+        """The path form of the target with id form ``ident``, if known."""
+        return self._paths.get(ident)
 
 
 def _text(value: object) -> str | None:
@@ -70,17 +135,21 @@ def _owner(resource: Mapping[str, Any]) -> str | None:
     return _text(owner) or _text(resource.get("owner_slug"))
 
 
-def _from_resource(kind: Kind, resource: object) -> str | None:
+def _path_of(kind: Kind, raw: Mapping[str, Any]) -> str | None:
+    """The path form from a nested resource that carries ``owner`` and ``slug``.
+
+    Runflow does not document an owner field; a slug alone is not read as a
+    path, since it cannot say where the owner ends.
+    """
+    name = _RESOURCES.get(kind)
+    resource = raw.get(name) if name else None
     if not isinstance(resource, Mapping):
         return None
-    slug = _text(resource.get("slug"))
-    if slug is None:
+    owner, slug = _owner(resource), _text(resource.get("slug"))
+    if owner is None or slug is None:
         return None
-    owner = _owner(resource)
-    # Without an owner field, a slug with a '/' is read as the full 'owner/slug' path.
-    text = f"{kind}/{owner}/{slug}" if owner else f"{kind}/{slug}"
-    target = parse_target(text)
-    return str(target) if target is not None else None
+    target = parse_target(f"{kind}/{owner}/{slug}")
+    return str(target) if target is not None and not target.is_id else None
 
 
 def _kind_of(raw: Mapping[str, Any]) -> Kind | None:
@@ -91,25 +160,23 @@ def _kind_of(raw: Mapping[str, Any]) -> Kind | None:
             return "models"
         if "comfy" in normalized:
             return "comfyui-workflows"
-        return None
-    if isinstance(raw.get("model"), Mapping):
-        return "models"
-    if isinstance(raw.get("comfyui_workflow"), Mapping):
-        return "comfyui-workflows"
+        if normalized in ("flow", "flows"):
+            return "flows"
+    # No target_type, or one we do not know (the reference example's "<string>"):
+    # the first id that is present says, then a nested resource.
+    for kind, field in ID_FIELDS.items():
+        if uuid_of(raw.get(field)) is not None:
+            return kind
+    for kind, name in _RESOURCES.items():
+        if isinstance(raw.get(name), Mapping):
+            return kind
     return None
 
 
-def target_of(raw: Mapping[str, Any]) -> str | None:
-    """The canonical target of a run payload, or ``None`` when it does not say.
-
-    Reads ``target_type`` and the nested resource (``model``, or ``comfyui_workflow``
-    then ``flow`` for workflows) with its ``owner`` and ``slug``.
-    """
+def targets_of(raw: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The id form and the path form of a run payload's target, each if it says."""
     kind = _kind_of(raw)
-    if kind == "models":
-        return _from_resource(kind, raw.get("model"))
-    if kind == "comfyui-workflows":
-        return _from_resource(kind, raw.get("comfyui_workflow")) or _from_resource(
-            kind, raw.get("flow")
-        )
-    return None
+    if kind is None:
+        return None, None
+    ident = uuid_of(raw.get(ID_FIELDS[kind]))
+    return (f"{kind}/{ident}" if ident else None), _path_of(kind, raw)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
+import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -22,7 +23,7 @@ from ._errors import (
     RunbridgeError,
     UnsupportedOperation,
 )
-from ._model import BulkResult, Page, Run, RunFilter, RunRequest, RunStatus, RunUpdate
+from ._model import BulkResult, Page, Run, RunFilter, RunRef, RunRequest, RunStatus, RunUpdate
 
 if TYPE_CHECKING:
     from ._transport import Call
@@ -55,9 +56,10 @@ class Pagination(enum.Enum):
         return self.value
 
 
-LOOKUP_SKEW = timedelta(minutes=5)
+LOOKUP_SKEW = timedelta(seconds=60)
 """How far a provider's clock may lag ours: the lost-create lookup's window opens this
-long before the create was first sent."""
+long before the create was first sent. Wider lets a lagging clock hide our run; narrower
+lets an older run that happens to match be taken for ours."""
 
 FILTERS = frozenset({"target", "status", "created_after", "created_before"})
 """Names of the list filters a provider may apply server-side."""
@@ -253,11 +255,18 @@ class NoSettings:
 
 
 def _past(page: Page, after: datetime | None, newest_first: bool) -> bool:
-    """Whether a newest-first listing has gone past ``after`` with this page."""
+    """Whether a newest-first listing has gone past ``after`` with this page.
+
+    The order is trusted only when the page shows it: a server that lists in
+    another order than declared is searched to the end rather than cut short.
+    """
     if after is None or not newest_first or not page.items:
         return False
-    last = page.items[-1].created_at
-    return last is not None and last < after
+    times = [run.created_at for run in page.items if run.created_at is not None]
+    if len(times) < len(page.items):
+        return False
+    ordered = all(a >= b for a, b in itertools.pairwise(times))
+    return ordered and times[-1] < after
 
 
 class Adapter:
@@ -362,12 +371,19 @@ class Adapter:
         return self.token_of(run) == token
 
     async def find_tagged(
-        self, call: Call, request: RunRequest, token: str, *, since: datetime | None = None
+        self,
+        call: Call,
+        request: RunRequest,
+        token: str,
+        *,
+        since: datetime | None = None,
+        exclude: Collection[RunRef] = (),
     ) -> Run | None:
         """The run created from ``request`` with client ``token``, if the provider has it.
 
         ``since`` is when the create was first sent: runs created well before it
-        (``LOOKUP_SKEW``) are not candidates. The default walks the target's runs,
+        (``LOOKUP_SKEW``) are not candidates, and neither are the runs in ``exclude``
+        (those the client knows it created for other calls). The default walks the target's runs,
         every page, and stops early only where listings come newest first. More
         than one candidate raises ``CreateUnconfirmed`` with all of them: a guess
         could hand the caller someone else's run. Override it where the provider
@@ -385,7 +401,7 @@ class Adapter:
                 too_old = (
                     after is not None and run.created_at is not None and run.created_at < after
                 )
-                if not too_old and self.claims(run, request, token):
+                if not too_old and run.ref not in exclude and self.claims(run, request, token):
                     found.append(run)
             cursor = page.next_cursor
             if cursor is None or _past(page, after, self.capabilities.newest_first):

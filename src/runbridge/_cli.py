@@ -220,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", metavar="X", type=positive_float, default=1.0,
         help="run X times faster than real time (default 1)",
     )  # fmt: skip
+    sub.add_argument(
+        "--extra", metavar="NAME", action="append", default=[],
+        help="turn on an undocumented convenience of the emulator (repeatable; "
+        "the emulator serves only the documented API otherwise)",
+    )  # fmt: skip
 
     sub = command("demo", "runs on every built-in provider's emulator: no account, no network")
     sub.add_argument(

@@ -78,6 +78,8 @@ def provider_to_dict(info: ProviderInfo) -> dict[str, Any]:
         "secrets": caps.secrets,
         "id_format": info.id_format.name,
         "operations": {op: caps.support(op).value for op in OPERATIONS},
+        "reports": sorted(caps.reports),
+        "notes": dict(caps.notes),
     }
 
 
@@ -218,13 +220,17 @@ class Output:
         for column in ("provider", "plugin", "pagination", *OPERATIONS):
             table.add_column(column, no_wrap=True)
         styles = {Support.NATIVE: "green", Support.EMULATED: "yellow"}
+        notes: list[str] = []
         for info in infos:
+            caveats = info.capabilities.notes
             cells = [
-                Text(info.capabilities.support(op).value, style=styles[support])
+                Text(info.capabilities.support(op).value + ("*" if op in caveats else ""),
+                     style=styles[support])
                 if (support := info.capabilities.support(op)) is not Support.UNSUPPORTED
                 else Text(dash, style="dim")
                 for op in OPERATIONS
-            ]
+            ]  # fmt: skip
+            notes.extend(f"* {info.name} {op}: {text}" for op, text in caveats.items())
             table.add_row(
                 Text(info.name, style="bold"),
                 Text(info.plugin),
@@ -232,6 +238,8 @@ class Output:
                 *cells,
             )
         self.out.print(table)
+        for note in notes:
+            self.out.print(Text(note, style="dim"), soft_wrap=True)
 
 
 class RunRows:

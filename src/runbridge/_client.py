@@ -418,7 +418,10 @@ class RunClient:
                 )
                 if ambiguous:
                     lookup = self._transport.call("create", secrets=request.secrets.values())
-                    if found := await self.adapter.find_tagged(lookup, request, token, since=since):
+                    found = await self.adapter.find_tagged(
+                        lookup, request, token, since=since, exclude=self._sent.keys()
+                    )
+                    if found is not None:
                         log.info("%s.create: recovered %s after %s", self.provider, found.ref, exc)
                         return found
                 if attempt >= policy.attempts or time.monotonic() >= deadline:

@@ -251,10 +251,13 @@ class RunRequest:
 
 
 def _status(value: object) -> RunStatus | None:
-    if value is None or isinstance(value, RunStatus):
-        return value
-    if isinstance(value, str) and value in _BY_VALUE:
-        return _BY_VALUE[value]
+    if value is None:
+        return None
+    found = value if isinstance(value, RunStatus) else None
+    if isinstance(value, str):
+        found = _BY_VALUE.get(value)
+    if found is not None and found is not RunStatus.UNKNOWN:
+        return found
     names = ", ".join(s.value for s in RunStatus if s is not RunStatus.UNKNOWN)
     shown = repr(value)[:60] if isinstance(value, str) else type(value).__name__
     raise InvalidRequest(f"status must be one of {names}, not {shown}", field="status")

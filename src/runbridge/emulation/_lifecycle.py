@@ -182,6 +182,8 @@ class Timeline:
 
     def started_at(self, now: float) -> float | None:
         """When the run started, if it has."""
+        if self.pinned_phase == "pending":
+            return None
         if self.started_override is not None:
             return self.started_override
         if self.pinned_phase is not None:

@@ -2,67 +2,53 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from aiohttp import web
 
-from runbridge.emulation import IdempotencyCache, Stored, iso, json_response
+from runbridge.emulation import IdempotencyCache, Stored, json_response
 
-from ._batches import MAX_BATCH
-from ._emulator_data import (
-    FAILED,
-    ORG,
-    SUCCEEDED,
-    TERMINAL,
-    Batch,
-    EmuTarget,
-    Invalid,
-    as_object,
-    check_input,
-    optional_text,
-)
+from ._facts import SUCCEEDED
+from ._query import Invalid
+from ._records import Batch, EmuTarget
+from ._validation import as_object, check_input, optional_text
 
 if TYPE_CHECKING:
-    from ._emulator import RunflowEmulator
+    from ._server import RunflowEmulator
 
 
-async def create_batch(emu: RunflowEmulator, request: web.Request, name: str) -> web.Response:
-    """``POST /v1/models/.../batches`` with ``Idempotency-Key`` replay."""
-    target = emu.targets.get(name)
-    if target is None or target.kind != "models":
-        return emu.fail(404, "MODEL_NOT_FOUND", f"no model {name!r}")
+async def create_batch(emu: RunflowEmulator, request: web.Request, ref: str) -> web.Response:
+    """``POST /v1/models/{ref}/batches`` with ``Idempotency-Key`` replay."""
+    target = emu.lookup("models", ref)
+    if target is None:
+        return emu.error(404, f"no model {ref!r}", code="MODEL_NOT_FOUND")
     try:
         body = await emu.body(request)
     except Invalid as exc:
         return emu.invalid(exc)
     key = request.headers.get("Idempotency-Key")
-    scoped = f"{request[ORG]}:{key}" if key else None
-    canonical = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+    scoped = f"{emu.org_of(request)}:{key}" if key else None
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
     fingerprint = IdempotencyCache.fingerprint("POST", request.path, canonical)
     stored = emu.idempotency.lookup(scoped, fingerprint)
-    if isinstance(stored, Stored):
+    if isinstance(stored, Stored):  # documented: same key and body replay the 201
         return json_response(stored.body, status=stored.status)
-    if stored is False:
-        return emu.fail(
-            409, "CONFLICT", "Idempotency-Key was already used with a different request"
-        )
-    if not target.template_backed:
+    if stored is False:  # documented: same key, another body
+        return emu.error(409, "Idempotency-Key was already used with a different request")
+    if not target.template_backed:  # documented: only template-backed models batch
         message = f"model {target.owner}/{target.slug} is not template-backed"
         return emu.invalid(Invalid(message, ["path", "model"]))
     try:
-        items, callback_url = _checked_items(as_object(body, ["body"]), target)
+        items, callback_url = _checked_items(emu, as_object(body, ["body"]), target)
     except Invalid as exc:
         return emu.invalid(exc)
-    now = emu.now()
-    batch = Batch(
-        str(uuid.uuid4()), emu.next_seq(), request[ORG], target, now, callback_url, [], []
-    )
+    org = emu.org_of(request)
+    batch = Batch(str(uuid.uuid4()), emu.next_seq(), org, target, emu.now(), callback_url, [], [])
     for item in items:
-        run = emu.new_run(target, request[ORG], item, batch_id=batch.id)
-        batch.runs.append(run)
+        batch.runs.append(emu.new_run(target, org, item, batch_id=batch.id))
         batch.item_ids.append(str(uuid.uuid4()))
     emu.batches[batch.id] = batch
     answer = {"id": batch.id, "status_code": "queued", "items_total": len(items)}
@@ -71,11 +57,13 @@ async def create_batch(emu: RunflowEmulator, request: web.Request, name: str) ->
 
 
 def _checked_items(
-    body: Mapping[str, Any], target: EmuTarget
+    emu: RunflowEmulator, body: Mapping[str, Any], target: EmuTarget
 ) -> tuple[list[dict[str, Any]], str | None]:
     items = body.get("items")
-    if not isinstance(items, list) or not 1 <= len(items) <= MAX_BATCH:
-        raise Invalid(f"must be a list of 1 to {MAX_BATCH} items", ["body", "items"])
+    most = emu.max_batch_items
+    if not isinstance(items, list) or not items or (most is not None and len(items) > most):
+        limit = f"1 to {most}" if most is not None else "at least 1"
+        raise Invalid(f"must be a list of {limit} items", ["body", "items"])
     callback_url = optional_text(body, "callback_url", ["body"], min_len=1)
     checked = []
     for n, item in enumerate(items):
@@ -92,42 +80,38 @@ def _checked_items(
 
 
 def batch_json(emu: RunflowEmulator, batch: Batch) -> dict[str, Any]:
-    """A batch with its status and counts derived from its runs."""
+    """A batch: the create answer's fields and the documented ``cancelled`` count.
+
+    ASSUMPTION: the detail's status rolls the runs up (``partial_succeeded`` when
+    some but not all succeeded, as the docs describe for batches).
+    """
     now = emu.now()
-    statuses = [emu.state(run, now).status for run in batch.runs]
-    done = [s for s in statuses if s in TERMINAL]
-    if len(done) < len(statuses):
+    statuses = [emu.native_status(run.timeline, now) for run in batch.runs]
+    terminal = emu.statuses.terminal
+    if any(s not in terminal for s in statuses):
         status = "queued" if all(s == "queued" for s in statuses) else "running"
-    elif all(s in SUCCEEDED for s in done):
+    elif all(s in SUCCEEDED for s in statuses):
         status = "succeeded"
-    elif all(s in FAILED for s in done):
-        status = "failed"
-    elif all(s in ("canceled", "cancelled") for s in done):
-        status = "canceled"
+    elif len(set(statuses)) == 1:
+        status = statuses[0]
     else:
-        status = "partial_succeeded"
+        status = "partial_succeeded" if any(s in SUCCEEDED for s in statuses) else "failed"
     return {
         "id": batch.id,
-        "model_id": batch.target.id,
-        "org_id": batch.org_id,
         "status_code": status,
         "items_total": len(statuses),
-        "succeeded": sum(s in SUCCEEDED for s in statuses),
-        "failed": sum(s in FAILED for s in statuses),
-        "cancelled": sum(s in ("canceled", "cancelled") for s in statuses),
-        "callback_url": batch.callback_url,
-        "created_at": iso(batch.created, z=False),
+        "cancelled": sum(s == "canceled" for s in statuses),
     }
 
 
 def item_json(emu: RunflowEmulator, batch: Batch, index: int) -> dict[str, Any]:
-    """One batch item, with its run embedded."""
+    """One batch item (its documented fields), with its run embedded."""
     run = emu.run_json(batch.runs[index])
-    failed = run["status_code"] in FAILED
+    failed = run["status_code"] == "failed"
     return {
         "id": batch.item_ids[index],
         "batch_id": batch.id,
-        "sequence_index": index,
+        "sequence_index": index,  # ASSUMPTION: 0-based
         "run_id": run["id"],
         "client_ref": run["client_ref"],
         "status_code": run["status_code"],

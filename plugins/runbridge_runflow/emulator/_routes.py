@@ -8,52 +8,53 @@ from aiohttp import web
 
 from runbridge.emulation import json_response
 
-from . import _emulator_batches as batches
-from ._emulator_data import ADMIN, ORG, Batch, Invalid, as_object, optional_text
+from . import _batches as batches
+from ._facts import SORTS, STATUSES
+from ._query import Invalid
+from ._records import Batch
+from ._validation import as_object, optional_text
 
 if TYPE_CHECKING:
-    from ._emulator import RunflowEmulator
+    from ._server import RunflowEmulator
 
 
 def add_routes(emu: RunflowEmulator, app: web.Application) -> None:
     """Add every emulated endpoint of ``emu`` to ``app``."""
 
     async def create_model_run(request: web.Request) -> web.Response:
-        return await emu.create(request, "models/" + request.match_info["path"])
+        return await emu.create(request, "models", request.match_info["ref"])
 
     async def create_workflow_run(request: web.Request) -> web.Response:
-        info = request.match_info
-        return await emu.create(request, f"comfyui-workflows/{info['owner']}/{info['slug']}")
+        return await emu.create(request, "comfyui-workflows", request.match_info["ref"])
 
     async def create_batch(request: web.Request) -> web.Response:
-        return await batches.create_batch(emu, request, "models/" + request.match_info["path"])
+        return await batches.create_batch(emu, request, request.match_info["ref"])
 
     async def list_runs(request: web.Request) -> web.Response:
-        org, admin = request[ORG], request[ADMIN]
+        org, admin = emu.org_of(request), emu.is_admin(request)
         rows = [
             (run.seq, emu.run_json(run)) for run in emu.runs.values() if admin or run.org_id == org
         ]
-        return emu.listing(request, rows, sorts=("created_at:desc", "created_at:asc"))
+        return emu.listing(request, rows, sorts=SORTS)
 
     async def list_workflow_runs(request: web.Request) -> web.Response:
         info = request.match_info
         name = f"comfyui-workflows/{info['owner']}/{info['slug']}"
-        if name not in emu.targets:
-            return emu.fail(404, "NOT_FOUND", f"no workflow {name!r}")
+        workflow = emu.targets.get(name)
+        if workflow is None:
+            return emu.error(404, f"no workflow {name!r}", code="NOT_FOUND")
         rows = [
             (run.seq, emu.run_json(run))
             for run in emu.runs.values()
-            if str(run.target) == name and run.org_id == request[ORG]
+            if run.target is workflow and run.org_id == emu.org_of(request)
         ]
-        return emu.listing(request, rows, sorts=("created_at:desc", "created_at:asc"))
+        return emu.listing(request, rows, sorts=SORTS)
 
     async def statuses(request: web.Request) -> web.Response:
-        return json_response(emu.statuses())
+        # ASSUMPTION: the "full enum" is a list of {code} rows (its shape is undocumented).
+        return json_response([{"code": code} for code in STATUSES.documented])
 
     async def get_run(request: web.Request) -> web.Response:
-        raw = emu.raw_runs.get(request.match_info["id"].lower())
-        if raw is not None:
-            return json_response(raw)
         found = emu.find(request)
         return found if isinstance(found, web.Response) else json_response(emu.run_json(found))
 
@@ -68,8 +69,8 @@ def add_routes(emu: RunflowEmulator, app: web.Application) -> None:
         return emu.patch(found, body)
 
     async def cancel_run(request: web.Request) -> web.Response:
-        if not request[ADMIN]:
-            return emu.fail(403, "PERMISSION_DENIED", "this endpoint needs an admin (rf_svc_*) key")
+        if not emu.is_admin(request):
+            return emu.error(403, "this endpoint needs an admin (rf_svc_*) key")
         found = emu.find(request)
         if isinstance(found, web.Response):
             return found
@@ -78,25 +79,22 @@ def add_routes(emu: RunflowEmulator, app: web.Application) -> None:
             optional_text(body, "reason", ["body"], min_len=3, max_len=500)
         except Invalid as exc:
             return emu.invalid(exc)
-        now = emu.now()
-        if emu.finished(found, now):
+        if emu.finished(found):  # documented: 200 with the run unchanged
             return json_response(emu.run_json(found), status=200)
-        emu.pin(found, "canceled", now)
+        found.timeline.pin(STATUSES.cancelled, "finished", emu.now())
         return json_response(emu.run_json(found), status=201)
 
     def find_batch(request: web.Request, key: str = "id") -> Batch | web.Response:
         batch = emu.batches.get(request.match_info[key])
-        if batch is None or (not request[ADMIN] and batch.org_id != request[ORG]):
-            return emu.fail(404, "BATCH_NOT_FOUND", "The batch does not exist")
+        if batch is None or (not emu.is_admin(request) and batch.org_id != emu.org_of(request)):
+            return emu.error(404, "The batch does not exist", code="BATCH_NOT_FOUND")
         return batch
 
     async def get_batch(request: web.Request) -> web.Response:
         found = find_batch(request)
-        return (
-            found
-            if isinstance(found, web.Response)
-            else json_response(batches.batch_json(emu, found))
-        )
+        if isinstance(found, web.Response):
+            return found
+        return json_response(batches.batch_json(emu, found))
 
     async def batch_items(request: web.Request) -> web.Response:
         found = find_batch(request)
@@ -111,13 +109,13 @@ def add_routes(emu: RunflowEmulator, app: web.Application) -> None:
             return found
         item_id = request.match_info["id"]
         if item_id not in found.item_ids:
-            return emu.fail(404, "NOT_FOUND", "The batch item does not exist")
+            return emu.error(404, "The batch item does not exist", code="NOT_FOUND")
         return json_response(batches.item_json(emu, found, found.item_ids.index(item_id)))
 
     router = app.router
-    router.add_post("/v1/models/{path:.+}/runs", create_model_run)
-    router.add_post("/v1/models/{path:.+}/batches", create_batch)
-    router.add_post("/v1/comfyui-workflows/{owner}/{slug}/runs", create_workflow_run)
+    router.add_post("/v1/models/{ref:.+}/runs", create_model_run)
+    router.add_post("/v1/models/{ref:.+}/batches", create_batch)
+    router.add_post("/v1/comfyui-workflows/{ref:.+}/runs", create_workflow_run)
     router.add_get("/v1/comfyui-workflows/{owner}/{slug}/runs", list_workflow_runs)
     router.add_get("/v1/runs", list_runs)
     router.add_get("/v1/runs/statuses", statuses)

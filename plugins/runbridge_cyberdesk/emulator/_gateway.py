@@ -1,0 +1,128 @@
+"""What Cyberdesk's API does around every route: rate limits and ``Idempotency-Key`` replay.
+
+Rate limiting is documented (``X-RateLimit-*`` headers, 429 with ``Retry-After``,
+health endpoints exempt) without numbers, so it is off unless asked for. Every
+write accepts ``Idempotency-Key``, and a retry with the same key gets the
+original response.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+
+from runbridge.emulation import Clock, Emulator, Faults, IdempotencyCache, Stored, read_json
+from runbridge.emulation.fastapi import Check, Issue, check_body, issue
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class Gateway(Emulator):
+    """An emulator with Cyberdesk's rate limiting, key replay and FastAPI body reading."""
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        clock: Clock | None = None,
+        faults: Faults | None = None,
+        extras: Any = (),
+        rate_limit: int | None = None,
+        rate_window: float = 60.0,
+    ) -> None:
+        super().__init__(token=token, clock=clock, faults=faults, extras=extras)
+        if rate_limit is not None and rate_limit < 1:
+            raise ValueError("rate_limit must be at least 1")
+        if rate_window <= 0:
+            raise ValueError("rate_window must be positive")
+        self.rate_limit = rate_limit
+        """Requests allowed per ``rate_window`` seconds of emulator time; ``None``: no limit."""
+        self.rate_window = rate_window
+        self.idempotency = IdempotencyCache()
+        """The first response given for each ``Idempotency-Key``."""
+        self._lost = 0
+        self._window: tuple[float, int] = (-math.inf, 0)
+
+    def lose_responses(self, times: int = 1) -> None:
+        """Carry out the next ``times`` writes but answer 503, as if the answer got lost."""
+        self._lost += times
+
+    def middlewares(self) -> list[Any]:
+        # After the base's (log, faults, error shape, auth): a fault that garbles or
+        # loses a write's answer still leaves the real response in the key cache.
+        return [*super().middlewares(), self._throttle, self._idempotent]
+
+    def invalid(self, issues: list[Issue]) -> web.Response:
+        """A 422 with FastAPI's ``{"detail": [...]}`` body."""
+        return self.error(422, "Validation error", details=issues)
+
+    async def body(
+        self,
+        request: web.Request,
+        fields: Mapping[str, Check],
+        required: frozenset[str],
+        *,
+        optional: bool = False,
+    ) -> tuple[Any, list[Issue]]:
+        """The JSON body and its validation issues; ``optional`` reads no body as ``{}``."""
+        try:
+            body = await read_json(request)
+        except ValueError as exc:
+            ctx = {"error": str(exc)}
+            return None, [issue("json_invalid", ("body", 0), "JSON decode error", {}, ctx)]
+        if body is None and optional:
+            body = {}
+        return body, check_body(body, fields, required)
+
+    @web.middleware
+    async def _throttle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if self.rate_limit is None or request.path in self.public_paths:
+            return await handler(request)
+        now = self.now()
+        start = math.floor(now / self.rate_window) * self.rate_window
+        count = self._window[1] + 1 if self._window[0] == start else 1
+        self._window = (start, count)
+        reset = start + self.rate_window
+        headers = {
+            "X-RateLimit-Limit": str(self.rate_limit),
+            "X-RateLimit-Remaining": str(max(self.rate_limit - count, 0)),
+            "X-RateLimit-Reset": str(math.ceil(reset)),
+        }
+        if count > self.rate_limit:
+            headers["Retry-After"] = str(max(1, math.ceil(reset - now)))
+            return self.error(429, "Rate limit exceeded", headers=headers)
+        response = await handler(request)
+        response.headers.update(headers)
+        return response
+
+    @web.middleware
+    async def _idempotent(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method not in WRITES:
+            return await handler(request)
+        key = request.headers.get("Idempotency-Key")
+        fingerprint = self.idempotency.fingerprint(
+            request.method, request.path_qs, await request.read()
+        )
+        stored = self.idempotency.lookup(key, fingerprint)
+        if stored is False:
+            return self.error(409, "Idempotency-Key was already used for a different request")
+        if isinstance(stored, Stored):
+            return _replay(stored)
+        response = await handler(request)
+        if isinstance(response, web.Response) and 200 <= response.status < 300:
+            body = response.body if isinstance(response.body, bytes) else b""
+            self.idempotency.store(key, fingerprint, response.status, body)
+        if self._lost:
+            self._lost -= 1
+            return self.error(503, "Service temporarily unavailable")
+        return response
+
+
+def _replay(stored: Stored) -> web.Response:
+    if not stored.body:
+        return web.Response(status=stored.status)
+    return web.Response(body=stored.body, status=stored.status, content_type="application/json")

@@ -1,0 +1,167 @@
+"""Reading Runflow's answers: statuses, failures, run records and error bodies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from runbridge import (
+    UUID_FORMAT,
+    Call,
+    ErrorInfo,
+    Failure,
+    FailureKind,
+    Progress,
+    Run,
+    RunRef,
+    RunStatus,
+    StatusMap,
+)
+
+from ._wire import WireRun, converter
+
+STATUSES = StatusMap(
+    {
+        "queued": RunStatus.PENDING,
+        "dispatching": RunStatus.PENDING,
+        "running": RunStatus.RUNNING,
+        "succeeded": RunStatus.SUCCEEDED,
+        "partial_succeeded": RunStatus.SUCCEEDED,
+        "failed": RunStatus.FAILED,
+        "errored": RunStatus.FAILED,
+        "canceled": RunStatus.CANCELLED,
+        "cancelled": RunStatus.CANCELLED,
+    }
+)
+"""``status_code`` values to canonical statuses; both spellings of cancelled."""
+
+NATIVE_STATUS = {
+    RunStatus.PENDING: "queued",
+    RunStatus.RUNNING: "running",
+    RunStatus.SUCCEEDED: "succeeded",
+    RunStatus.FAILED: "failed",
+}
+"""The ``status_code`` an update sends for each canonical status it may PATCH.
+
+Cancelled is absent on purpose: a cancellation goes through the admin endpoint."""
+
+SYSTEM_STAGES = frozenset(
+    {"dispatch", "dispatching", "provider", "infrastructure", "infra", "system", "internal"}
+)
+"""``failure_stage_code`` values that mean Runflow's side failed, not the task."""
+
+NAME_KEY = "name"
+"""Key of ``metadata`` that holds the canonical run name."""
+
+
+def failure_kind(code: str | None, stage: str | None) -> FailureKind:
+    """``timeout`` for a timeout code, ``system`` for a Runflow-side stage, else ``task``."""
+    upper = (code or "").upper()
+    if "TIMEOUT" in upper or "TIMED_OUT" in upper or upper == "DEADLINE_EXCEEDED":
+        return "timeout"
+    if stage is not None and stage.lower() in SYSTEM_STAGES:
+        return "system"
+    return "task"
+
+
+def text(value: object) -> str | None:
+    """``value`` when it is a non-empty string."""
+    return value if isinstance(value, str) and value else None
+
+
+def _failure(payload: Mapping[str, Any], wire: WireRun) -> Failure:
+    # The docs put failures in failure_code/_message/_stage_code; the SDK type
+    # still declares error: {code, message}.
+    error = payload.get("error")
+    sdk: Mapping[str, Any] = error if isinstance(error, Mapping) else {}
+    code = wire.failure_code or text(sdk.get("code"))
+    message = wire.failure_message or text(sdk.get("message")) or text(error)
+    return Failure(failure_kind(code, wire.failure_stage_code), message, code)
+
+
+def _name_of(payload: Mapping[str, Any]) -> str | None:
+    metadata = payload.get("metadata")
+    name = metadata.get(NAME_KEY) if isinstance(metadata, Mapping) else None
+    return name if isinstance(name, str) else None
+
+
+def run_of(
+    call: Call,
+    provider: str,
+    payload: Any,
+    target_of: Callable[[Mapping[str, Any]], str | None],
+) -> Run:
+    """A canonical run from a Runflow run record; ``ResponseError`` if unreadable.
+
+    ``target_of`` names the run's target, once the record is known to be readable.
+    """
+    if not isinstance(payload, Mapping):
+        raise call.bad_response("expected a run object", body=payload)
+    wire = call.structure(converter, payload, WireRun)
+    run_id = UUID_FORMAT.normalize(wire.id)
+    if run_id is None:
+        raise call.bad_response(f"run id {wire.id[:64]!r} is not a UUID", body=payload)
+    status = STATUSES.canonical(wire.status_code)
+    progress = None
+    if wire.nodes_completed is not None or wire.nodes_total is not None:
+        progress = Progress(wire.nodes_completed or 0, wire.nodes_total)
+    finished_at = wire.completed_at
+    started, duration = wire.started_at, wire.duration_ms
+    if finished_at is None and status.is_terminal and started and duration is not None:
+        try:
+            finished_at = started + timedelta(milliseconds=duration)
+        except OverflowError:  # a nonsense duration: leave the end unknown
+            finished_at = None
+    return Run(
+        ref=RunRef(provider, run_id),
+        status=status,
+        native_status=wire.status_code,
+        target=target_of(payload),
+        name=_name_of(payload),
+        inputs=wire.input or {},
+        outputs=wire.output,
+        failure=_failure(payload, wire) if status is RunStatus.FAILED else None,
+        created_at=wire.created_at,
+        started_at=wire.started_at,
+        finished_at=finished_at,
+        cost=wire.cost,
+        progress=progress,
+        raw=payload,
+    )
+
+
+def _field_of(entry: Mapping[str, Any]) -> str | None:
+    keys = ("loc", "field", "path", "param")
+    loc = next((entry[k] for k in keys if entry.get(k) is not None), None)
+    if isinstance(loc, str):
+        loc = loc.split(".")
+    if not isinstance(loc, list | tuple):
+        return None
+    parts = [str(p) for p in loc if isinstance(p, str | int) and not isinstance(p, bool)]
+    # FastAPI-style locations start with where the value came from.
+    if len(parts) > 1 and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or None
+
+
+def error_info(body: Any) -> ErrorInfo:
+    """Read ``{code, message, errors}``, or the SDK's ``{error: {code, message}}``."""
+    if isinstance(body, str):
+        return ErrorInfo(message=body[:500] or None)
+    if not isinstance(body, Mapping):
+        return ErrorInfo()
+    nested = body.get("error")
+    inner: Mapping[str, Any] = nested if isinstance(nested, Mapping) else {}
+    code = text(body.get("code")) or text(inner.get("code"))
+    message = text(body.get("message")) or text(inner.get("message")) or text(nested)
+    errors = body.get("errors", inner.get("errors"))
+    if not isinstance(errors, list):
+        errors = body.get("detail") if isinstance(body.get("detail"), list) else []
+    first = next((e for e in errors if isinstance(e, Mapping)), None)
+    field = _field_of(first) if first is not None else None
+    detail = text(first.get("msg")) or text(first.get("message")) if first else None
+    if detail and detail != message:
+        where = f"{field}: " if field else ""
+        message = f"{message} ({where}{detail})" if message else f"{where}{detail}"
+    return ErrorInfo(message=message, code=code, field=field)

@@ -1,0 +1,366 @@
+"""The Runflow emulator: declarations, seeding, and the handlers its routes share."""
+
+from __future__ import annotations
+
+import itertools
+import secrets
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, ClassVar, Literal
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from runbridge.emulation import (
+    CREDENTIAL,
+    BearerAuth,
+    Clock,
+    Emulator,
+    Faults,
+    IdempotencyCache,
+    Timeline,
+    json_response,
+    read_json,
+)
+
+from ._facts import (
+    ASSUMED_CODES,
+    DOCUMENTED_CODES,
+    OPTIONAL_FIELDS,
+    QUERY_FIELDS,
+    STATUSES,
+    split_name,
+    uuid_text,
+)
+from ._query import Invalid, PageOf, page_of, paging, parse_q, q_matches
+from ._records import Batch, EmuRun, EmuTarget, uuid7
+from ._render import run_json
+from ._routes import add_routes
+from ._validation import as_object, check_input, optional_text, patch_fields
+
+CursorStyle = Literal["token", "path", "url", "pq"]
+
+
+class RunflowEmulator(Emulator):
+    """Serves Runflow's runs API from memory; seed targets with ``add_model``/``add_workflow``.
+
+    By default it serves exactly the documented shapes. Options for tests:
+    ``cursor_style`` (how ``next`` looks), ``query_fields`` (what ``q`` may filter
+    on; a field outside it is refused with 422 like an unknown one) and
+    ``max_batch_items`` (a batch size limit; Runflow documents none).
+    """
+
+    provider = "runflow"
+    auth = BearerAuth()
+    statuses = STATUSES
+    extras: ClassVar[Mapping[str, str]] = {
+        "model_owner": "an 'owner' key in the nested model object (undocumented)",
+        "comfyui_workflow": (
+            "a nested 'comfyui_workflow' object {id, owner, slug} on runs (undocumented)"
+        ),
+    }
+    status_field = "status_code"
+    run_keys = frozenset({"target_type"})  # batches and batch items have ids and statuses too
+    optional_fields = OPTIONAL_FIELDS
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        admin_token: str | None = None,
+        clock: Clock | None = None,
+        organization_id: str | None = None,
+        cursor_style: CursorStyle = "token",
+        query_fields: Iterable[str] = QUERY_FIELDS,
+        max_batch_items: int | None = None,
+        faults: Faults | None = None,
+        extras: Iterable[str] = (),
+    ) -> None:
+        super().__init__(
+            token=token or f"rf_live_{secrets.token_hex(16)}",
+            clock=clock,
+            faults=faults,
+            extras=extras,
+        )
+        self.admin_token = admin_token or f"rf_svc_{secrets.token_hex(16)}"
+        """The admin key; only it may use ``/v1/admin/*``."""
+        self.organization_id = organization_id or str(uuid.uuid4())
+        """The keys' own organization, used when no ``X-Organization-Id`` is sent."""
+        self.cursor_style: CursorStyle = cursor_style
+        """How ``next``/``previous`` look: a bare ``pq`` token (documented default
+        assumption), a path, a URL, or ``next_pq``/``prev_pq`` fields (``"pq"``)."""
+        self.query_fields = frozenset(query_fields)
+        """Fields ``q`` may filter on; others are refused with 422."""
+        if max_batch_items is not None and max_batch_items < 1:
+            raise ValueError("max_batch_items must be at least 1")
+        self.max_batch_items = max_batch_items
+        """Most items one batch may hold; ``None``: no limit, as documented."""
+        self.user_id = str(uuid.uuid4())
+        self.targets: dict[str, EmuTarget] = {}
+        """Seeded targets by path (``models/acme/echo/v1``)."""
+        self.runs: dict[str, EmuRun] = {}
+        self.batches: dict[str, Batch] = {}
+        self.idempotency = IdempotencyCache()
+        self._seq = itertools.count(1)
+        self._default_target = self.add_model("acme/echo/v1")
+
+    # -- seeding ------------------------------------------------------------------------
+
+    def add_model(
+        self,
+        name: str,
+        *,
+        template_backed: bool = True,
+        nodes: int = 3,
+        price: str = "0.04",
+        required: Sequence[str] = (),
+        available: bool = True,
+        target_id: str | None = None,
+    ) -> str:
+        """Seed a model ``owner/slug[/more...]``; returns its target ``models/<model_id>``.
+
+        ``available=False`` makes its creates answer 503 ``MODEL_UNAVAILABLE``;
+        ``target_id`` chooses its id (a UUID; random by default).
+        """
+        return self._add(
+            "models", name, template_backed, nodes, price, required, available, target_id
+        )
+
+    def add_workflow(
+        self,
+        name: str,
+        *,
+        nodes: int = 5,
+        price: str = "0.02",
+        required: Sequence[str] = (),
+        target_id: str | None = None,
+    ) -> str:
+        """Seed a ComfyUI workflow ``owner/slug``; returns ``comfyui-workflows/<id>``."""
+        return self._add("comfyui-workflows", name, False, nodes, price, required, True, target_id)
+
+    def _add(
+        self,
+        kind: str,
+        name: str,
+        template_backed: bool,
+        nodes: int,
+        price: str,
+        required: Sequence[str],
+        available: bool,
+        target_id: str | None,
+    ) -> str:
+        parts = split_name(kind, name.removeprefix(kind + "/"))
+        if parts is None:
+            raise ValueError(f"{name!r} is not a valid {kind} name")
+        ident = uuid_text(target_id) if target_id is not None else str(uuid.uuid4())
+        if ident is None:
+            raise ValueError(f"target_id {target_id!r} is not a UUID")
+        owner, slug = parts
+        seeded = EmuTarget(
+            kind, owner, slug, ident, template_backed, nodes, price, tuple(required), available
+        )
+        self.targets[seeded.path] = seeded
+        return seeded.target
+
+    def path_of(self, target: str) -> str:
+        """The path target (``models/<owner>/<slug>``) of a seeded target in either form."""
+        found = self.lookup(*target.split("/", 1)) if "/" in target else None
+        if found is None:
+            raise KeyError(f"no seeded target {target!r}")
+        return found.path
+
+    def lookup(self, kind: str, ref: str) -> EmuTarget | None:
+        """The seeded target of ``kind`` named by ``owner/slug`` or, ASSUMPTION, by its id."""
+        ident = uuid_text(ref)
+        if ident is None:
+            return self.targets.get(f"{kind}/{ref}")
+        return next((t for t in self.targets.values() if (t.kind, t.id) == (kind, ident)), None)
+
+    # -- Emulator hooks -----------------------------------------------------------------
+
+    @property
+    def default_target(self) -> str:
+        """``models/<id>`` of the seeded model ``acme/echo/v1``: the canonical form."""
+        return self._default_target
+
+    def unknown_id(self) -> str:
+        return str(uuid.uuid4())
+
+    def client_settings(self) -> dict[str, Any]:
+        return {"admin_token": self.admin_token}
+
+    def accepted_tokens(self) -> tuple[str, ...]:
+        return (self.token, self.admin_token)
+
+    def error_body(
+        self, status: int, message: str, *, code: str | None = None, details: Any = None
+    ) -> Any:
+        """``{code, message, errors}`` (``/concepts/errors``)."""
+        if code is None:
+            fallback = "INTERNAL_ERROR" if status >= 500 else "BAD_REQUEST"
+            code = DOCUMENTED_CODES.get(status) or ASSUMED_CODES.get(status, fallback)
+        return {"code": code, "message": message, "errors": details}
+
+    def route_error_body(self, status: int, message: str) -> Any:
+        # A path no route takes is not a missing run: NOT_FOUND, not RUN_NOT_FOUND.
+        return self.error_body(status, message, code="NOT_FOUND" if status == 404 else None)
+
+    def auth_error(self, request: web.Request) -> web.Response:
+        return self.error(401, "missing or invalid API key", code="UNAUTHORIZED")
+
+    def is_admin(self, request: web.Request) -> bool:
+        """Whether the request authenticated with the admin key."""
+        return request.get(CREDENTIAL) == self.admin_token
+
+    def org_of(self, request: web.Request) -> str:
+        """The organization a request acts in: ``X-Organization-Id`` or the key's own."""
+        return request.headers.get("X-Organization-Id") or self.organization_id
+
+    def invalid(self, exc: Invalid) -> web.Response:
+        """A 422 naming where the bad value was (ASSUMPTION: FastAPI-like entries)."""
+        detail = {"loc": exc.loc, "msg": str(exc), "type": "value_error"}
+        return self.error(422, "Validation failed", details=[detail])
+
+    async def body(self, request: web.Request) -> Any:
+        """The decoded JSON body; ``Invalid`` when it is not JSON."""
+        try:
+            return await read_json(request)
+        except ValueError:
+            raise Invalid("body is not valid JSON", ["body"]) from None
+
+    def routes(self, app: web.Application) -> None:
+        add_routes(self, app)
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def run_json(self, run: EmuRun, *, fresh: bool = False) -> dict[str, Any]:
+        """The run record; ``fresh`` renders it as create returns it (``queued``)."""
+        return run_json(self, run, fresh=fresh)
+
+    def finished(self, run: EmuRun) -> bool:
+        """Whether the run has ended (a plan's undocumented native status counts)."""
+        return run.timeline.phase(self.now()) == "finished"
+
+    def next_seq(self) -> int:
+        """The next creation number; it orders runs and batches."""
+        return next(self._seq)
+
+    def new_run(
+        self,
+        target: EmuTarget,
+        org_id: str,
+        data: Mapping[str, Any],
+        *,
+        batch_id: str | None = None,
+    ) -> EmuRun:
+        """Create a run from a checked create body (or batch item)."""
+        now = self.now()
+        run = EmuRun(
+            id=uuid7(now),
+            seq=self.next_seq(),
+            org_id=org_id,
+            target=target,
+            input=data["input"],
+            metadata=data.get("metadata") or {},
+            callback_url=data.get("callback_url"),
+            client_ref=data.get("client_ref"),
+            timeline=Timeline(now, self.take_plan()),
+            batch_id=batch_id,
+        )
+        self.runs[run.id] = run
+        return run
+
+    def find(self, request: web.Request, key: str = "id") -> EmuRun | web.Response:
+        """The run named in the path, visible to the caller's organization."""
+        run_id = uuid_text(request.match_info[key])
+        if run_id is None:
+            return self.invalid(Invalid("must be a UUID", ["path", key]))
+        run = self.runs.get(run_id)
+        if run is None or (not self.is_admin(request) and run.org_id != self.org_of(request)):
+            return self.error(404, "The run_id does not exist or belongs to another org")
+        return run
+
+    async def create(self, request: web.Request, kind: str, ref: str) -> web.Response:
+        """``POST /v1/{kind}/{ref}/runs``, ``ref`` a path or (ASSUMPTION) an id."""
+        target = self.lookup(kind, ref)
+        if target is None:
+            return self.error(404, f"no {kind} {ref!r}", code="MODEL_NOT_FOUND")
+        if not target.available:
+            return self.error(503, f"{target.path} is unavailable", code="MODEL_UNAVAILABLE")
+        try:
+            body = as_object(await self.body(request), ["body"])
+            data = {
+                "input": check_input(body.get("input"), target.required, ["body"]),
+                "metadata": as_object(body.get("metadata"), ["body", "metadata"]),
+                "callback_url": optional_text(body, "callback_url", ["body"], min_len=1),
+                "client_ref": optional_text(body, "client_ref", ["body"], min_len=1),
+            }
+        except Invalid as exc:
+            return self.invalid(exc)
+        run = self.new_run(target, self.org_of(request), data)
+        # ASSUMPTION: 201 (the SDK accepts any 2xx).
+        return json_response(self.run_json(run, fresh=True), status=201)
+
+    def patch(self, run: EmuRun, body: Any) -> web.Response:
+        """Merge a PATCH body into the run; a status pins it (the clock no longer moves it)."""
+        try:
+            changes = patch_fields(body)
+        except Invalid as exc:
+            return self.invalid(exc)
+        status = changes.pop("status_code", None)
+        if status is not None:
+            run.timeline.pin(status, STATUSES.phase_of(status), self.now())
+            run.status_patched = True
+        run.patched.update(changes)
+        return json_response(self.run_json(run))
+
+    # -- listing ------------------------------------------------------------------------
+
+    def listing(
+        self,
+        request: web.Request,
+        rows: Sequence[tuple[int, dict[str, Any]]],
+        *,
+        sorts: Sequence[str],
+    ) -> web.Response:
+        """One page of ``(seq, rendered)`` rows with ``q``, sort and cursors applied."""
+        try:
+            params = paging(request.query, sorts=sorts)
+            query = parse_q(request.query.get("q", ""), self.query_fields)
+            sign = -1 if params.sort.endswith(":desc") else 1
+            kept = sorted((r for r in rows if q_matches(query, r[1])), key=lambda r: sign * r[0])
+            page = page_of(
+                kept,
+                lambda r: sign * r[0],
+                sort=params.sort,
+                limit=params.limit,
+                pq=params.pq,
+                back=params.back,
+            )
+        except Invalid as exc:
+            return self.invalid(exc)
+        return json_response(self.envelope(request, [r[1] for r in page.rows], page))
+
+    def envelope(self, request: web.Request, items: list[Any], page: PageOf) -> dict[str, Any]:
+        """The list envelope, with cursors shaped by ``cursor_style``."""
+        if self.cursor_style == "pq":
+            return {"items": items, "first": None, "next_pq": page.next, "prev_pq": page.previous}
+
+        def link(pq: str | None, back: bool) -> str | None:
+            if pq is None or self.cursor_style == "token":
+                return pq
+            query = {k: v for k, v in request.query.items() if k not in ("pq", "from_prev")}
+            query["pq"] = pq
+            if back:
+                query["from_prev"] = "true"
+            path = f"{request.path}?{urlencode(query)}"
+            if self.cursor_style == "path":
+                return path
+            return f"{request.scheme}://{request.host}{path}"
+
+        return {
+            "items": items,
+            "first": None,
+            "next": link(page.next, False),
+            "previous": link(page.previous, True),
+        }
