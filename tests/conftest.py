@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 import pytest
 
 import memo_provider
-import runbridge
 from memo_emulator import MemoEmulator
 from runbridge import RunClient
+from runbridge.adapter import register_plugin
 from runbridge.testing import emulated_client
 
-runbridge.register_plugin(memo_provider, name="memo-tests")
+register_plugin(memo_provider, name="memo-tests")
 
 
 @pytest.fixture

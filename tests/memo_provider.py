@@ -11,23 +11,30 @@ import attrs
 
 import runbridge
 from runbridge import (
-    Adapter,
-    Call,
     Capabilities,
-    ErrorInfo,
-    ErrorMap,
     Failure,
-    IdFormat,
     Page,
     Pagination,
     Progress,
     Run,
-    RunFilter,
     RunRef,
     RunRequest,
     RunStatus,
     RunUpdate,
+)
+from runbridge.adapter import (
+    Adapter,
+    Call,
+    ErrorInfo,
+    ErrorMap,
+    IdFormat,
+    Option,
+    Options,
+    RunFilter,
     StatusMap,
+    hookimpl,
+    make_converter,
+    secret_setting,
 )
 
 STATUSES = StatusMap(
@@ -72,13 +79,14 @@ class WireList:
     next: str | None = None
 
 
-converter = runbridge.make_converter()
+converter = make_converter()
+"""Memo's own cattrs converter: structuring hooks never go on the global one."""
 
 
 @attrs.define
 class MemoSettings:
     region: str = "local"
-    signing_key: str | None = runbridge.secret_setting()
+    signing_key: str | None = secret_setting()
 
 
 class MemoAdapter(Adapter):
@@ -96,10 +104,14 @@ class MemoAdapter(Adapter):
         max_page_size=50,
         filters={"status"},
     )
+    statuses = STATUSES
     errors = ErrorMap(
-        statuses={},
         codes={"ALREADY_FINISHED": runbridge.Conflict, "BAD_CURSOR": runbridge.InvalidRequest},
     )
+    update_fields = frozenset({"status", "inputs"})
+    update_options = Options({"note": Option(str, "a free-text note on the run")})
+    converter = converter
+    wire_run = WireRun
 
     def parse_error(self, status: int, body: Any) -> ErrorInfo:
         err = body.get("error") if isinstance(body, Mapping) else None
@@ -107,10 +119,7 @@ class MemoAdapter(Adapter):
             return ErrorInfo()
         return ErrorInfo(message=err.get("message"), code=err.get("code"), field=err.get("field"))
 
-    def to_run(self, call: Call, payload: Any) -> Run:
-        wire = runbridge.structure(
-            converter, payload, WireRun, provider=self.name, operation=call.operation
-        )
+    def run_from(self, wire: WireRun, ref: RunRef, payload: Mapping[str, Any]) -> Run:
         status = STATUSES.canonical(wire.state)
         failure = None
         if status is RunStatus.FAILED:
@@ -121,7 +130,7 @@ class MemoAdapter(Adapter):
         if wire.steps_done is not None:
             progress = Progress(wire.steps_done, wire.steps_total)
         return Run(
-            ref=RunRef(self.name, wire.id),
+            ref=ref,
             status=status,
             native_status=wire.state,
             target=wire.target,
@@ -161,9 +170,7 @@ class MemoAdapter(Adapter):
             if len(natives) == 1:
                 params["state"] = natives[0]
         response = await call.request("GET", "/runs", params=params)
-        wire = runbridge.structure(
-            converter, response.data, WireList, provider=self.name, operation="list"
-        )
+        wire = call.structure(converter, response.data, WireList)
         return Page(tuple(self.to_run(call, item) for item in wire.runs), wire.next)
 
     async def update(self, call: Call, run_id: str, update: RunUpdate) -> Run:
@@ -183,6 +190,6 @@ class MemoAdapter(Adapter):
         await call.request("DELETE", call.path("/runs/{}", run_id), expect=(204,))
 
 
-@runbridge.hookimpl
+@hookimpl
 def runbridge_register_adapters(register: Callable[[type[Adapter]], None]) -> None:
     register(MemoAdapter)

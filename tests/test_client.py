@@ -18,13 +18,13 @@ from runbridge import (
     InvalidRequest,
     NotFound,
     Pagination,
-    Registry,
     RunClient,
     RunRef,
     RunRequest,
     RunStatus,
     UnsupportedOperation,
 )
+from runbridge.adapter import Adapter, Registry, hookimpl
 from runbridge.testing import emulated_client
 
 
@@ -157,8 +157,8 @@ class ReadOnlyMemo(MemoAdapter):
     )
 
 
-@runbridge.hookimpl
-def runbridge_register_adapters(register: Callable[[type[runbridge.Adapter]], None]) -> None:
+@hookimpl
+def runbridge_register_adapters(register: Callable[[type[Adapter]], None]) -> None:
     register(ReadOnlyMemo)
 
 

@@ -21,16 +21,15 @@ from runbridge import (
     Failure,
     InvalidRequest,
     Pagination,
-    Registry,
     Run,
     RunClient,
-    RunFilter,
     RunRef,
     RunStatus,
     RunUpdate,
     UnsupportedOperation,
     WaitTimeout,
 )
+from runbridge.adapter import Registry, RunFilter, hookimpl
 from runbridge.testing import emulated_client
 
 
@@ -132,7 +131,7 @@ def blind_registry() -> Registry:
     registry = Registry(entry_points=False)
 
     class Plugin:
-        @runbridge.hookimpl
+        @hookimpl
         def runbridge_register_adapters(self, register: Any) -> None:
             register(BlindMemo)
 

@@ -24,6 +24,7 @@ from runbridge import (
     RunStatus,
     Support,
 )
+from runbridge.adapter import FILTERS, RUN_FIELDS, format_timestamp
 from runbridge.emulation import ManualClock
 from runbridge.testing import emulated_client, testing_options
 from runbridge_cyberdesk import CyberdeskAdapter
@@ -66,10 +67,10 @@ def test_registered_with_every_operation_native() -> None:
     caps = info.capabilities
     assert all(caps.support(op) is Support.NATIVE for op in runbridge.OPERATIONS)
     assert caps.max_page_size == 1000 and caps.max_batch == 1000
-    assert caps.filters == runbridge.FILTERS
+    assert caps.filters == FILTERS
     # Honest for the documented RunResponse: no name, no progress; newest first
     # because list_page asks for sort_mode=created_at_desc.
-    assert caps.reports == runbridge.RUN_FIELDS - {"name", "progress"}
+    assert caps.reports == RUN_FIELDS - {"name", "progress"}
     assert caps.newest_first is True
     assert {"cancel", "retry", "list"} <= set(caps.notes)
 
@@ -403,10 +404,10 @@ async def test_filters_are_sent_to_the_server(
     query = sent(emulator, "GET", "/v1/runs")[-1]
     assert query.param("workflow_id") == other
     assert query.param("status") == "success"
-    assert query.param("created_at_from") == runbridge.format_timestamp(
+    assert query.param("created_at_from") == format_timestamp(
         middle.created_at - timedelta(seconds=50)
     )
-    assert query.param("created_at_to") == runbridge.format_timestamp(middle.created_at)
+    assert query.param("created_at_to") == format_timestamp(middle.created_at)
     assert early.ref not in found
 
 

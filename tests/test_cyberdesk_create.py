@@ -9,14 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from runbridge import (
-    File,
-    InvalidRequest,
-    NotFound,
-    RetryPolicy,
-    RunClient,
-    RunRequest,
-)
+from runbridge import File, InvalidRequest, NotFound, RetryPolicy, RunClient, RunRequest
 from runbridge.testing import emulated_client, testing_options
 from runbridge_cyberdesk.emulator import CyberdeskEmulator
 

@@ -28,6 +28,7 @@ from runbridge import (
     RunStatus,
     Support,
 )
+from runbridge.adapter import RUN_FIELDS
 from runbridge.testing import emulated_client, testing_options
 from runbridge_kognitos import KognitosAdapter
 from runbridge_kognitos.emulator import KognitosEmulator
@@ -258,7 +259,7 @@ async def test_capabilities_say_what_a_documented_run_reports(
     emulator.advance(100)
     done = await client.get(run)
     # Every field the capabilities claim is there; every other one is empty.
-    values = {field: getattr(done, field) for field in runbridge.RUN_FIELDS}
+    values = {field: getattr(done, field) for field in RUN_FIELDS}
     assert {field for field, value in values.items() if value} == caps.reports
 
 

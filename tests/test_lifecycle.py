@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from runbridge import IllegalTransition, RunStatus, can_transition, check_transition
+from runbridge import IllegalTransition, RunStatus
+from runbridge.adapter import can_transition, check_transition
 
 P, R, S, F, C, U = (
     RunStatus.PENDING,

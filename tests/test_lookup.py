@@ -15,18 +15,10 @@ import attrs
 import pytest
 from aiohttp import web
 
-import runbridge
 from memo_emulator import MemoEmulator
 from memo_provider import MemoAdapter
-from runbridge import (
-    Capabilities,
-    CreateUnconfirmed,
-    Pagination,
-    Registry,
-    Run,
-    RunClient,
-    RunRequest,
-)
+from runbridge import Capabilities, CreateUnconfirmed, Pagination, Run, RunClient, RunRequest
+from runbridge.adapter import Registry, hookimpl
 from runbridge.emulation import ManualClock
 from runbridge.testing import emulated_client
 
@@ -93,7 +85,7 @@ def registry() -> Registry:
     registry = Registry(entry_points=False)
 
     class Plugin:
-        @runbridge.hookimpl
+        @hookimpl
         def runbridge_register_adapters(self, register: Any) -> None:
             register(TaggingMemo)
 

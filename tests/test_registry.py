@@ -8,16 +8,17 @@ from pathlib import Path
 import pytest
 
 import runbridge
-from runbridge import ConfigError, PluginError, Registry
+from runbridge import ConfigError, PluginError
+from runbridge.adapter import Registry
 
 ADAPTER_SOURCE = """
-import runbridge
+from runbridge.adapter import hookimpl
 from memo_provider import MemoAdapter
 
 class {cls}(MemoAdapter):
     name = {name!r}
 
-@runbridge.hookimpl
+@hookimpl
 def runbridge_register_adapters(register):
     register({cls})
 """
@@ -121,9 +122,9 @@ def test_registering_something_that_is_not_an_adapter_is_refused(site: Path) -> 
         {"odd": "odd_plugin"},
         {
             "odd_plugin": """
-                import runbridge
+                from runbridge.adapter import hookimpl
 
-                @runbridge.hookimpl
+                @hookimpl
                 def runbridge_register_adapters(register):
                     register(object)
             """

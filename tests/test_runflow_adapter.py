@@ -33,6 +33,7 @@ from runbridge import (
     RunStatus,
     Support,
 )
+from runbridge.adapter import RUN_FIELDS
 from runbridge.emulation import LoggedRequest
 from runbridge.testing import emulated_client, testing_options
 from runbridge_runflow import RunflowAdapter
@@ -79,7 +80,7 @@ def test_the_plugin_registers_the_adapter() -> None:
     assert caps.filters == {"status", "target"}
     assert caps.newest_first
     # Documented run records carry no name (runbridge keeps one in metadata).
-    assert caps.reports == runbridge.RUN_FIELDS - {"name"}
+    assert caps.reports == RUN_FIELDS - {"name"}
     assert {"create", "list", "update", "cancel", "retry"} <= caps.notes.keys()
 
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import runbridge
+from runbridge.adapter import Adapter, hookimpl
 
 from ._adapter import CyberdeskAdapter
 
 __all__ = ["CyberdeskAdapter", "runbridge_register_adapters"]
 
 
-@runbridge.hookimpl
-def runbridge_register_adapters(register: Callable[[type[runbridge.Adapter]], None]) -> None:
+@hookimpl
+def runbridge_register_adapters(register: Callable[[type[Adapter]], None]) -> None:
     """Register the Cyberdesk adapter."""
     register(CyberdeskAdapter)

@@ -8,22 +8,25 @@ from typing import Any
 
 import runbridge
 from runbridge import (
-    RUN_FIELDS,
-    UUID_FORMAT,
-    Adapter,
     BulkResult,
-    Call,
     Capabilities,
-    ErrorInfo,
-    ErrorMap,
     Failure,
     Page,
     Pagination,
     Run,
-    RunFilter,
     RunRef,
     RunRequest,
     RunUpdate,
+)
+from runbridge.adapter import (
+    RUN_FIELDS,
+    UUID_FORMAT,
+    Adapter,
+    Call,
+    ErrorInfo,
+    RunFilter,
+    format_timestamp,
+    parse_decimal,
 )
 
 from . import _bulk
@@ -77,21 +80,6 @@ class CyberdeskAdapter(Adapter):
         reports=RUN_FIELDS - {"name", "progress"},
         newest_first=True,  # list_page asks for sort_mode=created_at_desc
         notes=_NOTES,
-    )
-    errors = ErrorMap(
-        statuses={
-            400: runbridge.InvalidRequest,
-            401: runbridge.AuthError,
-            403: runbridge.AuthError,
-            404: runbridge.NotFound,
-            409: runbridge.Conflict,
-            422: runbridge.InvalidRequest,
-            429: runbridge.RateLimited,
-            500: runbridge.ProviderUnavailable,
-            502: runbridge.ProviderUnavailable,
-            503: runbridge.ProviderUnavailable,
-            504: runbridge.ProviderUnavailable,
-        }
     )
 
     # -- reading ----------------------------------------------------------------------
@@ -253,9 +241,9 @@ class CyberdeskAdapter(Adapter):
             if len(natives) == 1:
                 params.append(("status", natives[0]))
         if filters.created_after is not None:
-            params.append(("created_at_from", runbridge.format_timestamp(filters.created_after)))
+            params.append(("created_at_from", format_timestamp(filters.created_after)))
         if filters.created_before is not None:
-            params.append(("created_at_to", runbridge.format_timestamp(filters.created_before)))
+            params.append(("created_at_to", format_timestamp(filters.created_before)))
         response = await call.request("GET", "/v1/runs", params=params)
         if not isinstance(response.data, Mapping):
             raise call.bad_response("expected a paginated run list", body=response.data)
@@ -337,7 +325,7 @@ def _cost(usage: Mapping[str, Any] | None) -> Decimal | None:
         if value is None or isinstance(value, bool):
             continue
         try:
-            return runbridge.parse_decimal(value)
+            return parse_decimal(value)
         except ValueError:
             continue
     return None

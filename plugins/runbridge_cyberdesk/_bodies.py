@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import runbridge
-from runbridge import UUID_FORMAT, Call, RunRequest, RunStatus, RunUpdate
+from runbridge import RunRequest, RunStatus, RunUpdate
+from runbridge.adapter import UUID_FORMAT, Call, format_timestamp
 
 from ._wire import CANONICAL_FIELDS, CREATE_OPTIONS, RETRY_OPTIONS, UPDATE_OPTIONS
 
@@ -141,9 +142,9 @@ def update_body(call: Call, update: RunUpdate) -> dict[str, Any]:
     if update.failure is not None and update.failure.message is not None:
         body["error"] = [update.failure.message]
     if update.started_at is not None:
-        body["started_at"] = runbridge.format_timestamp(update.started_at)
+        body["started_at"] = format_timestamp(update.started_at)
     if update.finished_at is not None:
-        body["ended_at"] = runbridge.format_timestamp(update.finished_at)
+        body["ended_at"] = format_timestamp(update.finished_at)
     return body
 
 

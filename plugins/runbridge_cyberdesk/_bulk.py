@@ -9,7 +9,8 @@ from typing import Any
 import attrs
 import orjson
 
-from runbridge import BulkError, BulkResult, Call, Run, RunbridgeError, RunRequest
+from runbridge import BulkError, BulkResult, Run, RunbridgeError, RunRequest
+from runbridge.adapter import Call
 
 from ._bodies import create_body, file_problem
 from ._wire import BULK_FIELDS, WireBulk, converter

@@ -12,8 +12,9 @@ from typing import Any
 import attrs
 
 import runbridge
+from runbridge.adapter import StatusMap, make_converter
 
-STATUSES = runbridge.StatusMap(
+STATUSES = StatusMap(
     {
         "scheduling": runbridge.RunStatus.PENDING,
         "running": runbridge.RunStatus.RUNNING,
@@ -160,7 +161,7 @@ def _items(value: object, _: object) -> list[dict[str, Any]]:
     return value
 
 
-converter = runbridge.make_converter()
+converter = make_converter()
 converter.register_structure_hook(tuple[str, ...] | None, _strings)
 converter.register_structure_hook(dict[str, Any] | None, _mapping)
 converter.register_structure_hook_func(lambda t: t == list[dict[str, Any]], _items)

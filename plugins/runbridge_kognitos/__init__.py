@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import runbridge
+from runbridge.adapter import Adapter, hookimpl
 
 from ._adapter import KognitosAdapter, KognitosSettings
 
 __all__ = ["KognitosAdapter", "KognitosSettings"]
 
 
-@runbridge.hookimpl
-def runbridge_register_adapters(register: Callable[[type[runbridge.Adapter]], None]) -> None:
+@hookimpl
+def runbridge_register_adapters(register: Callable[[type[Adapter]], None]) -> None:
     """Register the Kognitos adapter."""
     register(KognitosAdapter)

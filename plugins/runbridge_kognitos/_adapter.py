@@ -8,28 +8,19 @@ from typing import Any
 import attrs
 
 from runbridge import (
-    Adapter,
-    AuthError,
-    Call,
     Capabilities,
     ConfigError,
-    ErrorInfo,
-    ErrorMap,
     Failure,
     FailureKind,
-    IdFormat,
     InvalidRequest,
-    NotFound,
     Page,
     Pagination,
-    RateLimited,
     Run,
-    RunFilter,
     RunRef,
     RunRequest,
     RunStatus,
-    StatusMap,
 )
+from runbridge.adapter import Adapter, Call, ErrorInfo, IdFormat, RunFilter, StatusMap
 
 from ._names import NAME_LIMIT, default_name, display_name, generated_name, parse_generated
 from ._target import ID_PATTERN, Target, describe_problem
@@ -127,17 +118,6 @@ class KognitosAdapter(Adapter):
         newest_first=True,  # undocumented; the provider facts assume it
         notes=NOTES,
     )
-    errors = ErrorMap(
-        statuses={
-            400: InvalidRequest,
-            401: AuthError,
-            403: AuthError,
-            404: NotFound,
-            422: InvalidRequest,
-            429: RateLimited,
-        }
-    )
-    """Statuses as documented; 5xx falls back to ``ProviderUnavailable``."""
 
     retry_from_payload = False
     """A run object does not say what its inputs were: retry only what this client sent."""

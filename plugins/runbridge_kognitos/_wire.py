@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-import runbridge
+from runbridge.adapter import make_converter
 
 
 class Values(dict[str, Any]):
@@ -91,7 +91,7 @@ class WireCreate:
     file_ids: list[str] | None = None
 
 
-converter = runbridge.make_converter()
+converter = make_converter()
 converter.register_structure_hook(str, _strict_str)
 converter.register_structure_hook(Values, _structure_values)
 converter.register_structure_hook(Values | None, _structure_values)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import runbridge
+from runbridge.adapter import Adapter, hookimpl
 
 from ._adapter import RunflowAdapter, RunflowSettings
 
 __all__ = ["RunflowAdapter", "RunflowSettings"]
 
 
-@runbridge.hookimpl
-def runbridge_register_adapters(register: Callable[[type[runbridge.Adapter]], None]) -> None:
+@hookimpl
+def runbridge_register_adapters(register: Callable[[type[Adapter]], None]) -> None:
     """Register the Runflow adapter."""
     register(RunflowAdapter)

@@ -9,21 +9,17 @@ import attrs
 
 import runbridge
 from runbridge import (
-    UUID_FORMAT,
     BulkResult,
-    Call,
     Capabilities,
-    ErrorInfo,
-    ErrorMap,
     Page,
     Pagination,
     Run,
-    RunFilter,
     RunRequest,
     RunStatus,
     RunUpdate,
     Support,
 )
+from runbridge.adapter import UUID_FORMAT, Call, ErrorInfo, ErrorMap, RunFilter, secret_setting
 
 from ._batches import MAX_BATCH, create_in_batches
 from ._listing import cursor_params, next_cursor, report, scope_for
@@ -61,7 +57,7 @@ class RunflowSettings:
 
     organization_id: str | None = None
     """Sent as ``X-Organization-Id``; Runflow defaults to the key's organization."""
-    admin_token: str | None = runbridge.secret_setting()
+    admin_token: str | None = secret_setting()
     """An admin (``rf_svc_*``) key; enables ``cancel`` through the admin endpoint."""
 
 

@@ -20,7 +20,8 @@ from urllib.parse import parse_qsl
 import attrs
 
 import runbridge
-from runbridge import BulkError, BulkResult, Call, Run, RunbridgeError, RunRequest
+from runbridge import BulkError, BulkResult, Run, RunbridgeError, RunRequest
+from runbridge.adapter import Call
 
 from ._listing import next_cursor
 from ._requests import create_body

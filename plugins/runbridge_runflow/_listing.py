@@ -15,7 +15,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
 
-from runbridge import Call, Run, RunFilter, RunStatus
+from runbridge import Run, RunStatus
+from runbridge.adapter import Call, RunFilter
 
 from ._target import FORMS, ID_FIELDS, Directory, Target, parse_target
 from ._translate import STATUSES

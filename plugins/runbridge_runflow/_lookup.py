@@ -16,7 +16,8 @@ from datetime import datetime
 import attrs
 
 import runbridge
-from runbridge import Adapter, Call, Run, RunRef, RunRequest
+from runbridge import Run, RunRef, RunRequest
+from runbridge.adapter import Adapter, Call
 
 from ._listing import RUNS
 from ._target import Target, parse_target

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-import runbridge
-from runbridge import Call, RunRequest, RunStatus, RunUpdate
+from runbridge import RunRequest, RunStatus, RunUpdate
+from runbridge.adapter import Call, format_timestamp
 
 from ._translate import NAME_KEY, NATIVE_STATUS, STATUSES
 
@@ -102,9 +102,9 @@ def patch_body(update: RunUpdate) -> dict[str, Any]:
         if update.progress.total is not None:
             body["nodes_total"] = update.progress.total
     if update.started_at is not None:
-        body["started_at"] = runbridge.format_timestamp(update.started_at)
+        body["started_at"] = format_timestamp(update.started_at)
     if update.finished_at is not None:
-        body["completed_at"] = runbridge.format_timestamp(update.finished_at)
+        body["completed_at"] = format_timestamp(update.finished_at)
     body.update(update.options)
     if cancels(update):
         body.pop("status_code", None)

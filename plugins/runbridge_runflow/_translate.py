@@ -6,18 +6,8 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
-from runbridge import (
-    UUID_FORMAT,
-    Call,
-    ErrorInfo,
-    Failure,
-    FailureKind,
-    Progress,
-    Run,
-    RunRef,
-    RunStatus,
-    StatusMap,
-)
+from runbridge import Failure, FailureKind, Progress, Run, RunRef, RunStatus
+from runbridge.adapter import UUID_FORMAT, Call, ErrorInfo, StatusMap
 
 from ._wire import WireRun, converter
 

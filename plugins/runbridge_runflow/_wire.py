@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-import runbridge
+from runbridge.adapter import make_converter, parse_decimal
 
 
 @attrs.frozen
@@ -76,11 +76,11 @@ def _lenient_cost(value: object, _: object) -> Decimal | None:
     # cost that is not a number is unknown, not a reason to drop the whole run.
     if isinstance(value, str):
         try:
-            return runbridge.parse_decimal(value.strip())
+            return parse_decimal(value.strip())
         except ValueError:
             return None
-    return runbridge.parse_decimal(value)
+    return parse_decimal(value)
 
 
-converter = runbridge.make_converter()
+converter = make_converter()
 converter.register_structure_hook(Decimal | None, _lenient_cost)

@@ -1,33 +1,20 @@
 """runbridge: one async API for runs on several automation providers.
 
-Everything public is listed in ``__all__``; modules starting with ``_`` are private.
-``runbridge.testing`` (pytest plugin and conformance kit) and ``runbridge.emulation``
-(building blocks for provider emulators) are public subpackages.
+This namespace is what application code uses: ``connect``, the client, the
+canonical model, the errors, profiles and fan-out. Adapter authors find their
+kit in ``runbridge.adapter``; ``runbridge.emulation`` builds provider emulators
+and ``runbridge.testing`` serves them to tests. Modules starting with ``_`` are
+private.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._adapter import (
-    FILTERS,
-    OPERATIONS,
-    RUN_FIELDS,
-    UUID_FORMAT,
-    Adapter,
-    Capabilities,
-    ErrorInfo,
-    ErrorMap,
-    IdFormat,
-    NoSettings,
-    Pagination,
-    StatusMap,
-    Support,
-    secret_setting,
-)
-from ._client import RunClient, connect
+from ._capabilities import OPERATIONS, Capabilities, Pagination, Support
+from ._client import RunClient
 from ._config import Config, Profile, load_config, parse_config
-from ._convert import format_timestamp, make_converter, parse_decimal, parse_timestamp, structure
+from ._connect import connect
 from ._errors import (
     AuthError,
     ConfigError,
@@ -45,10 +32,8 @@ from ._errors import (
     WaitTimeout,
 )
 from ._fanout import Fanout, FanoutError, Outcome, fanout
-from ._hookspecs import hookimpl
-from ._lifecycle import TRANSITIONS, can_transition, check_transition
+from ._http import ClientOptions
 from ._model import (
-    TERMINAL,
     BulkError,
     BulkResult,
     Failure,
@@ -57,48 +42,33 @@ from ._model import (
     Page,
     Progress,
     Run,
-    RunFilter,
     RunRef,
     RunRequest,
     RunStatus,
     RunUpdate,
 )
 from ._pagination import RunIterator
-from ._redact import Redactor
-from ._registry import ENTRY_POINT_GROUP, ProviderInfo, Registry, providers, register_plugin
+from ._registry import ProviderInfo, providers
 from ._retry import RetryPolicy
-from ._transport import Call, ClientOptions, Response
 
 __all__ = [
-    "ENTRY_POINT_GROUP",
-    "FILTERS",
     "OPERATIONS",
-    "RUN_FIELDS",
-    "TERMINAL",
-    "TRANSITIONS",
-    "UUID_FORMAT",
-    "Adapter",
     "AuthError",
     "BulkError",
     "BulkResult",
-    "Call",
     "Capabilities",
     "ClientOptions",
     "Config",
     "ConfigError",
     "Conflict",
     "CreateUnconfirmed",
-    "ErrorInfo",
-    "ErrorMap",
     "Failure",
     "FailureKind",
     "Fanout",
     "FanoutError",
     "File",
-    "IdFormat",
     "IllegalTransition",
     "InvalidRequest",
-    "NoSettings",
     "NotFound",
     "Outcome",
     "Page",
@@ -109,39 +79,24 @@ __all__ = [
     "ProviderInfo",
     "ProviderUnavailable",
     "RateLimited",
-    "Redactor",
-    "Registry",
-    "Response",
     "ResponseError",
     "RetryPolicy",
     "Run",
     "RunClient",
-    "RunFilter",
     "RunIterator",
     "RunRef",
     "RunRequest",
     "RunStatus",
     "RunUpdate",
     "RunbridgeError",
-    "StatusMap",
     "Support",
     "UnsupportedOperation",
     "WaitTimeout",
-    "can_transition",
-    "check_transition",
     "connect",
     "fanout",
-    "format_timestamp",
-    "hookimpl",
     "load_config",
-    "make_converter",
     "parse_config",
-    "parse_decimal",
-    "parse_timestamp",
     "providers",
-    "register_plugin",
-    "secret_setting",
-    "structure",
 ]
 
 

@@ -13,8 +13,9 @@ from typing import Any
 
 from ._cli_progress import Counter, StatusBoard
 from ._cli_render import Output, RunRows, bulk_errors_table, run_to_dict
-from ._client import RunClient, connect
+from ._client import RunClient
 from ._config import PROFILE_ENV, load_config, parse_config
+from ._connect import connect
 from ._errors import ConfigError, RunbridgeError, WaitTimeout
 from ._model import BulkError, Run, RunRequest, RunStatus
 from ._registry import default_registry
@@ -153,7 +154,7 @@ def connect_from_args(args: argparse.Namespace) -> RunClient:
         body["base_url"] = args.base_url
     # An in-memory profile gets the same checks as one from a file: settings ending in
     # _env are read from the environment, and credentials as literals are refused.
-    return parse_config({"profiles": {ADHOC_PROFILE: body}}).profile(ADHOC_PROFILE).connect()
+    return connect(profile=parse_config({"profiles": {ADHOC_PROFILE: body}}).profile(ADHOC_PROFILE))
 
 
 # -- waiting ------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from ._cli_progress import StatusBoard
 from ._cli_render import Output, run_to_dict, runs_table
 from ._client import RunClient
 from ._config import Config, parse_config
+from ._connect import connect
 from ._errors import RunbridgeError, WaitTimeout
 from ._fanout import Outcome, fanout
 from ._model import Run, RunStatus
@@ -99,7 +100,7 @@ async def demo(args: argparse.Namespace, output: Output) -> int:
     async with AsyncExitStack() as stack:
         urls = {p: await stack.enter_async_context(e.serve()) for p, e in emulators.items()}
         config, environ = demo_config(emulators, urls)
-        clients = [config.profile(p).connect(environ=environ) for p in BUILTIN]
+        clients = [connect(profile=config.profile(p), environ=environ) for p in BUILTIN]
         for client in clients:
             await stack.enter_async_context(client)
         fan = await stack.enter_async_context(fanout(clients))

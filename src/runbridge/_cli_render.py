@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ._adapter import OPERATIONS, Support
+from ._capabilities import OPERATIONS, Support
 from ._convert import format_timestamp
 from ._model import BulkError, Run, RunStatus
 from ._registry import ProviderInfo

@@ -6,16 +6,12 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from ._errors import ConfigError
-
-if TYPE_CHECKING:
-    from ._client import RunClient
-    from ._registry import Registry
-    from ._transport import ClientOptions
+from ._http import ClientOptions
 
 CONFIG_ENV = "RUNBRIDGE_CONFIG"
 """Path of the configuration file; ``runbridge.toml`` in the working directory otherwise."""
@@ -92,29 +88,6 @@ class Profile:
                 provider=self.provider,
             ) from None
 
-    def connect(
-        self,
-        *,
-        options: ClientOptions | None = None,
-        registry: Registry | None = None,
-        environ: Mapping[str, str] | None = None,
-    ) -> RunClient:
-        """A client for this profile (open it with ``async with``)."""
-        from ._client import connect_profile, profile_adapter
-        from ._transport import ClientOptions
-
-        profile_adapter(self, registry)  # an unknown provider is named before any variable
-
-        if options is None and self.client:
-            options = ClientOptions(**self.client)
-        return connect_profile(
-            self,
-            token=self.token(environ),
-            settings=self.resolved_settings(environ),
-            options=options,
-            registry=registry,
-        )
-
 
 @attrs.frozen
 class Config:
@@ -140,6 +113,17 @@ class Config:
                 field=f"profiles.{chosen}",
             )
         return self.profiles[chosen]
+
+
+def client_options(profile: Profile) -> ClientOptions:
+    """The ``[client]`` table of a profile as ``ClientOptions``; ``ConfigError`` names a bad one."""
+    try:
+        return ClientOptions(**profile.client)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"profile {profile.name!r}: invalid client options: {exc}",
+            field=f"profiles.{profile.name}.client",
+        ) from None
 
 
 def config_path() -> Path:

@@ -12,8 +12,9 @@ from typing import Any, Literal, Self, TypeVar
 
 import attrs
 
-from ._client import RunClient, connect
+from ._client import RunClient
 from ._config import Config, load_config
+from ._connect import connect
 from ._errors import ConfigError, RunbridgeError
 from ._model import File, Run, RunRequest, RunStatus
 

@@ -10,7 +10,8 @@ import attrs
 import pluggy
 
 from . import _hookspecs
-from ._adapter import Adapter, Capabilities, IdFormat
+from ._adapter import Adapter
+from ._capabilities import Capabilities, IdFormat
 from ._errors import ConfigError, PluginError
 from ._model import _PROVIDER_NAME
 

@@ -1,12 +1,21 @@
-"""The retry policy: which failures are retried, and how long to wait between tries."""
+"""Retrying: the policy (which failures, how long to wait), deadlines, and the one retry loop."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import random
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TypeVar
 
 import attrs
+
+log = logging.getLogger("runbridge")
+
+T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
@@ -63,3 +72,53 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
+
+
+class Deadline:
+    """When one logical call must be over, on the monotonic clock.
+
+    Every attempt, pause and lookup of the call shares it: an attempt gets at
+    most the time left, and no retry starts once it has passed.
+    """
+
+    __slots__ = ("at",)
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+
+    def __repr__(self) -> str:
+        return f"Deadline(remaining={self.remaining():.3f})"
+
+    def remaining(self) -> float:
+        """Seconds left (negative once passed)."""
+        return self.at - time.monotonic()
+
+
+async def retrying(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    policy: RetryPolicy,
+    deadline: Deadline,
+    retryable: Callable[[Exception], bool],
+    label: str = "",
+) -> T:
+    """Run ``attempt`` until it returns, retrying what ``retryable`` allows.
+
+    The one retry loop of runbridge: full-jitter backoff (or the error's
+    ``retry_after``), at most ``policy.attempts`` tries, and no try that could not
+    start before ``deadline``. The last error is raised as it was.
+    """
+    tries = 0
+    while True:
+        tries += 1
+        try:
+            return await attempt()
+        except Exception as exc:
+            if tries >= policy.attempts or not retryable(exc):
+                raise
+            delay = policy.delay(tries, getattr(exc, "retry_after", None))
+            if delay >= deadline.remaining():
+                raise
+            log.debug("%s: attempt %d failed (%s); retrying in %.2fs", label, tries, exc, delay)
+        if delay > 0:
+            await asyncio.sleep(delay)

@@ -12,10 +12,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .._client import RunClient, connect
+from .._client import RunClient
+from .._connect import connect
+from .._http import ClientOptions
 from .._registry import Registry
 from .._retry import RetryPolicy
-from .._transport import ClientOptions
 from ..emulation import Emulator, load_emulator
 
 __all__ = ["emulated_client", "load_emulator", "testing_options"]

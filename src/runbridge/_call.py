@@ -1,0 +1,213 @@
+"""``Call``: one logical operation as an adapter sees it, and the channel that makes calls.
+
+An adapter makes its requests through the ``Call`` it is handed: the call
+retries what may be retried under its one deadline, keeps one idempotency key
+for its writes, and turns error responses into typed errors.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import quote
+
+import orjson
+
+from ._convert import structure
+from ._errors import InvalidRequest, ProviderUnavailable, ResponseError
+from ._http import GarbledBody, HttpClient, Response
+from ._redact import Redactor
+from ._retry import Deadline, retrying
+from ._translation import ErrorTranslator
+
+if TYPE_CHECKING:
+    import cattrs
+
+T = TypeVar("T")
+
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]+")  # what quote() leaves alone: no work to do
+
+
+class _RetryableStatus(Exception):
+    """An answer whose status the retry policy retries (internal to ``Call.request``)."""
+
+    def __init__(self, response: Response, retry_after: float | None) -> None:
+        super().__init__(f"HTTP {response.status}")
+        self.response = response
+        self.retry_after = retry_after
+
+
+class Channel:
+    """What the calls of one client share: its HTTP client, error translator and secrets."""
+
+    def __init__(self, http: HttpClient, translator: ErrorTranslator, redactor: Redactor) -> None:
+        self.http = http
+        self.translator = translator
+        self.redactor = redactor
+        self.provider = translator.provider
+
+    def __repr__(self) -> str:
+        return f"<Channel {self.provider} {self.http.base_url}>"
+
+    def call(self, operation: str, *, secrets: Any = (), deadline: Deadline | None = None) -> Call:
+        """A handle for one logical operation; ``secrets`` are redacted from it.
+
+        Pass the ``deadline`` of a larger logical call (a create and its lookups)
+        to share it; a new one starts otherwise.
+        """
+        redactor = self.redactor.extend(secrets) if secrets else self.redactor
+        return Call(self, operation, redactor, deadline or Deadline(self.http.options.deadline))
+
+
+class Call:
+    """One logical operation as an adapter sees it: send requests, raise typed errors.
+
+    Every request made through one call shares one deadline and, for writes, one
+    idempotency key (``idempotency_key``), so a retried write is the same write.
+    """
+
+    __slots__ = ("_channel", "_key", "deadline", "operation", "provider", "redactor")
+
+    def __init__(
+        self, channel: Channel, operation: str, redactor: Redactor, deadline: Deadline
+    ) -> None:
+        self._channel = channel
+        self.provider = channel.provider
+        self.operation = operation
+        self.redactor = redactor
+        self.deadline = deadline
+        self._key: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<Call {self.provider}.{self.operation}>"
+
+    @property
+    def idempotency_key(self) -> str:
+        """A key unique to this logical call, stable across its retries."""
+        if self._key is None:
+            self._key = str(uuid.uuid4())
+        return self._key
+
+    def idempotency_key_for(self, part: object) -> str:
+        """A key for one part of this call (e.g. one chunk of a bulk create), stable
+        across retries and distinct per part."""
+        return str(uuid.uuid5(uuid.UUID(self.idempotency_key), str(part)))
+
+    def add_secrets(self, values: Any) -> None:
+        """Redact ``values`` (a value, or a mapping/list of them) from this call's errors."""
+        self.redactor = self.redactor.extend([values])
+
+    def path(self, template: str, *segments: str) -> str:
+        """Fill ``{}`` placeholders with URL-quoted segments (``/`` is quoted too).
+
+        Empty, ``.`` and ``..`` segments are refused: quoting leaves dots alone, and
+        such a segment would move the request to another path.
+        """
+        for segment in segments:
+            if segment in ("", ".", ".."):
+                raise self.invalid(f"{segment!r} cannot be a URL path segment", field="path")
+        return template.format(
+            *(s if _URL_SAFE.fullmatch(s) else quote(s, safe="") for s in segments)
+        )
+
+    def invalid(self, message: str, *, field: str | None = None) -> InvalidRequest:
+        """An ``InvalidRequest`` for bad caller input, naming the field."""
+        return InvalidRequest(
+            self.redactor.text(message),
+            field=field,
+            provider=self.provider,
+            operation=self.operation,
+        )
+
+    def bad_response(self, message: str, *, body: Any = None) -> ResponseError:
+        """A ``ResponseError`` for a provider answer that cannot be understood."""
+        return ResponseError(
+            self.redactor.text(message),
+            provider=self.provider,
+            operation=self.operation,
+            body=self.redactor.body(body),
+        )
+
+    def structure(self, converter: cattrs.Converter, payload: Any, cls: type[T]) -> T:
+        """Structure a response payload into ``cls``; failures raise ``ResponseError``."""
+        try:
+            return structure(
+                converter, payload, cls, provider=self.provider, operation=self.operation
+            )
+        except ResponseError as exc:
+            exc.body = self.redactor.body(payload)
+            exc.message = self.redactor.text(exc.message)
+            raise
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | list[tuple[str, str]] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+        expect: tuple[int, ...] = (200,),
+        idempotent: bool | None = None,
+    ) -> Response:
+        """Send a request and return the decoded response, or raise a typed error.
+
+        ``idempotent`` says whether the request may be retried; by default reads
+        are and writes are not. Pass ``True`` for a write that carries an
+        idempotency key, so that a retry cannot create a duplicate.
+        """
+        channel = self._channel
+        http = channel.http
+        policy = http.options.retry
+        retryable = method not in _WRITE_METHODS if idempotent is None else idempotent
+        data = orjson.dumps(json) if json is not None else None
+        if data is not None:
+            headers = {**(headers or {}), "Content-Type": "application/json"}
+
+        async def attempt() -> Response:
+            response = await http.send(
+                method,
+                path,
+                params=params,
+                data=data,
+                headers=headers,
+                time_left=self.deadline.remaining(),
+                provider=self.provider,
+                operation=self.operation,
+                redactor=self.redactor,
+            )
+            if response.status in expect:
+                return response
+            if retryable and response.status in policy.statuses:
+                from ._retry import parse_retry_after
+
+                raise _RetryableStatus(
+                    response, parse_retry_after(response.headers.get("Retry-After"))
+                )
+            raise channel.translator.error(
+                response, operation=self.operation, redactor=self.redactor
+            )
+
+        def may_retry(exc: Exception) -> bool:
+            # Connection failures and garbled bodies may pass; a retry may help.
+            return retryable and isinstance(
+                exc, _RetryableStatus | ProviderUnavailable | GarbledBody
+            )
+
+        try:
+            return await retrying(
+                attempt,
+                policy=policy,
+                deadline=self.deadline,
+                retryable=may_retry,
+                label=f"{self.provider}.{self.operation}",
+            )
+        except _RetryableStatus as last:
+            # Raised outside the handler, so the typed error does not chain the signal.
+            error = channel.translator.error(
+                last.response, operation=self.operation, redactor=self.redactor
+            )
+        raise error

@@ -1,0 +1,206 @@
+"""``connect``: a client for a provider (with its token) or for a profile of the configuration."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import attrs
+
+from ._adapter import Adapter
+from ._call import Channel
+from ._client import RunClient
+from ._config import Config, Profile, client_options, load_config
+from ._errors import ConfigError
+from ._http import ClientOptions, HttpClient
+from ._redact import Redactor
+from ._registry import Registry, default_registry
+from ._translation import ErrorTranslator
+
+
+def connect(
+    provider: str | None = None,
+    *,
+    profile: str | Profile | None = None,
+    config: Config | str | os.PathLike[str] | None = None,
+    token: str | None = None,
+    base_url: str | None = None,
+    options: ClientOptions | None = None,
+    registry: Registry | None = None,
+    environ: Mapping[str, str] | None = None,
+    **settings: Any,
+) -> RunClient:
+    """A client; use it as ``async with connect(...) as client``.
+
+    Either name a ``provider`` and pass its ``token`` (and provider ``settings``;
+    unknown ones raise ``ConfigError`` naming the setting), or name a ``profile``
+    of the configuration file (``RUNBRIDGE_CONFIG`` or ``./runbridge.toml``), or
+    pass a ``Profile``. With neither, the profile named by ``RUNBRIDGE_PROFILE``
+    or the file's ``default_profile`` is used. A profile's credentials are read
+    from ``environ`` (default: the process environment).
+    """
+    if provider is None or profile is not None:
+        if provider is not None or token is not None or base_url is not None or settings:
+            raise ConfigError(
+                "pass either a profile or a provider with its token and settings, not both",
+                field="profile",
+            )
+        if not isinstance(profile, Profile):
+            loaded = config if isinstance(config, Config) else load_config(config)
+            profile = loaded.profile(profile)
+        return _connect_profile(profile, options, registry, environ)
+    if token is None:
+        raise ConfigError("a non-empty token is required", field="token", provider=provider)
+    return _build(provider, token, base_url, options, registry, settings, None)
+
+
+def _connect_profile(
+    profile: Profile,
+    options: ClientOptions | None,
+    registry: Registry | None,
+    environ: Mapping[str, str] | None,
+) -> RunClient:
+    adapter_cls = _profile_adapter(profile, registry)  # named before any variable is read
+    secret = {a.name for a in _secret_fields(adapter_cls.settings_type)}
+    for key in profile.settings:
+        if key in secret:
+            raise ConfigError(
+                f"profile {profile.name!r}: setting {key!r} is a credential; name an "
+                f"environment variable with '{key}_env' instead of storing it",
+                field=f"profiles.{profile.name}.settings.{key}",
+                provider=profile.provider,
+            )
+    if options is None and profile.client:
+        options = client_options(profile)
+    return _build(
+        profile.provider,
+        profile.token(environ),
+        profile.base_url,
+        options,
+        registry,
+        profile.resolved_settings(environ),
+        profile,
+    )
+
+
+def _profile_adapter(profile: Profile, registry: Registry | None) -> type[Adapter]:
+    try:
+        return (registry or default_registry).adapter(profile.provider)
+    except ConfigError as exc:
+        raise ConfigError(
+            f"profile {profile.name!r}: {exc.message}",
+            field=f"profiles.{profile.name}.provider",
+        ) from None
+
+
+def _build(
+    provider: str,
+    token: str,
+    base_url: str | None,
+    options: ClientOptions | None,
+    registry: Registry | None,
+    settings: Mapping[str, Any],
+    profile: Profile | None,
+) -> RunClient:
+    adapter_cls = (registry or default_registry).adapter(provider)
+    if not isinstance(token, str) or not token:
+        raise ConfigError("a non-empty token is required", field="token", provider=provider)
+    adapter = adapter_cls(_build_settings(adapter_cls, settings))
+    options = options or ClientOptions()
+    url = _check_url(
+        base_url or adapter.base_url(), provider, allow_insecure=options.allow_insecure_http
+    )
+    secrets: list[Any] = [token, *_secret_settings(adapter.settings)]
+    headers = adapter.auth_headers(token)
+    secrets.extend(headers.values())
+    channel = Channel(
+        HttpClient(base_url=url, headers=headers, options=options),
+        ErrorTranslator(adapter.name, adapter.parse_error, adapter.errors),
+        Redactor(secrets),
+    )
+    return RunClient(adapter, channel, profile=profile)
+
+
+def _check_url(base_url: str, provider: str, *, allow_insecure: bool) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"base_url {base_url!r} must be an http(s) URL", field="base_url", provider=provider
+        )
+    if parts.scheme == "http" and not allow_insecure and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"refusing plain http:// to non-loopback host {parts.hostname!r}; "
+            "use https or pass ClientOptions(allow_insecure_http=True)",
+            field="base_url",
+            provider=provider,
+        )
+    return base_url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _build_settings(adapter_cls: type[Adapter], settings: Mapping[str, Any]) -> Any:
+    import cattrs  # on first connect, not at import
+
+    try:
+        return cattrs.Converter(forbid_extra_keys=True).structure(
+            dict(settings), adapter_cls.settings_type
+        )
+    except ConfigError:
+        raise
+    except cattrs.BaseValidationError as exc:
+        if (own := _own_config_error(exc)) is not None:
+            raise own from None
+        detail = "; ".join(cattrs.transform_error(exc, path="settings"))
+        raise ConfigError(
+            f"invalid settings for {adapter_cls.name}: {detail}",
+            field=_first_field(exc),
+            provider=adapter_cls.name,
+        ) from None
+
+
+def _own_config_error(exc: BaseException) -> ConfigError | None:
+    if isinstance(exc, ConfigError):
+        return exc
+    for sub in getattr(exc, "exceptions", ()):
+        if (found := _own_config_error(sub)) is not None:
+            return found
+    return None
+
+
+def _first_field(exc: BaseException) -> str | None:
+    import cattrs
+
+    if isinstance(exc, cattrs.ForbiddenExtraKeysError):
+        return sorted(exc.extra_fields)[0]
+    for note in getattr(exc, "__notes__", ()):
+        if hasattr(note, "name"):
+            return str(note.name)
+    for sub in getattr(exc, "exceptions", ()):
+        if found := _first_field(sub):
+            return found
+    return None
+
+
+def _secret_fields(settings_type: type[Any]) -> list[attrs.Attribute[Any]]:
+    if not attrs.has(settings_type):
+        return []
+    return [a for a in attrs.fields(settings_type) if a.metadata.get("secret")]
+
+
+def _secret_settings(settings: Any) -> list[Any]:
+    return [
+        getattr(settings, a.name)
+        for a in _secret_fields(type(settings))
+        if getattr(settings, a.name) is not None
+    ]

@@ -1,0 +1,71 @@
+"""The adapter authoring kit: what a provider plugin needs, and nothing an application does.
+
+An adapter subclasses ``Adapter``, declares its capabilities, id format, status
+and error mappings and options as data, and translates one wire format; the
+core owns sessions, retries, deadlines, pagination, bulk chunking and the
+lost-create lookup. ``runbridge.emulation`` builds the provider's emulator and
+``runbridge.testing.conformance`` checks the pair. See ``docs/adapter-authoring.md``.
+"""
+
+from __future__ import annotations
+
+from ._adapter import Adapter, NoSettings, secret_setting
+from ._bulk import BulkPlan, Chunk, ChunkResult
+from ._call import Call
+from ._capabilities import (
+    FILTERS,
+    OPERATIONS,
+    RUN_FIELDS,
+    UUID_FORMAT,
+    Capabilities,
+    IdFormat,
+    Pagination,
+    Support,
+)
+from ._convert import format_timestamp, make_converter, parse_decimal, parse_timestamp, structure
+from ._hookspecs import hookimpl
+from ._http import Response
+from ._lifecycle import TRANSITIONS, can_transition, check_transition
+from ._lookup import LOOKUP_SKEW
+from ._mapping import ErrorInfo, ErrorMap, StatusMap
+from ._model import RunFilter
+from ._options import Option, Options
+from ._registry import ENTRY_POINT_GROUP, Registry, register_plugin
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "FILTERS",
+    "LOOKUP_SKEW",
+    "OPERATIONS",
+    "RUN_FIELDS",
+    "TRANSITIONS",
+    "UUID_FORMAT",
+    "Adapter",
+    "BulkPlan",
+    "Call",
+    "Capabilities",
+    "Chunk",
+    "ChunkResult",
+    "ErrorInfo",
+    "ErrorMap",
+    "IdFormat",
+    "NoSettings",
+    "Option",
+    "Options",
+    "Pagination",
+    "Registry",
+    "Response",
+    "RunFilter",
+    "StatusMap",
+    "Support",
+    "can_transition",
+    "check_transition",
+    "format_timestamp",
+    "hookimpl",
+    "make_converter",
+    "parse_decimal",
+    "parse_timestamp",
+    "register_plugin",
+    "secret_setting",
+    "structure",
+]
