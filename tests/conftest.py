@@ -1,4 +1,5 @@
-"""Shared fixtures: the memo test provider is registered as a plugin would be."""
+"""Shared fixtures: the memo test plugin, registered as an entry point would register it,
+and ``provider``: each built-in provider in turn, as the registry lists them."""
 
 from __future__ import annotations
 
@@ -6,13 +7,22 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-import memo_provider
-from memo_emulator import MemoEmulator
+import memo_plugin
+from memo_plugin.emulator import MemoEmulator
 from runbridge import RunClient
 from runbridge.adapter import register_plugin
-from runbridge.testing import emulated_client
+from runbridge.testing import emulated_client, emulated_providers
 
-register_plugin(memo_provider, name="memo-tests")
+register_plugin(memo_plugin, name="memo-tests")
+
+BUILTIN = emulated_providers(builtin=True)
+"""The providers runbridge ships, each with its emulator."""
+
+
+@pytest.fixture(params=BUILTIN)
+def provider(request: pytest.FixtureRequest) -> str:
+    """Each built-in provider in turn (a test that asks for it runs once per provider)."""
+    return str(request.param)
 
 
 @pytest.fixture

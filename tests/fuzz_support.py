@@ -19,11 +19,11 @@ import attrs
 from aiohttp import web
 
 from runbridge.emulation import Emulator
-from runbridge.testing import load_emulator
+from runbridge.testing import emulated_providers, load_emulator
 
 T = TypeVar("T")
 
-PROVIDERS = ("cyberdesk", "kognitos", "runflow")
+PROVIDERS = tuple(emulated_providers(builtin=True))
 """The built-in providers, each with its emulator."""
 
 

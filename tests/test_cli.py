@@ -26,9 +26,9 @@ import pytest
 import runbridge
 from runbridge import RunClient, RunStatus
 from runbridge.emulation import Emulator
-from runbridge.testing import load_emulator
+from runbridge.testing import emulated_providers, load_emulator
 
-PROVIDERS = ("cyberdesk", "kognitos", "runflow")
+PROVIDERS = tuple(emulated_providers(builtin=True))
 
 RUN_KEYS = {
     "ref", "provider", "id", "status", "native_status", "target", "name", "inputs", "outputs",
@@ -94,7 +94,7 @@ class World:
     @asynccontextmanager
     async def client(self, provider: str) -> AsyncIterator[RunClient]:
         profile = runbridge.load_config(self.path).profile(provider)
-        async with profile.connect(environ=self.env) as client:
+        async with runbridge.connect(profile=profile, environ=self.env) as client:
             yield client
 
     def advance(self, seconds: float) -> None:
@@ -190,7 +190,6 @@ async def test_providers_prints_the_capability_matrix(world: World) -> None:
 # -- create, get, list, retry --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_create_wait_get_list_and_retry(world: World, provider: str) -> None:
     emulator = world.emulators[provider]
     emulator.plan_next(queued=0, running=0, outputs={"total": 42})
@@ -257,7 +256,6 @@ async def test_create_wait_get_list_and_retry(world: World, provider: str) -> No
 # -- wait, get and exit code 1 -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_wait_follows_a_run_until_it_fails(world: World, provider: str) -> None:
     emulator = world.emulators[provider]
     emulator.plan_next(outcome=RunStatus.FAILED, queued=0, running=30)
@@ -298,7 +296,6 @@ async def test_wait_gives_up_at_its_timeout_with_the_last_state(world: World) ->
 # -- cancel ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_cancel(world: World, provider: str) -> None:
     async with world.client(provider) as client:
         run = await client.create("invoice", inputs={"invoice": "INV-3"})
@@ -316,7 +313,6 @@ async def test_cancel(world: World, provider: str) -> None:
 # -- bulk ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_bulk_reports_every_run_and_every_failure_by_index(
     world: World, provider: str, tmp_path: Path
 ) -> None:
@@ -357,7 +353,6 @@ async def test_bulk_reports_every_run_and_every_failure_by_index(
 # -- emulate ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_emulate_serves_until_terminated(world: World, provider: str) -> None:
     # Kognitos does not report inputs: its emulator echoes them only as a named extra.
     extra = ("--extra", "inputs") if provider == "kognitos" else ()
@@ -375,7 +370,7 @@ async def test_emulate_serves_until_terminated(world: World, provider: str) -> N
         (profile,) = config.profiles.values()
         assert profile.base_url == served["base_url"]
         assert served["environment"][profile.token_env] == served["token"]
-        async with profile.connect(environ=served["environment"]) as client:
+        async with runbridge.connect(profile=profile, environ=served["environment"]) as client:
             run = await client.create("default", inputs={"hello": "world"})
             done = await client.wait(run, timeout=30, poll_interval=0.01)
         assert done.status is RunStatus.SUCCEEDED
@@ -504,7 +499,6 @@ async def test_usage_and_configuration_errors_exit_2_with_one_line(
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_an_unknown_run_exits_3(world: World, provider: str) -> None:
     missing = f"{provider}:{world.emulators[provider].unknown_id()}"
     result = await world.cli("--profile", provider, "get", missing)
@@ -532,3 +526,17 @@ async def test_help_version_and_python_m(world: World) -> None:
     out, _ = await version.communicate()
     assert version.returncode == 0
     assert out.decode().strip() == f"runbridge {runbridge.__version__}"
+
+
+async def test_without_rich_it_names_the_extra_to_install(world: World) -> None:
+    # rich comes with the 'cli' extra; an install without it gets one line, not a traceback.
+    code = "import sys; sys.modules['rich'] = None; import runbridge.cli as c; sys.exit(c.main())"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", code, "providers",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=world.env,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 2 and out == b""
+    assert err.decode().splitlines() == [
+        "runbridge: error: the command line needs the 'cli' extra: pip install 'runbridge[cli]'"
+    ]

@@ -14,8 +14,8 @@ import attrs
 import pytest
 
 import runbridge
-from memo_emulator import MemoEmulator
-from memo_provider import MemoAdapter
+from memo_plugin import MemoAdapter
+from memo_plugin.emulator import MemoEmulator
 from runbridge import (
     Capabilities,
     Failure,

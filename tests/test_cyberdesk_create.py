@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -101,11 +102,11 @@ async def test_file_options_are_sent_as_file_input_fields(
 
 
 BAD_FILE_OPTIONS = [
-    ({"target_dir": "C:/in"}, "files.options.target_dir"),
-    ({"target_path": 5}, "files.options.target_path"),
-    ({"target_path": b"C:/in"}, "files.options.target_path"),
-    ({"cleanup_imports_after_run": "yes"}, "files.options.cleanup_imports_after_run"),
-    ({"cleanup_imports_after_run": 1}, "files.options.cleanup_imports_after_run"),
+    ({"target_dir": "C:/in"}, "files.1.options.target_dir"),
+    ({"target_path": 5}, "files.1.options.target_path"),
+    ({"target_path": b"C:/in"}, "files.1.options.target_path"),
+    ({"cleanup_imports_after_run": "yes"}, "files.1.options.cleanup_imports_after_run"),
+    ({"cleanup_imports_after_run": 1}, "files.1.options.cleanup_imports_after_run"),
 ]
 
 
@@ -113,17 +114,20 @@ BAD_FILE_OPTIONS = [
 async def test_bad_file_options_fail_before_any_request(
     client: RunClient, emulator: CyberdeskEmulator, options: dict[str, Any], field: str
 ) -> None:
-    bad = File("a.txt", content=b"..", options=options)
+    files = [File("ok.txt", content=b"."), File("a.txt", content=b"..", options=options)]
     with pytest.raises(InvalidRequest) as caught:
-        await client.create(emulator.default_target, files=[bad])
+        await client.create(emulator.default_target, files=files)
     assert caught.value.field == field and caught.value.operation == "create"
-    assert "'a.txt'" in str(caught.value)
-    good = RunRequest(target=emulator.default_target)
-    with pytest.raises(InvalidRequest) as caught:
-        await client.create_many([good, RunRequest(target=emulator.default_target, files=[bad])])
-    assert caught.value.field == field and caught.value.operation == "create_many"
-    assert "request 1" in str(caught.value)
     assert emulator.log == []
+    # In a bulk create the request is refused at its index; the others are created.
+    good = RunRequest(target=emulator.default_target)
+    result = await client.create_many([good, RunRequest(target=good.target, files=files)])
+    (error,) = result.errors
+    assert error.index == 1 and isinstance(error.error, InvalidRequest)
+    assert error.error.field == field and error.error.operation == "create_many"
+    assert len(result.runs) == 1
+    (bulk,) = sent(emulator, "POST", "/v1/runs/bulk")
+    assert bulk.body == {"workflow_id": good.target, "count": 1}
 
 
 async def test_start_session_makes_the_run_its_session(
@@ -139,8 +143,9 @@ async def test_start_session_makes_the_run_its_session(
         ({"target": "not-a-uuid"}, "target"),
         ({"name": "nightly"}, "name"),
         ({"files": [File("x.pdf", id="file_1")]}, "files"),
-        ({"options": {"priority": True}}, "priority"),
-        ({"options": {"input_values": {"a": 1}}}, "input_values"),
+        ({"options": {"priority": True}}, "options.priority"),
+        ({"options": {"input_values": {"a": 1}}}, "options.input_values"),
+        ({"options": {"is_priority": "yes"}}, "options.is_priority"),
     ],
 )
 async def test_bad_create_requests_fail_locally(
@@ -282,3 +287,24 @@ async def test_a_lost_bulk_response_is_replayed_not_duplicated(
     result = await client.create_many([RunRequest(target=emulator.default_target)] * 3)
     assert result.ok and len(emulator.runs) == 3
     assert {run.id for run in result.runs} == set(emulator.runs)
+
+
+async def test_bulk_runs_beyond_the_chunk_are_reported_not_dropped(
+    client: RunClient, emulator: CyberdeskEmulator
+) -> None:
+    made = [await client.create(emulator.default_target) for _ in range(3)]
+    answer = {"created_runs": [run.raw for run in made], "failed_count": 0, "errors": []}
+    emulator.inject(201, body=answer)
+    result = await client.create_many([RunRequest(target=emulator.default_target)] * 2)
+    assert [run.ref for run in result.runs] == [made[0].ref, made[1].ref]
+    (note,) = result.errors
+    assert note.index is None and str(made[2].ref) in note.message
+    assert not result.ok
+
+
+async def test_uuid_options_may_be_uuid_objects(
+    client: RunClient, emulator: CyberdeskEmulator
+) -> None:
+    machine = emulator.unknown_id()
+    run = await client.create(emulator.default_target, machine_id=uuid.UUID(machine))
+    assert run.raw["machine_id"] == machine

@@ -8,8 +8,9 @@ import aiohttp
 import pytest
 
 import runbridge
-from memo_emulator import MemoEmulator
-from runbridge.emulation import NativeStatuses, Plan, Timeline, load_emulator
+from memo_plugin.emulator import MemoEmulator
+from runbridge.emulation import NativeStatuses, Plan, Timeline
+from runbridge.testing import load_emulator
 
 SHAPES = {
     "memo": lambda body: "error" in body,

@@ -12,11 +12,10 @@ import ast
 import sys
 from pathlib import Path
 
-import pytest
-
 import runbridge
+from runbridge.testing import emulated_providers
 
-BUILTIN = ("cyberdesk", "kognitos", "runflow")
+BUILTIN = tuple(emulated_providers(builtin=True))
 ALLOWED_EXTERNAL = frozenset({"aiohttp"})
 
 
@@ -49,7 +48,6 @@ def _allowed_in_emulator(module: str, level: int) -> bool:
     return module == "runbridge.emulation" or module.startswith("runbridge.emulation.")
 
 
-@pytest.mark.parametrize("provider", BUILTIN)
 def test_emulator_imports_only_emulation_aiohttp_and_the_standard_library(provider: str) -> None:
     emulator_dir = _package_dir(provider) / "emulator"
     files = sorted(emulator_dir.rglob("*.py"))
@@ -65,7 +63,6 @@ def test_emulator_imports_only_emulation_aiohttp_and_the_standard_library(provid
     )
 
 
-@pytest.mark.parametrize("provider", BUILTIN)
 def test_adapter_never_imports_its_emulator(provider: str) -> None:
     package = _package_dir(provider)
     bad = []
@@ -77,7 +74,6 @@ def test_adapter_never_imports_its_emulator(provider: str) -> None:
     assert not bad, "adapter modules import emulator code:\n" + "\n".join(bad)
 
 
-@pytest.mark.parametrize("provider", BUILTIN)
 def test_plugin_init_holds_only_registration(provider: str) -> None:
     init = _package_dir(provider) / "__init__.py"
     tree = ast.parse(init.read_text(encoding="utf-8"))

@@ -12,14 +12,14 @@ import attrs
 import orjson
 import pytest
 
-from memo_emulator import MemoEmulator
+from memo_plugin.emulator import MemoEmulator
 from runbridge import RetryPolicy, RunStatus
 from runbridge.emulation import Emulator, Faults
-from runbridge.testing import emulated_client, load_emulator, testing_options
+from runbridge.testing import emulated_client, emulated_providers, load_emulator, testing_options
 from runbridge_cyberdesk.emulator import CyberdeskEmulator
 from runbridge_runflow.emulator import RunflowEmulator
 
-PROVIDERS = ("cyberdesk", "kognitos", "runflow")
+PROVIDERS = tuple(emulated_providers(builtin=True))
 MYSTERY = "mystery_state"
 
 
@@ -497,7 +497,6 @@ async def test_an_emulator_without_run_knowledge_gets_the_generic_kinds() -> Non
 # -- through the runbridge client ------------------------------------------------------
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_reads_succeed_through_a_mixed_profile(provider: str) -> None:
     options = testing_options(retry=RetryPolicy.testing(attempts=8))
     async with emulated_client(provider, options=options) as (client, emulator):
@@ -514,7 +513,6 @@ async def test_reads_succeed_through_a_mixed_profile(provider: str) -> None:
         assert all(counts[kind] > 0 for kind in failing), counts
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_unknown_statuses_read_as_unknown_keeping_the_native_value(provider: str) -> None:
     async with emulated_client(provider) as (client, emulator):
         created = await client.create(emulator.default_target)
@@ -531,7 +529,6 @@ async def test_unknown_statuses_read_as_unknown_keeping_the_native_value(provide
         assert (await client.get(created.ref)).status is RunStatus.PENDING
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_missing_optional_fields_never_break_a_read(provider: str) -> None:
     async with emulated_client(provider) as (client, emulator):
         created = await client.create(emulator.default_target, inputs={"prompt": "x"})

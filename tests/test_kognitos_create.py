@@ -160,7 +160,7 @@ async def test_uploaded_files_become_file_ids(
     ("kwargs", "field"),
     [
         ({"files": [File("a.pdf", content=b"%PDF")]}, "files"),
-        ({"priority": "high"}, "priority"),
+        ({"priority": "high"}, "options.priority"),
         ({"secrets": {"password": "pw"}}, "secrets"),
     ],
 )

@@ -15,8 +15,8 @@ import attrs
 import pytest
 from aiohttp import web
 
-from memo_emulator import MemoEmulator
-from memo_provider import MemoAdapter
+from memo_plugin import MemoAdapter
+from memo_plugin.emulator import MemoEmulator
 from runbridge import Capabilities, CreateUnconfirmed, Pagination, Run, RunClient, RunRequest
 from runbridge.adapter import Registry, hookimpl
 from runbridge.emulation import ManualClock

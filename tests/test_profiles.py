@@ -11,14 +11,15 @@ import attrs
 import pytest
 
 import runbridge
-from memo_emulator import MemoEmulator
+from memo_plugin.emulator import MemoEmulator
 from runbridge import ConfigError, RunClient, RunStatus, parse_config
 from runbridge.emulation import Emulator, Plan, RealClock
+from runbridge.testing import emulated_providers
 from runbridge_cyberdesk.emulator import CyberdeskEmulator
 from runbridge_kognitos.emulator import KognitosEmulator
 from runbridge_runflow.emulator import RunflowEmulator
 
-PROVIDERS = ("cyberdesk", "kognitos", "runflow")
+PROVIDERS = tuple(emulated_providers(builtin=True))
 
 
 async def process_invoice(client: RunClient, number: str) -> dict[str, Any]:
@@ -69,7 +70,6 @@ async def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncI
         yield path
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_the_same_code_runs_on_every_provider_by_profile_alone(
     config_file: Path, provider: str
 ) -> None:
@@ -152,7 +152,7 @@ def test_bad_profiles_name_the_profile_and_key(
 ) -> None:
     config = parse_config(profile(**body))
     with pytest.raises(ConfigError) as caught:
-        config.profile("p").connect(environ=environ)
+        runbridge.connect(profile=config.profile("p"), environ=environ)
     assert caught.value.field == field
     for word in words:
         assert word in str(caught.value)
@@ -178,8 +178,9 @@ async def test_aliases_resolve_everywhere_a_target_appears(memo: MemoEmulator) -
     async with memo.serve() as url:
         async with runbridge.connect("memo", token=memo.token, base_url=url) as plain:
             assert (await plain.create("echo")).target == "echo"  # no profile: raw targets
-        aliased = attrs.evolve(config.profile("p"), base_url=url).connect(
-            environ={"MEMO_TOKEN": memo.token}
+        aliased = runbridge.connect(
+            profile=attrs.evolve(config.profile("p"), base_url=url),
+            environ={"MEMO_TOKEN": memo.token},
         )
         async with aliased:
             run = await aliased.create("invoice")

@@ -6,9 +6,10 @@ import pytest
 
 from runbridge import RunClient, RunStatus
 from runbridge.emulation import Emulator
+from runbridge.testing import emulated_providers
 
 
-@pytest.fixture(params=["memo", "cyberdesk", "kognitos", "runflow"])
+@pytest.fixture(params=emulated_providers())
 def runbridge_provider(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

@@ -13,7 +13,7 @@ from runbridge.adapter import Registry
 
 ADAPTER_SOURCE = """
 from runbridge.adapter import hookimpl
-from memo_provider import MemoAdapter
+from memo_plugin import MemoAdapter
 
 class {cls}(MemoAdapter):
     name = {name!r}

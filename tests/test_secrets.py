@@ -344,7 +344,6 @@ def _closed_port() -> int:
     return port
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_connection_refused_is_redacted(
     provider: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -376,7 +375,6 @@ def _any_id(provider: str) -> str:
     )
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_timeouts_are_redacted(provider: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="runbridge")
     emulator = _emulator(provider)
@@ -558,14 +556,12 @@ def _field_echo(provider: str) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_field_named_by_an_error_body_is_redacted(provider: str) -> None:
     error = await _one_error(provider, 400, orjson.dumps(_field_echo(provider)))
     assert isinstance(error, InvalidRequest)
     assert _leaks(error) == []
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_malformed_value_does_not_survive_in_the_error_context(provider: str) -> None:
     token = token_of(provider)
     payload = {
@@ -596,7 +592,6 @@ async def test_a_token_cut_short_in_an_error_message_is_masked(provider: str) ->
     assert _leaks(error) == []
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_token_cut_short_in_a_plain_text_body_is_masked(provider: str) -> None:
     text = "<html>" + "x" * 1976 + f"token {token_of(provider)}</html>"
     assert text.index(CORES["token"]) + len(CORES["token"]) < 2000 < text.index("</html>")
@@ -605,7 +600,6 @@ async def test_a_token_cut_short_in_a_plain_text_body_is_masked(provider: str) -
     assert _leaks(error) == []
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_core_validation_does_not_echo_a_token_passed_by_mistake(provider: str) -> None:
     emulator = _emulator(provider)
     async with emulated_client(provider, emulator=emulator) as (client, _):
@@ -623,7 +617,6 @@ def test_runflow_settings_repr_hides_the_admin_key() -> None:
     assert scan.leaks() == []
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_token_echoed_as_a_key_is_masked(provider: str) -> None:
     error = await _one_error(provider, 400, orjson.dumps({token_of(provider): "rejected"}))
     assert _leaks(error) == []

@@ -2,45 +2,38 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 import runbridge
-from runbridge import (
-    BulkResult,
-    Capabilities,
-    Failure,
-    Page,
-    Pagination,
-    Run,
-    RunRef,
-    RunRequest,
-    RunUpdate,
-)
+from runbridge import Failure, Page, Run, RunRef, RunRequest, RunUpdate
 from runbridge.adapter import (
     RUN_FIELDS,
     UUID_FORMAT,
     Adapter,
     Call,
+    Capabilities,
+    Chunk,
+    ChunkResult,
     ErrorInfo,
+    Pagination,
     RunFilter,
     format_timestamp,
     parse_decimal,
 )
 
 from . import _bulk
-from ._bodies import RETRY_ALIASES, create_body, file_problem, retry_body, update_body, workflow_id
-from ._wire import (
-    CANONICAL_FIELDS,
+from ._bodies import create_body, file_problem, retry_body, update_body, workflow_id
+from ._options import (
     CREATE_OPTIONS,
+    FILE_OPTIONS,
+    RETRY_ALIASES,
     RETRY_OPTIONS,
-    STATUSES,
+    UPDATE_FIELDS,
     UPDATE_OPTIONS,
-    WirePage,
-    WireRun,
-    converter,
 )
+from ._wire import STATUSES, WirePage, WireRun, converter
 
 MAX_BATCH = _bulk.MAX_BATCH
 
@@ -81,6 +74,14 @@ class CyberdeskAdapter(Adapter):
         newest_first=True,  # list_page asks for sort_mode=created_at_desc
         notes=_NOTES,
     )
+    statuses = STATUSES
+
+    # Options as data (``_options``): the core checks them before any request.
+    create_options = CREATE_OPTIONS
+    file_options = FILE_OPTIONS
+    retry_options = RETRY_OPTIONS
+    update_options = UPDATE_OPTIONS
+    update_fields = UPDATE_FIELDS
 
     # -- reading ----------------------------------------------------------------------
 
@@ -122,14 +123,13 @@ class CyberdeskAdapter(Adapter):
                 )
         return super().parse_error(status, body)
 
-    def to_run(self, call: Call, payload: Any) -> Run:
-        """A canonical run from a ``RunResponse`` payload."""
-        if type(payload) is not dict and not isinstance(payload, Mapping):
-            raise call.bad_response("expected a run object", body=payload)
-        wire = call.structure(converter, payload, WireRun)
-        run_id = self.id_format.normalize(wire.id)
-        if run_id is None:
-            raise call.bad_response(f"run id {wire.id[:64]!r} is not a UUID", body=payload)
+    # The core structures a payload into ``wire_run`` with ``converter``, then calls
+    # ``run_from``.
+    converter = converter
+    wire_run = WireRun
+
+    def run_from(self, wire: WireRun, ref: RunRef, payload: Mapping[str, Any]) -> Run:
+        """A canonical run from a ``RunResponse``."""
         message = "; ".join(wire.error) if wire.error else None
         failure = None
         if wire.status == "error":
@@ -137,7 +137,7 @@ class CyberdeskAdapter(Adapter):
         elif wire.status == "task_failed":
             failure = Failure("task", message)
         return Run(
-            ref=RunRef(self.name, run_id),
+            ref=ref,
             status=STATUSES.canonical(wire.status),
             native_status=wire.status,
             target=self.canonical_target(wire.workflow_id),
@@ -153,53 +153,38 @@ class CyberdeskAdapter(Adapter):
 
     # -- checks made before any request -----------------------------------------------
 
-    def check_update(self, update: RunUpdate) -> None:
-        """No cost or progress on Cyberdesk runs; options as ``check_options`` says."""
-        for field, value in (("cost", update.cost), ("progress", update.progress)):
-            if value is not None:
-                raise runbridge.InvalidRequest(
-                    f"cyberdesk runs have no {field}; set options={{'usage_metadata': ...}}"
-                    if field == "cost"
-                    else "cyberdesk runs have no progress",
-                    field=field,
-                    provider=self.name,
-                    operation="update",
-                )
-        super().check_update(update)
-
     def check_options(self, operation: str, options: Mapping[str, Any]) -> None:
-        """Only the fields the provider takes for ``operation``; canonical ones by name.
+        """A retry field given under two spellings, or a file Cyberdesk cannot take.
 
-        For ``retry`` the ``files`` option is checked too (``File`` objects with
-        known, well-typed options), since the core reads the run before retrying.
+        ``retry`` takes ``inputs``, ``secrets`` and ``files`` for ``input_values``,
+        ``sensitive_input_values`` and ``file_inputs``; ``files`` holds
+        ``runbridge.File`` objects, whose options are checked as a create's are.
         """
-        allowed = {
-            "create": CREATE_OPTIONS,
-            "retry": RETRY_OPTIONS | RETRY_ALIASES.keys(),
-            "update": UPDATE_OPTIONS,
-        }.get(operation)
-        if allowed is None:
+        if operation != "retry":
             return
-        given: set[str] = set()
+        spelled: dict[str, str] = {}
         for key in options:
-            wire_key = RETRY_ALIASES.get(key, key) if operation == "retry" else key
-            if operation != "retry" and key in CANONICAL_FIELDS:
-                where = "RunRequest" if operation == "create" else "RunUpdate"
-                reason = f"option {key!r} is set through {where}.{CANONICAL_FIELDS[key]}"
-            elif key not in allowed:
-                reason = f"cyberdesk cannot {operation} with option {key!r}"
-            elif wire_key in given:
-                reason = f"option {key!r} is given twice"
-            else:
-                given.add(wire_key)
-                continue
-            raise runbridge.InvalidRequest(
-                reason, field=key, provider=self.name, operation=operation
+            wire_key = RETRY_ALIASES.get(key, key)
+            if wire_key in spelled:
+                raise self._invalid(
+                    f"option {key!r} is given twice (also as {spelled[wire_key]!r})", key
+                )
+            spelled[wire_key] = key
+        files = options.get("files") or ()
+        if problem := file_problem(files):
+            raise self._invalid(problem, "files")
+        for n, item in enumerate(files):
+            self.file_options.check(
+                item.options,
+                provider=self.name,
+                operation=operation,
+                where=f"options.files.{n}.options",
             )
-        if operation == "retry" and (problem := file_problem(options.get("files", ()))):
-            raise runbridge.InvalidRequest(
-                problem[0], field=problem[1], provider=self.name, operation=operation
-            )
+
+    def _invalid(self, message: str, key: str) -> runbridge.InvalidRequest:
+        return runbridge.InvalidRequest(
+            message, field=f"options.{key}", provider=self.name, operation="retry"
+        )
 
     # -- operations -------------------------------------------------------------------
 
@@ -214,8 +199,11 @@ class CyberdeskAdapter(Adapter):
         )
         return self.to_run(call, response.data)
 
-    async def create_many(self, call: Call, requests: Sequence[RunRequest]) -> BulkResult:
-        return await _bulk.create_many(call, requests, self.to_run)
+    def bulk_item(self, call: Call, request: RunRequest) -> tuple[bytes, dict[str, Any]] | None:
+        return _bulk.bulk_item(call, request)
+
+    async def send_chunk(self, call: Call, chunk: Chunk) -> ChunkResult:
+        return await _bulk.send_chunk(call, chunk, self.to_run)
 
     async def get(self, call: Call, run_id: str) -> Run:
         response = await call.request("GET", call.path("/v1/runs/{}", run_id))
@@ -254,7 +242,7 @@ class CyberdeskAdapter(Adapter):
         return Page(items, next_cursor)
 
     async def update(self, call: Call, run_id: str, update: RunUpdate) -> Run:
-        return await self._patch(call, run_id, update_body(call, update))
+        return await self._patch(call, run_id, update_body(update))
 
     async def cancel(self, call: Call, run_id: str) -> Run:
         # Cyberdesk has no cancel endpoint; cancelling is a status update.
@@ -271,7 +259,7 @@ class CyberdeskAdapter(Adapter):
         return self.to_run(call, response.data)
 
     async def retry(self, call: Call, run_id: str, options: Mapping[str, Any]) -> Run:
-        body = retry_body(call, options)
+        body = retry_body(options)
         secrets = body.get("sensitive_input_values")
         if isinstance(secrets, Mapping) and secrets:
             # The core only knows the secrets of a create; mask these ones too.

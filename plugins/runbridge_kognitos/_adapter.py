@@ -12,7 +12,6 @@ from runbridge import (
     ConfigError,
     Failure,
     FailureKind,
-    InvalidRequest,
     Page,
     Pagination,
     Run,
@@ -119,6 +118,10 @@ class KognitosAdapter(Adapter):
         notes=NOTES,
     )
 
+    statuses = STATUSES
+    converter = converter
+    wire_run = WireRun
+    update_fields = frozenset()
     retry_from_payload = False
     """A run object does not say what its inputs were: retry only what this client sent."""
 
@@ -166,17 +169,6 @@ class KognitosAdapter(Adapter):
             return super().parse_error(status, body)
         return ErrorInfo(message=message, field=_FIELDS.get(field, field) if field else None)
 
-    def check_options(self, operation: str, options: Mapping[str, Any]) -> None:
-        """Kognitos runs take no provider options."""
-        if operation == "create" and options:
-            option = sorted(options)[0]
-            raise InvalidRequest(
-                f"{self.name} knows no option {option!r}",
-                field=option,
-                provider=self.name,
-                operation=operation,
-            )
-
     def tag(self, request: RunRequest, token: str) -> RunRequest | None:
         """A caller's name goes out unchanged; without one, a generated name carries ``token``.
 
@@ -202,9 +194,8 @@ class KognitosAdapter(Adapter):
             return self.token_of(run) == token
         return request.name is not None and run.raw.get("name") == request.name
 
-    def to_run(self, call: Call, payload: Any) -> Run:
+    def run_from(self, wire: WireRun, ref: RunRef, payload: Mapping[str, Any]) -> Run:
         """A canonical run from a run object."""
-        wire = call.structure(converter, payload, WireRun)
         target = Target(wire.agent_id, wire.process_id, wire.stage)
         status = STATUSES.canonical(wire.status)
         failure = None
@@ -213,7 +204,7 @@ class KognitosAdapter(Adapter):
             kind: FailureKind = "timeout" if wire.status == "TimedOut" else "task"
             failure = Failure(kind, message, code)
         return Run(
-            ref=RunRef(self.name, wire.id),
+            ref=ref,
             status=status,
             native_status=wire.status,
             target=str(target),
@@ -236,9 +227,6 @@ class KognitosAdapter(Adapter):
     async def create(self, call: Call, request: RunRequest) -> Run:
         """``POST /runs`` with inputs as a name/value list and files as ``file_ids``."""
         target = self._target(call, request.target)
-        if request.options:
-            option = sorted(request.options)[0]
-            raise call.invalid(f"{self.name} knows no option {option!r}", field=option)
         name = request.name if request.name is not None else default_name(target.process_id)
         if not 1 <= len(name) <= NAME_LIMIT:
             raise call.invalid(f"name must be 1-{NAME_LIMIT} characters", field="name")

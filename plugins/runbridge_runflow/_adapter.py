@@ -2,39 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 import runbridge
-from runbridge import (
-    BulkResult,
+from runbridge import Page, Run, RunRef, RunRequest, RunStatus, RunUpdate
+from runbridge.adapter import (
+    UUID_FORMAT,
+    Call,
     Capabilities,
-    Page,
+    Chunk,
+    ChunkResult,
+    ErrorInfo,
+    ErrorMap,
     Pagination,
-    Run,
-    RunRequest,
-    RunStatus,
-    RunUpdate,
+    RunFilter,
     Support,
+    secret_setting,
 )
-from runbridge.adapter import UUID_FORMAT, Call, ErrorInfo, ErrorMap, RunFilter, secret_setting
 
-from ._batches import MAX_BATCH, create_in_batches
+from ._batches import MAX_BATCH, Batch, bulk_item, send_chunk
 from ._listing import cursor_params, next_cursor, report, scope_for
-from ._lookup import SCANNING, TaggedCreates
+from ._lookup import TaggedCreates
 from ._requests import (
     CREATE_OPTIONS,
+    UPDATE_FIELDS,
+    UPDATE_OPTIONS,
     cancels,
     create_body,
-    option_problem,
     patch_body,
     update_problem,
 )
 from ._target import FORMS, Directory, Target, parse_target, targets_of
-from ._translate import error_info, run_of
-from ._wire import WirePage, converter
+from ._translate import STATUSES, error_info, run_of
+from ._wire import WirePage, WireRun, converter
 
 NOTES = {
     "create": (
@@ -97,6 +100,12 @@ class RunflowAdapter(TaggedCreates):
             "MODEL_UNAVAILABLE": runbridge.ProviderUnavailable,
         },
     )
+    statuses = STATUSES
+    converter = converter
+    wire_run = WireRun
+    create_options = CREATE_OPTIONS
+    update_options = UPDATE_OPTIONS
+    update_fields = UPDATE_FIELDS
 
     settings: RunflowSettings
 
@@ -166,12 +175,12 @@ class RunflowAdapter(TaggedCreates):
 
     # -- translation ----------------------------------------------------------------
 
-    def to_run(self, call: Call, payload: Any) -> Run:
-        """A canonical run from a Runflow run record; ``ResponseError`` if unreadable."""
-        return run_of(call, self.name, payload, self._target_of)
+    def run_from(self, wire: WireRun, ref: RunRef, payload: Mapping[str, Any]) -> Run:
+        """The canonical run from a Runflow run record."""
+        return run_of(wire, ref, payload, self._target_of(payload))
 
     def check_update(self, update: RunUpdate) -> None:
-        """Only PATCH fields; a cancellation needs the admin key, like ``cancel``."""
+        """One status, one the PATCH can send; a cancellation needs the admin key."""
         if (problem := update_problem(update)) is not None:
             field, reason = problem
             raise runbridge.InvalidRequest(
@@ -183,16 +192,6 @@ class RunflowAdapter(TaggedCreates):
                 provider=self.name,
                 operation="update",
             )
-
-    def check_options(self, operation: str, options: Mapping[str, Any]) -> None:
-        """Create options must be known and of the right kind."""
-        if operation != "create":
-            return
-        for key, value in options.items():
-            if (problem := option_problem(key, value)) is not None:
-                raise runbridge.InvalidRequest(
-                    problem, field=f"options.{key}", provider=self.name, operation=operation
-                )
 
     def retry_request(self, run: Run) -> RunRequest:
         """Same target and input, and the same ``metadata``, ``callback_url``, ``client_ref``."""
@@ -208,8 +207,8 @@ class RunflowAdapter(TaggedCreates):
         request = super().retry_request(run)
         options = {
             key: run.raw[key]
-            for key, kind in CREATE_OPTIONS.items()
-            if isinstance(run.raw.get(key), kind) and run.raw[key]
+            for key, option in self.create_options.fields.items()
+            if run.raw.get(key) and option.accepts(run.raw[key])
         }
         return attrs.evolve(request, options=options)
 
@@ -241,8 +240,11 @@ class RunflowAdapter(TaggedCreates):
         )
         return self.created(self.to_run(call, response.data), target)
 
-    async def create_many(self, call: Call, requests: Sequence[RunRequest]) -> BulkResult:
-        return await create_in_batches(self, call, requests)
+    def bulk_item(self, call: Call, request: RunRequest) -> tuple[Batch, Any] | None:
+        return bulk_item(self, call, request)
+
+    async def send_chunk(self, call: Call, chunk: Chunk) -> ChunkResult:
+        return await send_chunk(self, call, chunk)
 
     async def get(self, call: Call, run_id: str) -> Run:
         response = await call.request("GET", call.path("/v1/runs/{}", run_id))
@@ -251,7 +253,7 @@ class RunflowAdapter(TaggedCreates):
     async def list_page(
         self, call: Call, filters: RunFilter, cursor: str | None, limit: int | None
     ) -> Page:
-        scope = scope_for(call, filters, self.directory, scanning=SCANNING.get())
+        scope = scope_for(call, filters, self.directory)
         params: dict[str, str] = {"sort_by": "created_at:desc"}
         if limit is not None:
             params["limit"] = str(limit)
@@ -262,8 +264,6 @@ class RunflowAdapter(TaggedCreates):
         response = await call.request("GET", scope.path, params=params)
         page = call.structure(converter, response.data, WirePage)
         runs = [self.to_run(call, item) for item in page.items]
-        if SCANNING.get():  # a lost-create lookup must see every run's token
-            runs = await self._readable(call, runs)
         items = report(call, scope, runs, self.directory)
         link = page.next if page.next is not None else page.next_pq
         following = next_cursor(call, link) if link else None
@@ -272,15 +272,12 @@ class RunflowAdapter(TaggedCreates):
         return Page(items, following)
 
     async def update(self, call: Call, run_id: str, update: RunUpdate) -> Run:
-        self.check_update(update)
         body = patch_body(update)
         if cancels(update):
             # Never a PATCH of status_code: only the admin endpoint cancels for real.
             cancelled = await self.cancel(call, run_id)
             if not body:
                 return cancelled
-        elif not body:
-            raise call.invalid("the update sets no field", field="update")
         response = await call.request("PATCH", call.path("/v1/runs/{}", run_id), json=body)
         return self.to_run(call, response.data)
 

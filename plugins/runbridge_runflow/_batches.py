@@ -1,27 +1,22 @@
-"""``create_many`` through Runflow batches, with single creates where batches cannot go.
+"""Runflow batches: which requests may share one, and sending one chunk of them.
 
-Requests are grouped by model and ``callback_url`` and sent as batches of at most
-``MAX_BATCH`` items, each with its own ``Idempotency-Key`` so a retried batch is
-never created twice. Workflows (which have no batches), requests with
-``metadata`` (which batch items cannot carry) and batches the API refuses as
-invalid (a model that is not template-backed) go through single creates. When
-the first batch is refused before anything was created, the whole request is
-declined with ``UnsupportedOperation`` so that the core creates the runs with
-the caller's own concurrency.
+Requests go into a batch by model and ``callback_url``. Workflows (which have no
+batches) and requests with ``metadata`` (which batch items cannot carry) are
+left to the core's single creates, and so is a chunk Runflow refuses as invalid
+(a model that is not template-backed): nothing of it was created.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
 
 import attrs
 
 import runbridge
-from runbridge import BulkError, BulkResult, Run, RunbridgeError, RunRequest
-from runbridge.adapter import Call
+from runbridge import BulkError, Run, RunbridgeError, RunRequest
+from runbridge.adapter import Call, Chunk, ChunkResult
 
 from ._listing import next_cursor
 from ._requests import create_body
@@ -35,105 +30,57 @@ MAX_BATCH = 100
 """Items per ``POST .../batches`` request; longer groups are split. Runflow documents
 no limit: this is the adapter's own choice, to keep each request small."""
 
-SINGLE_CONCURRENCY = 8
-"""Single creates in flight at once when a batch cannot be used."""
-
 _BATCH_KEYS = frozenset({"input", "client_ref", "callback_url"})
 
 
-@attrs.define
-class _Chunk:
+@attrs.frozen
+class Batch:
+    """What the requests of one batch share: the model and the ``callback_url``."""
+
     target: Target
-    segments: tuple[str, ...]
     callback_url: str | None
-    entries: list[tuple[int, dict[str, Any]]] = attrs.field(factory=list)
 
 
-@attrs.define
-class _Outcome:
-    runs: dict[int, Run] = attrs.field(factory=dict)
-    errors: dict[int, BulkError] = attrs.field(factory=dict)
-
-    def fail(self, index: int, error: BaseException, message: str | None = None) -> None:
-        self.errors[index] = BulkError(message or str(error), index, error)
-
-
-def _plan(
-    adapter: RunflowAdapter, call: Call, requests: Sequence[RunRequest], outcome: _Outcome
-) -> tuple[list[_Chunk], list[int]]:
-    groups: dict[tuple[str, str | None], _Chunk] = {}
-    singles: list[int] = []
-    for index, request in enumerate(requests):
-        try:
-            given = adapter.target(call, request.target)
-            body = create_body(call, request)
-        except RunbridgeError as exc:
-            outcome.fail(index, exc)
-            continue
-        if not given.has_batches or not set(body) <= _BATCH_KEYS:
-            singles.append(index)
-            continue
-        # The path and the id form of one model go into one group.
-        target = parse_target(adapter.canonical_target(str(given))) or given
-        callback_url = body.pop("callback_url", None)
-        key = (str(target), callback_url)
-        if key not in groups:
-            groups[key] = _Chunk(target, adapter.route(call, target), callback_url)
-        groups[key].entries.append((index, body))
-    chunks = [
-        _Chunk(c.target, c.segments, c.callback_url, c.entries[i : i + MAX_BATCH])
-        for c in groups.values()
-        for i in range(0, len(c.entries), MAX_BATCH)
-    ]
-    return chunks, singles
+def bulk_item(
+    adapter: RunflowAdapter, call: Call, request: RunRequest
+) -> tuple[Batch, dict[str, Any]] | None:
+    """The batch ``request`` goes into and its item there; ``None`` when it cannot go."""
+    given = adapter.target(call, request.target)
+    body = create_body(call, request)
+    if not given.has_batches or not set(body) <= _BATCH_KEYS:
+        return None
+    # The path and the id form of one model go into one batch.
+    target = parse_target(adapter.canonical_target(str(given))) or given
+    callback_url = body.pop("callback_url", None)
+    return Batch(target, callback_url), body
 
 
-async def create_in_batches(
-    adapter: RunflowAdapter, call: Call, requests: Sequence[RunRequest]
-) -> BulkResult:
-    """Create every request, reporting each failure with the caller's index."""
-    outcome = _Outcome()
-    chunks, singles = _plan(adapter, call, requests, outcome)
-    if not chunks:
-        raise _decline("none of these requests can go into a Runflow batch")
-    for number, chunk in enumerate(chunks):
-        try:
-            batch_id = await _post_batch(call, chunk, call.idempotency_key_for(number))
-        except runbridge.InvalidRequest as exc:
-            if number == 0:
-                # Nothing exists yet: let the core create them one by one instead.
-                raise _decline(f"Runflow refused the batch: {exc.message}") from exc
-            singles.extend(index for index, _ in chunk.entries)
-            continue
-        except RunbridgeError as exc:
-            for index, _ in chunk.entries:
-                outcome.fail(index, exc)
-            continue
-        await _collect(adapter, call, batch_id, chunk, outcome)
-    await _create_singly(adapter, call, requests, sorted(singles), outcome)
-    runs = tuple(outcome.runs[i] for i in sorted(outcome.runs))
-    errors = tuple(outcome.errors[i] for i in sorted(outcome.errors))
-    return BulkResult(runs, errors, len(requests))
-
-
-def _decline(message: str) -> runbridge.UnsupportedOperation:
-    return runbridge.UnsupportedOperation(message, provider="runflow", operation="create_many")
-
-
-async def _post_batch(call: Call, chunk: _Chunk, key: str) -> str:
-    body: dict[str, Any] = {"items": [item for _, item in chunk.entries]}
-    if chunk.callback_url is not None:
-        body["callback_url"] = chunk.callback_url
-    template = "/v1/models/" + "/".join("{}" for _ in chunk.segments) + "/batches"
-    response = await call.request(
-        "POST",
-        call.path(template, *chunk.segments),
-        json=body,
-        headers={"Idempotency-Key": key},
-        expect=(200, 201),
-        idempotent=True,
-    )
-    return call.structure(converter, response.data, WireBatch).id
+async def send_chunk(adapter: RunflowAdapter, call: Call, chunk: Chunk) -> ChunkResult:
+    """Create ``chunk`` as one batch and read its runs back, by the caller's index."""
+    batch = cast(Batch, chunk.group)
+    segments = adapter.route(call, batch.target)
+    body: dict[str, Any] = {"items": [item for _, item in chunk.items]}
+    if batch.callback_url is not None:
+        body["callback_url"] = batch.callback_url
+    template = "/v1/models/" + "/".join("{}" for _ in segments) + "/batches"
+    try:
+        response = await call.request(
+            "POST",
+            call.path(template, *segments),
+            json=body,
+            headers={"Idempotency-Key": chunk.key},
+            expect=(200, 201),
+            idempotent=True,
+        )
+    except runbridge.InvalidRequest as exc:
+        # Refused as a whole, so nothing exists yet: the core creates them singly.
+        raise runbridge.UnsupportedOperation(
+            f"Runflow refused the batch: {exc.message}",
+            provider=adapter.name,
+            operation="create_many",
+        ) from exc
+    batch_id = call.structure(converter, response.data, WireBatch).id
+    return await _collect(adapter, call, batch_id, batch.target, chunk)
 
 
 async def _items(call: Call, batch_id: str) -> list[Mapping[str, Any]]:
@@ -164,24 +111,24 @@ def _positions(items: list[Mapping[str, Any]], call: Call) -> dict[int, Mapping[
 
 
 async def _collect(
-    adapter: RunflowAdapter, call: Call, batch_id: str, chunk: _Chunk, outcome: _Outcome
-) -> None:
+    adapter: RunflowAdapter, call: Call, batch_id: str, target: Target, chunk: Chunk
+) -> ChunkResult:
+    runs: dict[int, Run] = {}
+    errors: dict[int, BulkError] = {}
     try:
         by_position = _positions(await _items(call, batch_id), call)
     except RunbridgeError as exc:
         message = call.redactor.text(
             f"batch {batch_id} was created but its items could not be read: {exc}"
         )
-        for index, _ in chunk.entries:
-            outcome.fail(index, exc, message)
-        return
-    for position, (index, _) in enumerate(chunk.entries):
+        return ChunkResult(errors={i: BulkError(message, i, exc) for i in chunk.indexes})
+    for position, index in enumerate(chunk.indexes):
         item = by_position.get(position)
         try:
-            run = await _run_of(adapter, call, chunk.target, batch_id, position, item)
-            outcome.runs[index] = run
+            runs[index] = await _run_of(adapter, call, target, batch_id, position, item)
         except RunbridgeError as exc:
-            outcome.fail(index, exc)
+            errors[index] = BulkError(str(exc), index, exc)
+    return ChunkResult(runs, errors)
 
 
 async def _run_of(
@@ -201,22 +148,3 @@ async def _run_of(
     if run_id is None or adapter.id_format.normalize(run_id) is None:
         raise call.bad_response(f"batch {batch_id} item {position} has no run yet", body=dict(item))
     return adapter.created(await adapter.get(call, run_id.lower()), target)
-
-
-async def _create_singly(
-    adapter: RunflowAdapter,
-    call: Call,
-    requests: Sequence[RunRequest],
-    indexes: list[int],
-    outcome: _Outcome,
-) -> None:
-    gate = asyncio.Semaphore(SINGLE_CONCURRENCY)
-
-    async def one(index: int) -> None:
-        async with gate:
-            try:
-                outcome.runs[index] = await adapter.create(call, requests[index])
-            except RunbridgeError as exc:
-                outcome.fail(index, exc)
-
-    await asyncio.gather(*(one(i) for i in indexes))

@@ -53,14 +53,8 @@ def _by_id(target: Target) -> str:
     return f"{ID_FIELDS[target.kind]}:{target.segments[0]}"
 
 
-def scope_for(
-    call: Call, filters: RunFilter, directory: Directory, *, scanning: bool = False
-) -> Scope:
-    """The listing for ``filters``; ``InvalidRequest`` for a model path it cannot map.
-
-    ``scanning`` (a lost-create lookup, which checks every run itself) lists a
-    model path it cannot map without a target filter instead.
-    """
+def scope_for(call: Call, filters: RunFilter, directory: Directory) -> Scope:
+    """The listing for ``filters``; ``InvalidRequest`` for a model path it cannot map."""
     if filters.target is None:
         return Scope(q=status_query(filters.statuses))
     target = parse_target(filters.target)
@@ -76,8 +70,6 @@ def scope_for(
         return Scope(path=endpoint, report_as=path, ident=known)
     if known is not None:
         return Scope(q=_by_id(parse_target(known) or target), report_as=path, ident=known)
-    if scanning:
-        return Scope()
     raise call.invalid(
         f"cannot list the runs of {path}: Runflow run records name a model by id only, "
         "and this client has not seen this model's id yet; list by 'models/<model_id>' "

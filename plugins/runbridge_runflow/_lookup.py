@@ -1,22 +1,19 @@
-"""Exactly-once single creates: the client token a run carries, and finding it again.
+"""Exactly-once single creates: the client token a run carries, and how to find it again.
 
 Each create carries a client token in ``client_ref`` (or in
 ``metadata.runbridge_token`` when the caller set a ``client_ref``). After an
-ambiguous failure the server is asked for ``q=client_ref:"<token>"``; a server
-that refuses that filter, or ignores it, is scanned instead through the base
-class's walk of the target's listing.
+ambiguous failure the server is asked for ``q=client_ref:"<token>"``; when it
+refuses that filter, or ignores it, the core walks the target's listing instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from contextvars import ContextVar
-from datetime import datetime
+from collections.abc import Mapping
 
 import attrs
 
 import runbridge
-from runbridge import Run, RunRef, RunRequest
+from runbridge import Run, RunRequest
 from runbridge.adapter import Adapter, Call
 
 from ._listing import RUNS
@@ -28,9 +25,6 @@ TOKEN_KEY = "runbridge_token"  # noqa: S105 - a metadata key, not a credential
 
 _TOKEN_FIELDS = frozenset({"client_ref", "metadata"})
 """Run fields that carry the exactly-once token."""
-
-SCANNING: ContextVar[bool] = ContextVar("runbridge_runflow_scanning", default=False)
-"""Set while a lost-create lookup walks listings itself, checking every run."""
 
 
 class TaggedCreates(Adapter):
@@ -60,73 +54,50 @@ class TaggedCreates(Adapter):
         client_ref = run.raw.get("client_ref")
         return client_ref if isinstance(client_ref, str) else None
 
-    async def find_tagged(
-        self,
-        call: Call,
-        request: RunRequest,
-        token: str,
-        *,
-        since: datetime | None = None,
-        exclude: Collection[RunRef] = (),
-    ) -> Run | None:
-        """Ask the server for ``client_ref:"<token>"``; scan the listings if it cannot say."""
-        answer = None
-        if request.options.get("client_ref") == token:
-            answer = await self._by_client_ref(call, token)
-        if answer is None:
-            scanning = SCANNING.set(True)
-            try:
-                found = await super().find_tagged(
-                    call, request, token, since=since, exclude=exclude
-                )
-            finally:
-                SCANNING.reset(scanning)
-        else:
-            found = self._only([r for r in answer if r.ref not in exclude], request, token)
-        target = parse_target(request.target)
-        return self.created(found, target) if found is not None and target else found
+    def claims(self, run: Run, request: RunRequest, token: str) -> bool | None:
+        """Whether ``run`` carries ``token``; ``None`` for a record without the token fields.
 
-    async def _by_client_ref(self, call: Call, token: str) -> list[Run] | None:
+        Every field is nullable: a record without ``client_ref`` and ``metadata``
+        cannot say whether it is the run looked for. A claimed run teaches the
+        directory the id of the path it was created on.
+        """
+        if not _TOKEN_FIELDS & run.raw.keys():
+            return None
+        if self.token_of(run) != token:
+            return False
+        if (target := parse_target(request.target)) is not None:
+            self.created(run, target)
+        return True
+
+    def lookup_target(self, request: RunRequest) -> str | None:
+        """The id form of the request's model, else ``None`` (every run) when it is unknown.
+
+        A workflow path lists through its own endpoint, so it is kept.
+        """
+        target = self.canonical_target(request.target)
+        parsed = parse_target(target)
+        if parsed is None or (parsed.kind == "models" and not parsed.is_id):
+            return None  # a model path whose id is unknown cannot filter a listing
+        return target
+
+    async def search_tagged(self, call: Call, request: RunRequest, token: str) -> list[Run] | None:
         """The runs the server finds by ``client_ref``; ``None`` when it cannot search so."""
+        if request.options.get("client_ref") != token:
+            return None  # the token is in metadata, which q cannot search
         params = {"q": f'client_ref:"{token}"', "limit": "10"}
         try:
             response = await call.request("GET", RUNS, params=params)
         except runbridge.InvalidRequest as exc:
             if exc.status in (400, 422):
-                return None  # the server refuses this filter: scan instead
+                return None  # the server refuses this filter
             raise
         page = call.structure(converter, response.data, WirePage)
-        runs = await self._readable(call, [self.to_run(call, item) for item in page.items])
-        if runs and all(self.token_of(run) != token for run in runs):
-            return None  # runs, but none of them is ours: the filter was ignored
-        return runs
-
-    async def _readable(self, call: Call, runs: Sequence[Run]) -> list[Run]:
-        """``runs``, each read again where the listing left out what carries the token.
-
-        Every field is nullable: a record without ``client_ref`` and ``metadata``
-        cannot say whether it is the run looked for, and missing it would create
-        the run twice.
-        """
-        out = []
-        for run in runs:
-            if not _TOKEN_FIELDS & run.raw.keys():
-                try:
-                    run = await self.get(call, run.id)
-                except runbridge.NotFound:
-                    continue
-            out.append(run)
-        return out
-
-    def _only(self, runs: list[Run], request: RunRequest, token: str) -> Run | None:
-        found = [run for run in runs if self.claims(run, request, token)]
-        if len(found) > 1:
-            raise runbridge.CreateUnconfirmed(
-                f"{len(found)} runs carry this create's client_ref; not guessing "
-                f"({', '.join(str(r.ref) for r in found[:5])})",
-                token=token,
-                candidates=tuple(found),
-                provider=self.name,
-                operation="create",
-            )
-        return found[0] if found else None
+        runs = [self.to_run(call, item) for item in page.items]
+        if runs and not any(self.token_of(run) == token for run in runs):
+            # Runs, none of them shown to be ours: the filter was ignored (or the
+            # records leave the token out); the walk reads every candidate.
+            return None
+        target = parse_target(request.target)
+        if target is None:
+            return runs
+        return [self.created(r, target) if self.token_of(r) == token else r for r in runs]

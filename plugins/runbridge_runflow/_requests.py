@@ -3,41 +3,42 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from runbridge import RunRequest, RunStatus, RunUpdate
-from runbridge.adapter import Call, format_timestamp
+from runbridge.adapter import Call, Option, Options, format_timestamp
 
 from ._translate import NAME_KEY, NATIVE_STATUS, STATUSES
 
-PATCH_FIELDS = frozenset(
+CREATE_OPTIONS = Options(
     {
-        "status_code",
-        "output",
-        "duration_ms",
-        "nodes_total",
-        "nodes_completed",
-        "cost",
-        "started_at",
-        "completed_at",
-        "updated_at",
+        "metadata": Option(Mapping, "free-form metadata kept on the run"),
+        "callback_url": Option(str, "a URL Runflow calls when the run finishes"),
+        "client_ref": Option(str, "the caller's own reference for the run"),
+    },
+    canonical={"input": "RunRequest.inputs"},
+)
+"""Options ``create`` takes; each becomes a field of the request body."""
+
+UPDATE_OPTIONS = Options(
+    {
+        "status_code": Option(str, "a native status (cancelled goes to the admin endpoint)"),
+        "output": Option(Mapping, "the run's output"),
+        "duration_ms": Option(int, "how long the run took"),
+        "nodes_total": Option(int, "nodes the run has"),
+        "nodes_completed": Option(int, "nodes the run has completed"),
+        "cost": Option((str, int, float), "a decimal string or a number"),
+        "started_at": Option((str, datetime), "when the run started"),
+        "completed_at": Option((str, datetime), "when the run completed"),
+        "updated_at": Option((str, datetime), "when the run was last updated"),
     }
 )
-"""Fields of ``PATCH /v1/runs/{id}``, as ``RunUpdate.options`` may set them."""
+"""Fields of ``PATCH /v1/runs/{id}`` that ``RunUpdate.options`` may set as they are."""
 
-CREATE_OPTIONS: Mapping[str, type] = {"metadata": Mapping, "callback_url": str, "client_ref": str}
-"""Options ``create`` accepts, with their types; they become fields of the request body."""
-
-
-def option_problem(key: str, value: Any) -> str | None:
-    """Why create option ``key`` cannot be sent, or ``None`` when it can."""
-    kind = CREATE_OPTIONS.get(key)
-    if kind is None:
-        return f"unknown option {key!r}; Runflow runs take {', '.join(CREATE_OPTIONS)}"
-    if value is not None and not isinstance(value, kind):
-        return f"option {key!r} must be a {'mapping' if kind is Mapping else 'string'}"
-    return None
+UPDATE_FIELDS = frozenset({"status", "outputs", "cost", "progress", "started_at", "finished_at"})
+"""Canonical fields the PATCH can change (not ``inputs``, nor ``failure``)."""
 
 
 def create_body(call: Call, request: RunRequest) -> dict[str, Any]:
@@ -48,8 +49,6 @@ def create_body(call: Call, request: RunRequest) -> dict[str, Any]:
         )
     body: dict[str, Any] = {"input": dict(request.inputs)}
     for key, value in request.options.items():
-        if (problem := option_problem(key, value)) is not None:
-            raise call.invalid(problem, field=f"options.{key}")
         if value is not None:
             body[key] = dict(value) if isinstance(value, Mapping) else value
     if request.name is not None:
@@ -72,19 +71,14 @@ def cancels(update: RunUpdate) -> bool:
 
 
 def update_problem(update: RunUpdate) -> tuple[str, str] | None:
-    """``(field, reason)`` when Runflow's PATCH cannot carry ``update``."""
-    for field, value in (("inputs", update.inputs), ("failure", update.failure)):
-        if value is not None:
-            return field, f"Runflow's partial update cannot change {field}"
-    for key in update.options:
-        if key not in PATCH_FIELDS:
-            known = ", ".join(sorted(PATCH_FIELDS))
-            return f"options.{key}", f"unknown update option {key!r}; Runflow's PATCH takes {known}"
+    """``(field, reason)`` when Runflow's PATCH cannot carry ``update`` as given."""
     settable = (None, RunStatus.CANCELLED, *NATIVE_STATUS)
     if update.status not in settable:
         return "status", f"Runflow has no status_code for {update.status}"
     if update.status is not None and "status_code" in update.options:
         return "options.status_code", "give the status once: as status or as status_code"
+    if not cancels(update) and not patch_body(update):
+        return "update", "the update sets no field"
     return None
 
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
 from runbridge import Failure, FailureKind, Progress, Run, RunRef, RunStatus
-from runbridge.adapter import UUID_FORMAT, Call, ErrorInfo, StatusMap
+from runbridge.adapter import ErrorInfo, StatusMap
 
-from ._wire import WireRun, converter
+from ._wire import WireRun
 
 STATUSES = StatusMap(
     {
@@ -76,22 +76,8 @@ def _name_of(payload: Mapping[str, Any]) -> str | None:
     return name if isinstance(name, str) else None
 
 
-def run_of(
-    call: Call,
-    provider: str,
-    payload: Any,
-    target_of: Callable[[Mapping[str, Any]], str | None],
-) -> Run:
-    """A canonical run from a Runflow run record; ``ResponseError`` if unreadable.
-
-    ``target_of`` names the run's target, once the record is known to be readable.
-    """
-    if not isinstance(payload, Mapping):
-        raise call.bad_response("expected a run object", body=payload)
-    wire = call.structure(converter, payload, WireRun)
-    run_id = UUID_FORMAT.normalize(wire.id)
-    if run_id is None:
-        raise call.bad_response(f"run id {wire.id[:64]!r} is not a UUID", body=payload)
+def run_of(wire: WireRun, ref: RunRef, payload: Mapping[str, Any], target: str | None) -> Run:
+    """The canonical run from a structured Runflow run record, on ``target``."""
     status = STATUSES.canonical(wire.status_code)
     progress = None
     if wire.nodes_completed is not None or wire.nodes_total is not None:
@@ -104,10 +90,10 @@ def run_of(
         except OverflowError:  # a nonsense duration: leave the end unknown
             finished_at = None
     return Run(
-        ref=RunRef(provider, run_id),
+        ref=ref,
         status=status,
         native_status=wire.status_code,
-        target=target_of(payload),
+        target=target,
         name=_name_of(payload),
         inputs=wire.input or {},
         outputs=wire.output,

@@ -106,12 +106,17 @@ class Arguments:
             )
         adapter.create_options.check(request.options, provider=self.provider, operation=operation)
         for n, file in enumerate(request.files):
-            adapter.file_options.check(
-                file.options,
-                provider=self.provider,
-                operation=operation,
-                where=f"files.{n}.options",
-            )
+            try:
+                adapter.file_options.check(
+                    file.options,
+                    provider=self.provider,
+                    operation=operation,
+                    where=f"files.{n}.options",
+                )
+            except InvalidRequest as exc:
+                exc.message = self._redactor.text(f"file {file.name!r}: {exc.message}")
+                exc.args = (exc.message,)
+                raise
         adapter.check_options("create", request.options)
 
     def update(self, update: RunUpdate | None, fields: Mapping[str, Any]) -> RunUpdate:

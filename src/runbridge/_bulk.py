@@ -9,6 +9,7 @@ flight, and reports every request's outcome by its index in the caller's list.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any
 
@@ -16,6 +17,8 @@ import attrs
 
 from ._errors import RunbridgeError, UnsupportedOperation
 from ._model import BulkError, Run
+
+log = logging.getLogger("runbridge")
 
 
 @attrs.frozen
@@ -95,7 +98,8 @@ async def send_chunks(
         async with gate:
             try:
                 result = await send(chunk)
-            except UnsupportedOperation:
+            except UnsupportedOperation as exc:
+                log.info("%s: a bulk chunk goes singly: %s", provider, exc)
                 outcome.singles.extend(chunk.indexes)
                 return
             except RunbridgeError as exc:

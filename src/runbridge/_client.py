@@ -161,6 +161,12 @@ class RunClient:
         if not batch:
             return BulkResult((), (), 0)
         support = self._require("create_many")
+        if not self._capabilities.secrets and any(
+            isinstance(r, RunRequest) and r.secrets for r in batch
+        ):
+            # A provider without a vault: refuse the batch before anything is sent.
+            first = next(r for r in batch if isinstance(r, RunRequest) and r.secrets)
+            self._args.create(first, secrets_supported=False, operation="create_many")
         refused: dict[int, BulkError] = {}
         resolved: list[RunRequest] = []
         for index, request in enumerate(batch):

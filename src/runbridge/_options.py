@@ -14,7 +14,11 @@ _NAMES = {"Mapping": "a mapping", "str": "a string", "bool": "a boolean", "int":
 
 @attrs.frozen
 class Option:
-    """One provider option: the types a value may have (``None`` always means "leave out")."""
+    """One provider option: the types a value may have.
+
+    ``None`` passes the check; the adapter decides whether it is sent (as ``null``)
+    or left out, and says so in the option's ``doc``.
+    """
 
     kind: type | tuple[type, ...] = object
     doc: str = ""

@@ -36,6 +36,15 @@ class ProviderInfo:
     capabilities: Capabilities
     id_format: IdFormat
     adapter: type[Adapter] = attrs.field(repr=False)
+    distribution: str | None = None
+    """The installed distribution the plugin came from; ``None`` for one registered by hand."""
+    version: str | None = None
+    """That distribution's version."""
+
+    @property
+    def builtin(self) -> bool:
+        """Whether runbridge itself ships this provider."""
+        return self.distribution == BUILTIN_DISTRIBUTION
 
 
 def _allow_list_from_env() -> frozenset[str] | None:
@@ -92,8 +101,11 @@ class Registry:
         manager = pluggy.PluginManager(_hookspecs.PROJECT)
         manager.add_hookspecs(_hookspecs)
         plugins: list[tuple[str, object]] = []
+        origins: dict[str, tuple[str | None, str | None]] = {}
         if self._use_entry_points:
             for ep in self._entry_points():
+                dist = ep.dist
+                origins[ep.name] = (dist.name, dist.version) if dist is not None else (None, None)
                 try:
                     plugins.append((ep.name, ep.load()))
                 except Exception as exc:
@@ -123,7 +135,12 @@ class Registry:
                         plugin=_plugin,
                     )
                 found[adapter.name] = ProviderInfo(
-                    adapter.name, _plugin, adapter.capabilities, adapter.id_format, adapter
+                    adapter.name,
+                    _plugin,
+                    adapter.capabilities,
+                    adapter.id_format,
+                    adapter,
+                    *origins.get(_plugin, (None, None)),
                 )
 
             impl.function(register=register)

@@ -18,7 +18,7 @@ from ._faults import FaultKind, Faults
 from ._idempotency import IdempotencyCache, Stored
 from ._lifecycle import NativeStatuses, Phase, Plan, Timeline
 from ._log import MASK, LoggedRequest
-from ._server import CREDENTIAL, Emulator, json_response, load_emulator, read_json
+from ._server import CREDENTIAL, Emulator, json_response, read_json
 
 __all__ = [
     "CREDENTIAL",
@@ -41,6 +41,5 @@ __all__ = [
     "Timeline",
     "iso",
     "json_response",
-    "load_emulator",
     "read_json",
 ]

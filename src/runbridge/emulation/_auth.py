@@ -17,6 +17,10 @@ class BearerAuth:
         scheme, _, value = headers.get("Authorization", "").partition(" ")
         return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
+    def headers(self, token: str) -> dict[str, str]:
+        """The headers that present ``token``."""
+        return {"Authorization": f"Bearer {token}"}
+
 
 @attrs.frozen
 class HeaderAuth:
@@ -27,6 +31,10 @@ class HeaderAuth:
     def token(self, headers: Mapping[str, str]) -> str | None:
         """The credential a request carries, or ``None``."""
         return headers.get(self.header) or None
+
+    def headers(self, token: str) -> dict[str, str]:
+        """The headers that present ``token``."""
+        return {self.header: token}
 
 
 Auth = BearerAuth | HeaderAuth

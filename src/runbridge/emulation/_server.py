@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import random
 import secrets
 from collections import Counter, deque
@@ -14,7 +13,6 @@ from typing import Any, ClassVar
 import orjson
 from aiohttp import web
 
-from .._registry import Registry, default_registry
 from ._auth import Auth, matching
 from ._clock import Clock, ManualClock
 from ._faults import KINDS, MALFORMED_BODY, SERVER_ERRORS, FaultKind, Faults, truncate, walk_runs
@@ -463,16 +461,3 @@ class Emulator:
     def run(self, *, host: str = "127.0.0.1", port: int = 8765) -> None:
         """Serve in the foreground until interrupted (for local development)."""
         web.run_app(self.make_app(), host=host, port=port, print=None, access_log=None)
-
-
-def load_emulator(provider: str, *, registry: Registry | None = None, **kwargs: Any) -> Emulator:
-    """A new emulator for ``provider``, from the import path its adapter declares."""
-    adapter = (registry or default_registry).adapter(provider)
-    if not adapter.emulator:
-        raise LookupError(f"the {provider} adapter does not declare an emulator")
-    module_name, _, attr = adapter.emulator.partition(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    emulator = factory(**kwargs)
-    if not isinstance(emulator, Emulator):
-        raise TypeError(f"{adapter.emulator} did not build an Emulator")
-    return emulator

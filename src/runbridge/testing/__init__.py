@@ -1,25 +1,59 @@
-"""Test support: a pytest plugin that serves an adapter's emulator and yields a client.
+"""Test support: serve a provider's emulator on loopback and connect a client to it.
 
-Registered as the ``runbridge`` pytest plugin (entry point ``pytest11``). Set the
-``runbridge_provider`` fixture (or parametrize it) and ask for ``runbridge_client``
-and ``runbridge_emulator``. ``runbridge.testing.conformance`` holds the reusable
-conformance suite for adapter authors.
+``emulated_client`` and ``load_emulator`` work with any test runner. The pytest
+fixtures (``runbridge_client``, ``runbridge_emulator``) are in
+``runbridge.testing.fixtures``, registered as the ``runbridge`` pytest plugin;
+``runbridge.testing.conformance`` holds the reusable conformance suite for
+adapter authors.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 from collections.abc import AsyncIterator
 from typing import Any
 
 from .._client import RunClient
 from .._connect import connect
 from .._http import ClientOptions
-from .._registry import Registry
+from .._registry import Registry, default_registry
 from .._retry import RetryPolicy
-from ..emulation import Emulator, load_emulator
+from ..emulation import Emulator
+from ._raw import RawClient, RawResponse, raw_client
 
-__all__ = ["emulated_client", "load_emulator", "testing_options"]
+__all__ = [
+    "RawClient",
+    "RawResponse",
+    "emulated_client",
+    "emulated_providers",
+    "load_emulator",
+    "raw_client",
+    "testing_options",
+]
+
+
+def emulated_providers(*, registry: Registry | None = None, builtin: bool = False) -> list[str]:
+    """Every available provider whose adapter ships an emulator, sorted; with ``builtin``,
+    only those runbridge itself ships. For running one test against each of them."""
+    return [
+        info.name
+        for info in (registry or default_registry).providers()
+        if info.adapter.emulator and (info.builtin or not builtin)
+    ]
+
+
+def load_emulator(provider: str, *, registry: Registry | None = None, **kwargs: Any) -> Emulator:
+    """A new emulator for ``provider``, from the import path its adapter declares."""
+    adapter = (registry or default_registry).adapter(provider)
+    if not adapter.emulator:
+        raise LookupError(f"the {provider} adapter does not declare an emulator")
+    module_name, _, attr = adapter.emulator.partition(":")
+    factory = getattr(importlib.import_module(module_name), attr)
+    emulator = factory(**kwargs)
+    if not isinstance(emulator, Emulator):
+        raise TypeError(f"{adapter.emulator} did not build an Emulator")
+    return emulator
 
 
 def testing_options(**overrides: Any) -> ClientOptions:
@@ -55,34 +89,3 @@ async def emulated_client(
         )
         async with client:
             yield client, emulator
-
-
-try:
-    import pytest
-    import pytest_asyncio
-except ImportError:  # pragma: no cover - the fixtures need pytest-asyncio
-    pass
-else:
-
-    @pytest.fixture
-    def runbridge_provider() -> str:
-        """Name of the provider under test; override or parametrize this fixture."""
-        raise pytest.UsageError(
-            "override the 'runbridge_provider' fixture to name the provider under test"
-        )
-
-    @pytest.fixture
-    def runbridge_emulator(runbridge_provider: str) -> Emulator:
-        """A fresh emulator of the provider under test (manual clock)."""
-        return load_emulator(runbridge_provider)
-
-    @pytest_asyncio.fixture
-    async def runbridge_client(
-        runbridge_provider: str, runbridge_emulator: Emulator
-    ) -> AsyncIterator[RunClient]:
-        """A client connected to ``runbridge_emulator`` served on 127.0.0.1."""
-        async with emulated_client(runbridge_provider, emulator=runbridge_emulator) as (
-            client,
-            _,
-        ):
-            yield client

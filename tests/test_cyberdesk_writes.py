@@ -102,8 +102,8 @@ async def test_update_to_failed_picks_the_native_flavour(
     [
         ({"cost": Decimal("1.5")}, "cost"),
         ({"progress": runbridge.Progress(1, 2)}, "progress"),
-        ({"options": {"status": "running"}}, "status"),
-        ({"options": {"colour": "red"}}, "colour"),
+        ({"options": {"status": "running"}}, "options.status"),
+        ({"options": {"colour": "red"}}, "options.colour"),
     ],
 )
 async def test_bad_updates_fail_locally(
@@ -183,7 +183,7 @@ async def test_retry_rejects_unknown_options(
     emulator.advance(SETTLE)
     with pytest.raises(InvalidRequest) as caught:
         await client.retry(run, priority=True)
-    assert caught.value.field == "priority"
+    assert caught.value.field == "options.priority"
 
 
 async def finished(client: RunClient, emulator: CyberdeskEmulator) -> runbridge.Run:
@@ -217,15 +217,17 @@ async def test_retry_replaces_files_with_their_options(
     [
         (
             {"files": [File("a.txt", content=b"..", options={"colour": "red"})]},
-            "files.options.colour",
+            "options.files.0.options.colour",
         ),
         (
             {"files": [File("a.txt", content=b"..", options={"target_path": 5})]},
-            "files.options.target_path",
+            "options.files.0.options.target_path",
         ),
-        ({"files": (File("a.txt", content=b"..") for _ in range(1))}, "files"),
-        ({"files": [File("a.pdf", id="file_1")]}, "files"),
-        ({"inputs": {"n": 1}, "input_values": {"n": 2}}, "input_values"),
+        ({"files": (File("a.txt", content=b"..") for _ in range(1))}, "options.files"),
+        ({"files": [File("a.pdf", id="file_1")]}, "options.files"),
+        ({"files": ["a.txt"]}, "options.files"),
+        ({"inputs": {"n": 1}, "input_values": {"n": 2}}, "options.input_values"),
+        ({"machine_id": 5}, "options.machine_id"),
     ],
 )
 async def test_bad_retry_options_fail_before_any_request(

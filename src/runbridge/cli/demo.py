@@ -1,6 +1,8 @@
-"""``runbridge demo``: the same runs on every built-in provider, with no account and no network.
+"""``runbridge demo``: the same runs on every provider that ships an emulator, offline.
 
-Each provider's emulator is served on 127.0.0.1 in this process. One profile set,
+The registry says which providers take part: every installed one whose adapter
+declares an emulator (the three built-in ones, and any plugin's that ships one).
+Each emulator is served on 127.0.0.1 in this process. One profile set,
 built in memory, maps the logical target ``invoice`` to each emulator's target,
 with tokens in an environment mapping of its own; a fan-out creates the same two
 runs everywhere: one planned to succeed, one planned to fail.
@@ -16,19 +18,26 @@ from typing import Any
 
 import attrs
 
-from ._cli_commands import OK, RUN_FAILED
-from ._cli_emulate import build_emulator, env_name, profile_settings
-from ._cli_progress import StatusBoard
-from ._cli_render import Output, run_to_dict, runs_table
-from ._client import RunClient
-from ._config import Config, parse_config
-from ._connect import connect
-from ._errors import RunbridgeError, WaitTimeout
-from ._fanout import Outcome, fanout
-from ._model import Run, RunStatus
-from .emulation import Emulator, Plan
+from runbridge import (
+    Config,
+    Outcome,
+    Run,
+    RunbridgeError,
+    RunClient,
+    RunStatus,
+    WaitTimeout,
+    connect,
+    fanout,
+    parse_config,
+)
+from runbridge.emulation import Emulator, Plan
+from runbridge.testing import emulated_providers
 
-BUILTIN = ("cyberdesk", "kognitos", "runflow")
+from .emulate import build_emulator, env_name, profile_settings
+from .exits import OK, RUN_FAILED, UsageError
+from .progress import StatusBoard
+from .records import run_to_dict
+from .render import Output, runs_table
 
 TARGET = "invoice"
 """The logical target every demo profile defines."""
@@ -72,7 +81,7 @@ def demo_config(
             "settings": settings,
             "targets": {TARGET: emulator.default_target},
         }
-    return parse_config({"profiles": profiles, "default_profile": BUILTIN[0]}), environ
+    return parse_config({"profiles": profiles, "default_profile": next(iter(profiles))}), environ
 
 
 @attrs.frozen
@@ -96,16 +105,19 @@ class Row:
 
 async def demo(args: argparse.Namespace, output: Output) -> int:
     """Run the demo; 0 when every run reached its planned outcome."""
-    emulators = {p: build_emulator(p, speed=args.speed) for p in BUILTIN}
+    names = emulated_providers()  # asked of the registry: every one that ships an emulator
+    if not names:
+        raise UsageError("no installed provider ships an emulator")
+    emulators = {p: build_emulator(p, speed=args.speed) for p in names}
     async with AsyncExitStack() as stack:
         urls = {p: await stack.enter_async_context(e.serve()) for p, e in emulators.items()}
         config, environ = demo_config(emulators, urls)
-        clients = [connect(profile=config.profile(p), environ=environ) for p in BUILTIN]
+        clients = [connect(profile=config.profile(p), environ=environ) for p in names]
         for client in clients:
             await stack.enter_async_context(client)
         fan = await stack.enter_async_context(fanout(clients))
         output.note(
-            f"Emulators of {', '.join(BUILTIN)} serving on 127.0.0.1; creating "
+            f"Emulators of {', '.join(names)} serving on 127.0.0.1; creating "
             f"{len(SCENARIOS)} runs on each through one profile set",
             style="dim",
         )
@@ -123,7 +135,7 @@ async def demo(args: argparse.Namespace, output: Output) -> int:
                     for o in outcomes
                 )
             )
-    rows.sort(key=lambda r: (BUILTIN.index(r.provider), r.scenario.invoice))
+    rows.sort(key=lambda r: (names.index(r.provider), r.scenario.invoice))
     if output.json:
         for row in rows:
             if row.run is not None:
@@ -139,9 +151,7 @@ async def demo(args: argparse.Namespace, output: Output) -> int:
     if missed:
         output.note(f"{len(missed)} of {len(rows)} runs did not end as planned", style="red")
         return RUN_FAILED
-    output.note(
-        f"{len(rows)} runs on {len(BUILTIN)} providers, each ended as planned", style="green"
-    )
+    output.note(f"{len(rows)} runs on {len(names)} providers, each ended as planned", style="green")
     return OK
 
 

@@ -1,4 +1,4 @@
-"""What the command line prints: canonical runs as JSON lines or rich tables, and live status.
+"""What the command line prints for people: rich tables and lines, or JSON lines for scripts.
 
 Results go to stdout; progress and status displays go to stderr, so that
 ``runbridge --json ... | jq`` sees nothing but JSON lines.
@@ -9,20 +9,16 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
-from decimal import Decimal
 from typing import IO, Any
 
-import orjson
 from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ._capabilities import OPERATIONS, Support
-from ._convert import format_timestamp
-from ._model import BulkError, Run, RunStatus
-from ._registry import ProviderInfo
+from runbridge import OPERATIONS, BulkError, ProviderInfo, Run, RunStatus, Support
+
+from .records import dumps, iso, provider_to_dict, run_to_dict
 
 STATUS_STYLE = {
     RunStatus.PENDING: "dim",
@@ -35,73 +31,6 @@ STATUS_STYLE = {
 
 _WIDE = 1000
 """Width of tables written to a file or pipe, where wrapping helps nobody."""
-
-
-def run_to_dict(run: Run) -> dict[str, Any]:
-    """A run as the JSON object the command line prints (``raw`` is never included)."""
-    failure = run.failure
-    progress = run.progress
-    return {
-        "ref": str(run.ref),
-        "provider": run.provider,
-        "id": run.id,
-        "status": run.status.value,
-        "native_status": run.native_status,
-        "target": run.target,
-        "name": run.name,
-        "inputs": dict(run.inputs),
-        "outputs": None if run.outputs is None else dict(run.outputs),
-        "failure": None
-        if failure is None
-        else {"kind": failure.kind, "message": failure.message, "code": failure.code},
-        "created_at": _iso(run.created_at),
-        "started_at": _iso(run.started_at),
-        "finished_at": _iso(run.finished_at),
-        "duration": run.duration,
-        "cost": None if run.cost is None else str(run.cost),
-        "progress": None
-        if progress is None
-        else {"completed": progress.completed, "total": progress.total},
-    }
-
-
-def provider_to_dict(info: ProviderInfo) -> dict[str, Any]:
-    """A provider's capabilities as the JSON object ``runbridge providers --json`` prints."""
-    caps = info.capabilities
-    return {
-        "provider": info.name,
-        "plugin": info.plugin,
-        "pagination": caps.pagination.value,
-        "max_page_size": caps.max_page_size,
-        "max_batch": caps.max_batch,
-        "filters": sorted(caps.filters),
-        "secrets": caps.secrets,
-        "id_format": info.id_format.name,
-        "operations": {op: caps.support(op).value for op in OPERATIONS},
-        "reports": sorted(caps.reports),
-        "notes": dict(caps.notes),
-    }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else format_timestamp(value)
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return dict(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=str)
-    if isinstance(value, datetime):
-        return format_timestamp(value)
-    if isinstance(value, Decimal):
-        return str(value)
-    return str(value)
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON, one line; values JSON has no type for are written as text."""
-    return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
 def duration_text(seconds: float | None) -> str:
@@ -194,9 +123,9 @@ class Output:
         if run.name:
             rows.append(("name", run.name))
         rows += [
-            ("created", _iso(run.created_at) or "-"),
-            ("started", _iso(run.started_at) or "-"),
-            ("finished", _iso(run.finished_at) or "-"),
+            ("created", iso(run.created_at) or "-"),
+            ("started", iso(run.started_at) or "-"),
+            ("finished", iso(run.finished_at) or "-"),
             ("duration", duration_text(run.duration)),
         ]
         if run.progress is not None:
@@ -269,7 +198,7 @@ class RunRows:
             table.add_column(name, min_width=width, no_wrap=True, overflow="ellipsis")
         table.add_column("duration", no_wrap=True)
         for run in runs:
-            created = _iso(run.created_at)
+            created = iso(run.created_at)
             table.add_row(
                 Text(str(run.ref)),
                 status_text(run),

@@ -21,8 +21,9 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from ._cli_render import STATUS_STYLE, Output, progress_text
-from ._model import Run
+from runbridge import Run
+
+from .render import STATUS_STYLE, Output, progress_text
 
 
 class _Display:

@@ -1,8 +1,8 @@
-"""Adapter plugin for the memo test provider, written as a third party would write one."""
+"""The memo adapter, written as a third party would write one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -32,7 +32,6 @@ from runbridge.adapter import (
     Options,
     RunFilter,
     StatusMap,
-    hookimpl,
     make_converter,
     secret_setting,
 )
@@ -96,7 +95,7 @@ class MemoAdapter(Adapter):
     id_format = IdFormat.regex("memo id", r"[a-z0-9]{12}")
     default_base_url = "https://memo.invalid"
     settings_type = MemoSettings
-    emulator = "memo_emulator:MemoEmulator"
+    emulator = "memo_plugin.emulator:MemoEmulator"
     capabilities = Capabilities.of(
         native={"create", "get", "list", "update", "cancel", "delete"},
         emulated={"create_many", "retry"},
@@ -188,8 +187,3 @@ class MemoAdapter(Adapter):
 
     async def delete(self, call: Call, run_id: str) -> None:
         await call.request("DELETE", call.path("/runs/{}", run_id), expect=(204,))
-
-
-@hookimpl
-def runbridge_register_adapters(register: Callable[[type[Adapter]], None]) -> None:
-    register(MemoAdapter)

@@ -1,4 +1,4 @@
-"""Transport behaviour: error mapping, retries, limits and redaction, over real HTTP."""
+"""Call: requests, retries under one deadline, error translation, body limits, redaction."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 
 import runbridge
-from memo_emulator import MemoEmulator
+from memo_plugin.emulator import MemoEmulator
 from runbridge import (
     AuthError,
     Conflict,

@@ -1,50 +1,21 @@
-"""The ``runbridge`` command line: argument parsing, dispatch, and exit codes.
-
-``main`` returns the exit code instead of exiting, so it can be called from
-tests and other programs; the console script and ``python -m runbridge`` exit
-with what it returns. Commands live in ``_cli_commands``, ``_cli_emulate`` and
-``_cli_demo``; what they print is shaped in ``_cli_render``.
-"""
+"""The argument parser of the ``runbridge`` command: one small function per command."""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
-import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable
 from typing import Any, NoReturn
 
-from . import _cli_commands as commands
-from ._cli_commands import (
-    INTERRUPTED,
-    OK,
-    PROVIDER_ERROR,
-    RUN_FAILED,
-    TOKEN_ENV,
-    USAGE,
-    UsageError,
-    count,
-    positive_float,
-)
-from ._cli_render import Output
-from ._client import RunClient
-from ._errors import InvalidRequest, RunbridgeError, WaitTimeout
-from ._model import RunStatus
+from runbridge import RunStatus
+
+from .arguments import count, positive_float
+from .connection import TOKEN_ENV
+from .exits import EXIT_CODES, UsageError
 
 PROG = "runbridge"
 
-EXIT_CODES = """\
-exit codes:
-  0    success
-  1    the run did not succeed (failed, cancelled, wait timed out, bulk failures)
-  2    usage or configuration error
-  3    provider or runtime error (auth, not found, unavailable, unsupported, ...)
-  130  interrupted
-"""
-
-ClientCommand = Callable[[RunClient, argparse.Namespace, Output], Awaitable[int]]
-LocalCommand = Callable[[argparse.Namespace, Output], Awaitable[int]]
+_REF_HELP = "the run, as provider:id (or just the id)"
+_TARGET_HELP = "provider target, or a profile's alias"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -129,37 +100,12 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``runbridge`` command."""
-    from importlib.metadata import version
+def _providers(sub: argparse.ArgumentParser) -> None:
+    pass  # no arguments besides the global options
 
-    parser = _Parser(
-        prog=PROG,
-        description="Runs on several automation providers, through one interface.",
-        epilog=EXIT_CODES + "\nSee docs/cli.md for the full reference.",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        allow_abbrev=False,  # "--token x" must never be taken for "--token-env x"
-    )
-    parser.add_argument("--version", action="version", version=f"{PROG} {version('runbridge')}")
-    _add_global_options(parser, top=True)
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, summary: str) -> argparse.ArgumentParser:
-        sub = subparsers.add_parser(
-            name,
-            help=summary,
-            description=summary,
-            epilog=EXIT_CODES,
-            formatter_class=argparse.RawDescriptionHelpFormatter,
-            allow_abbrev=False,
-        )
-        _add_global_options(sub, top=False)
-        return sub
-
-    command("providers", "show every available provider and what it supports")
-
-    sub = command("create", "start a run")
-    sub.add_argument("target", metavar="TARGET", help="provider target, or a profile's alias")
+def _create(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("target", metavar="TARGET", help=_TARGET_HELP)
     _add_input_options(sub)
     sub.add_argument(
         "--name", metavar="NAME", help="a name for the run, where the provider has one"
@@ -171,11 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--wait", action="store_true", help="wait for the run to finish")
     _add_wait_options(sub)
 
-    sub = command("get", "show a run")
-    sub.add_argument("ref", metavar="REF", help="the run, as provider:id (or just the id)")
 
+def _get(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("ref", metavar="REF", help=_REF_HELP)
+
+
+def _list(sub: argparse.ArgumentParser) -> None:
     statuses = [s.value for s in RunStatus]
-    sub = command("list", "list runs, newest first, printed page by page as they arrive")
     sub.add_argument("--target", metavar="TARGET", help="only runs of this target (or alias)")
     sub.add_argument(
         "--status", metavar="STATUS", action="append", choices=statuses,
@@ -186,18 +134,22 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--created-after", metavar="TIME", help="ISO-8601; UTC if no offset")
     sub.add_argument("--created-before", metavar="TIME", help="ISO-8601; UTC if no offset")
 
-    sub = command("wait", "wait for a run to finish, showing its status")
-    sub.add_argument("ref", metavar="REF", help="the run, as provider:id (or just the id)")
+
+def _wait(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("ref", metavar="REF", help=_REF_HELP)
     _add_wait_options(sub)
 
-    sub = command("cancel", "cancel a run that has not finished")
-    sub.add_argument("ref", metavar="REF", help="the run, as provider:id (or just the id)")
 
-    sub = command("retry", "run a finished run again")
-    sub.add_argument("ref", metavar="REF", help="the run, as provider:id (or just the id)")
+def _cancel(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("ref", metavar="REF", help=_REF_HELP)
 
-    sub = command("bulk", "start many runs of one target at once")
-    sub.add_argument("target", metavar="TARGET", help="provider target, or a profile's alias")
+
+def _retry(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("ref", metavar="REF", help=_REF_HELP)
+
+
+def _bulk(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("target", metavar="TARGET", help=_TARGET_HELP)
     sub.add_argument("--count", metavar="N", type=count, help="start N runs with the same inputs")
     sub.add_argument(
         "--file", metavar="PATH",
@@ -210,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="creates in flight where the provider has no bulk endpoint (default 8)",
     )  # fmt: skip
 
-    sub = command("emulate", "serve a provider's emulator on this machine, for development")
+
+def _emulate(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("emulated", metavar="PROVIDER", help="the provider to emulate")
     sub.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     sub.add_argument(
@@ -226,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the emulator serves only the documented API otherwise)",
     )  # fmt: skip
 
-    sub = command("demo", "runs on every built-in provider's emulator: no account, no network")
+
+def _demo(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--speed", metavar="X", type=positive_float, default=2.0,
         help="emulated time runs X times faster than real time (default 2: about 4 seconds)",
@@ -235,74 +189,46 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", metavar="S", type=positive_float, default=60.0,
         help="give up on a run after S seconds (default 60)",
     )  # fmt: skip
-    return parser
 
 
-async def _providers(args: argparse.Namespace, output: Output) -> int:
-    from ._registry import providers
-
-    output.providers(providers())
-    return OK
-
-
-def _local_commands() -> dict[str, LocalCommand]:
-    from ._cli_demo import demo
-    from ._cli_emulate import emulate
-
-    return {"providers": _providers, "emulate": emulate, "demo": demo}
-
-
-CLIENT_COMMANDS: dict[str, ClientCommand] = {
-    "create": commands.create,
-    "get": commands.get,
-    "list": commands.list_runs,
-    "wait": commands.wait,
-    "cancel": commands.cancel,
-    "retry": commands.retry,
-    "bulk": commands.bulk,
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
+    "providers": ("show every available provider and what it supports", _providers),
+    "create": ("start a run", _create),
+    "get": ("show a run", _get),
+    "list": ("list runs, newest first, printed page by page as they arrive", _list),
+    "wait": ("wait for a run to finish, showing its status", _wait),
+    "cancel": ("cancel a run that has not finished", _cancel),
+    "retry": ("run a finished run again", _retry),
+    "bulk": ("start many runs of one target at once", _bulk),
+    "emulate": ("serve a provider's emulator on this machine, for development", _emulate),
+    "demo": ("runs on every provider's emulator, in-process: no account, no network", _demo),
 }
+"""Each command in the order ``--help`` lists them: its summary and what adds its arguments."""
 
 
-async def _dispatch(args: argparse.Namespace, output: Output) -> int:
-    if args.command not in CLIENT_COMMANDS:
-        return await _local_commands()[args.command](args, output)
-    async with commands.connect_from_args(args) as client:
-        return await CLIENT_COMMANDS[args.command](client, args, output)
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``runbridge`` command."""
+    from importlib.metadata import version
 
-
-def _fail(message: str, code: int) -> int:
-    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
-    return code
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line with ``argv`` (``sys.argv[1:]`` by default); returns the exit code."""
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except UsageError as exc:
-        return _fail(str(exc), USAGE)
-    except SystemExit as exc:  # --help, --version
-        return exc.code if isinstance(exc.code, int) else OK
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return USAGE
-    try:
-        return asyncio.run(_dispatch(args, Output(json=args.json)))
-    except UsageError as exc:
-        return _fail(str(exc), USAGE)
-    except WaitTimeout as exc:
-        return _fail(str(exc), RUN_FAILED)
-    except InvalidRequest as exc:  # ConfigError included
-        return _fail(str(exc), USAGE)
-    except RunbridgeError as exc:
-        return _fail(str(exc), PROVIDER_ERROR)
-    except KeyboardInterrupt:
-        return _fail("interrupted", INTERRUPTED)
-    except BrokenPipeError:
-        # The reader went away (`runbridge list | head`): that is not an error of ours.
-        # Point stdout at /dev/null so that flushing it at exit does not fail again.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return OK
-    except OSError as exc:
-        return _fail(str(exc), PROVIDER_ERROR)
+    parser = _Parser(
+        prog=PROG,
+        description="Runs on several automation providers, through one interface.",
+        epilog=EXIT_CODES + "\nSee docs/cli.md for the full reference.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # "--token x" must never be taken for "--token-env x"
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {version('runbridge')}")
+    _add_global_options(parser, top=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (summary, add_arguments) in COMMANDS.items():
+        sub = subparsers.add_parser(
+            name,
+            help=summary,
+            description=summary,
+            epilog=EXIT_CODES,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            allow_abbrev=False,
+        )
+        _add_global_options(sub, top=False)
+        add_arguments(sub)
+    return parser

@@ -13,10 +13,12 @@ from typing import Any
 
 import attrs
 
-from ._cli_commands import OK, UsageError
-from ._cli_render import Output
-from ._registry import default_registry
-from .emulation import Emulator, RealClock, load_emulator
+from runbridge.emulation import Emulator, RealClock
+from runbridge.testing import load_emulator
+
+from .connection import provider_info
+from .exits import OK, UsageError
+from .render import Output
 
 
 def env_name(provider: str, key: str) -> str:
@@ -26,7 +28,7 @@ def env_name(provider: str, key: str) -> str:
 
 def secret_settings(provider: str) -> frozenset[str]:
     """Settings of ``provider`` marked secret: a profile must read them from the environment."""
-    settings_type = default_registry.adapter(provider).settings_type
+    settings_type = provider_info(provider).adapter.settings_type
     if not attrs.has(settings_type):
         return frozenset()
     return frozenset(a.name for a in attrs.fields(settings_type) if a.metadata.get("secret"))
@@ -35,8 +37,7 @@ def secret_settings(provider: str) -> frozenset[str]:
 def build_emulator(provider: str, *, speed: float, extras: Sequence[str] = ()) -> Emulator:
     """A new emulator of ``provider`` on a (sped up) real clock, documented shape unless
     ``extras`` names undocumented conveniences to turn on."""
-    default_registry.adapter(provider)  # ConfigError listing the providers there are
-    try:
+    try:  # an unknown provider is a ConfigError listing the ones there are
         if extras:
             return load_emulator(provider, clock=RealClock(speed=speed), extras=extras)
         return load_emulator(provider, clock=RealClock(speed=speed))

@@ -1,0 +1,94 @@
+"""From arguments to exit code: parse, run the command, and turn what it raises into one line.
+
+``run`` returns the exit code instead of exiting, so it can be called from tests
+and other programs; the console script and ``python -m runbridge`` exit with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+
+from runbridge import InvalidRequest, RunbridgeError, RunClient, WaitTimeout, providers
+
+from . import commands
+from .connection import connect_from_args
+from .exits import INTERRUPTED, OK, PROVIDER_ERROR, RUN_FAILED, USAGE, UsageError
+from .parser import PROG, build_parser
+from .render import Output
+
+ClientCommand = Callable[[RunClient, argparse.Namespace, Output], Awaitable[int]]
+LocalCommand = Callable[[argparse.Namespace, Output], Awaitable[int]]
+
+
+async def _providers(args: argparse.Namespace, output: Output) -> int:
+    output.providers(providers())
+    return OK
+
+
+def _local_commands() -> dict[str, LocalCommand]:
+    """Commands that need no client; the emulators are imported only when one runs."""
+    from .demo import demo
+    from .emulate import emulate
+
+    return {"providers": _providers, "emulate": emulate, "demo": demo}
+
+
+CLIENT_COMMANDS: dict[str, ClientCommand] = {
+    "create": commands.create,
+    "get": commands.get,
+    "list": commands.list_runs,
+    "wait": commands.wait,
+    "cancel": commands.cancel,
+    "retry": commands.retry,
+    "bulk": commands.bulk,
+}
+"""Commands that talk to a provider through the client the global options choose."""
+
+
+async def _dispatch(args: argparse.Namespace, output: Output) -> int:
+    if args.command not in CLIENT_COMMANDS:
+        return await _local_commands()[args.command](args, output)
+    async with connect_from_args(args) as client:
+        return await CLIENT_COMMANDS[args.command](client, args, output)
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    return code
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (``sys.argv[1:]`` by default); returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        return _fail(str(exc), USAGE)
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else OK
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return USAGE
+    try:
+        return asyncio.run(_dispatch(args, Output(json=args.json)))
+    except UsageError as exc:
+        return _fail(str(exc), USAGE)
+    except WaitTimeout as exc:
+        return _fail(str(exc), RUN_FAILED)
+    except InvalidRequest as exc:  # ConfigError included
+        return _fail(str(exc), USAGE)
+    except RunbridgeError as exc:
+        return _fail(str(exc), PROVIDER_ERROR)
+    except KeyboardInterrupt:
+        return _fail("interrupted", INTERRUPTED)
+    except BrokenPipeError:
+        # The reader went away (`runbridge list | head`): that is not an error of ours.
+        # Point stdout at /dev/null so that flushing it at exit does not fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return OK
+    except OSError as exc:
+        return _fail(str(exc), PROVIDER_ERROR)

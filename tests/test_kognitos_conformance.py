@@ -1,7 +1,0 @@
-"""The conformance kit against the Kognitos adapter and its emulator over loopback HTTP."""
-
-from runbridge.testing.conformance import AdapterConformance
-
-
-class TestKognitosConformance(AdapterConformance):
-    provider = "kognitos"

@@ -1,7 +1,0 @@
-"""The conformance kit, run against the Runflow adapter and its emulator."""
-
-from runbridge.testing.conformance import AdapterConformance
-
-
-class TestRunflowConformance(AdapterConformance):
-    provider = "runflow"
