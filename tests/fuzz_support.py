@@ -19,12 +19,9 @@ import attrs
 from aiohttp import web
 
 from runbridge.emulation import Emulator
-from runbridge.testing import emulated_providers, load_emulator
+from runbridge.testing import load_emulator
 
 T = TypeVar("T")
-
-PROVIDERS = tuple(emulated_providers(builtin=True))
-"""The built-in providers, each with its emulator."""
 
 
 class Loop:

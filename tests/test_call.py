@@ -27,6 +27,11 @@ from runbridge.testing import emulated_client, testing_options
 TOKEN = "tok-do-not-leak-4711"
 
 
+@pytest.fixture
+def provider() -> str:
+    return "memo"
+
+
 @pytest.mark.parametrize(
     ("status", "error"),
     [

@@ -26,9 +26,8 @@ import pytest
 import runbridge
 from runbridge import RunClient, RunStatus
 from runbridge.emulation import Emulator
-from runbridge.testing import emulated_providers, load_emulator
-
-PROVIDERS = tuple(emulated_providers(builtin=True))
+from runbridge.testing import load_emulator
+from support import PROVIDERS
 
 RUN_KEYS = {
     "ref", "provider", "id", "status", "native_status", "target", "name", "inputs", "outputs",

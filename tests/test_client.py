@@ -28,6 +28,11 @@ from runbridge.adapter import Adapter, Registry, hookimpl
 from runbridge.testing import emulated_client
 
 
+@pytest.fixture
+def provider() -> str:
+    return "memo"
+
+
 async def test_create_from_target_or_request(client: RunClient, memo: MemoEmulator) -> None:
     a = await client.create("echo", inputs={"x": 1}, name="first")
     b = await client.create(RunRequest(target="sum", inputs={"y": 2}))

@@ -33,6 +33,11 @@ from runbridge.adapter import Registry, RunFilter, hookimpl
 from runbridge.testing import emulated_client
 
 
+@pytest.fixture
+def provider() -> str:
+    return "memo"
+
+
 async def test_update_takes_a_status_name(client: RunClient, memo: MemoEmulator) -> None:
     memo.plan_next(queued=1000)
     run = await client.create("echo")

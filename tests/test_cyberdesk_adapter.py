@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -29,33 +28,12 @@ from runbridge.emulation import ManualClock
 from runbridge.testing import emulated_client, testing_options
 from runbridge_cyberdesk import CyberdeskAdapter
 from runbridge_cyberdesk.emulator import CyberdeskEmulator
-
-SETTLE = 3600.0
-SECRET = "hunter2-correct-horse"
+from support import SETTLE, sent
 
 
 @pytest.fixture
-def emulator() -> CyberdeskEmulator:
-    return CyberdeskEmulator()
-
-
-@pytest.fixture
-async def client(emulator: CyberdeskEmulator) -> AsyncIterator[RunClient]:
-    async with emulated_client("cyberdesk", emulator=emulator) as (client, _):
-        yield client
-
-
-@pytest.fixture
-async def once(emulator: CyberdeskEmulator) -> AsyncIterator[RunClient]:
-    """A client that never retries, to see each error as the server gave it."""
-    options = testing_options(retry=RetryPolicy.never())
-    async with emulated_client("cyberdesk", emulator=emulator, options=options) as (client, _):
-        yield client
-
-
-def sent(emulator: CyberdeskEmulator, method: str, path: str) -> list[Any]:
-    """The requests the emulator saw for ``method`` and ``path``."""
-    return [s for s in emulator.log if s.method == method and s.path == path]
+def provider() -> str:
+    return "cyberdesk"
 
 
 # -- registration -----------------------------------------------------------------------

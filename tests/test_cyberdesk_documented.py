@@ -10,7 +10,6 @@ served over HTTP by the emulator (``inject``) to ``get``, ``list_page`` and
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,11 @@ from runbridge import (
     Failure,
     InvalidRequest,
     NotFound,
-    RetryPolicy,
     Run,
     RunClient,
     RunRequest,
     RunStatus,
 )
-from runbridge.testing import emulated_client, testing_options
 from runbridge_cyberdesk.emulator import CyberdeskEmulator
 
 DOCUMENTED = Path(__file__).parent / "data" / "documented" / "cyberdesk"
@@ -44,17 +41,11 @@ def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
 
 
+# Tests read through ``once``, a client that never retries, so each served payload
+# is read exactly once.
 @pytest.fixture
-def emulator() -> CyberdeskEmulator:
-    return CyberdeskEmulator()
-
-
-@pytest.fixture
-async def client(emulator: CyberdeskEmulator) -> AsyncIterator[RunClient]:
-    """A client that never retries, so each served payload is read exactly once."""
-    options = testing_options(retry=RetryPolicy.never())
-    async with emulated_client("cyberdesk", emulator=emulator, options=options) as (client, _):
-        yield client
+def provider() -> str:
+    return "cyberdesk"
 
 
 def assert_aware_utc(*stamps: datetime | None) -> None:
@@ -77,19 +68,19 @@ def assert_seed_run(run: Run) -> None:
 
 
 @pytest.mark.parametrize("name", ["update-run.response.json", "retry-run.response.json"])
-async def test_the_run_examples(client: RunClient, emulator: CyberdeskEmulator, name: str) -> None:
+async def test_the_run_examples(once: RunClient, emulator: CyberdeskEmulator, name: str) -> None:
     payload = load(name)
-    assert_seed_run(client.parse_run(payload))
+    assert_seed_run(once.parse_run(payload))
     emulator.inject(200, body=payload)
-    served = await client.get(SEED_ID)
+    served = await once.get(SEED_ID)
     assert_seed_run(served)
     assert served.raw == payload
 
 
-async def test_the_bulk_create_example(client: RunClient, emulator: CyberdeskEmulator) -> None:
+async def test_the_bulk_create_example(once: RunClient, emulator: CyberdeskEmulator) -> None:
     payload = load("bulk-create-runs.response.json")
     emulator.inject(201, body=payload)
-    result = await client.create_many([RunRequest(target=SEED_ID)])
+    result = await once.create_many([RunRequest(target=SEED_ID)])
     (run,) = result.runs
     assert_seed_run(run)
     assert result.requested == 1
@@ -120,18 +111,18 @@ def assert_full_run(run: Run) -> None:
 
 
 async def test_a_run_with_every_documented_field(
-    client: RunClient, emulator: CyberdeskEmulator
+    once: RunClient, emulator: CyberdeskEmulator
 ) -> None:
     payload = load("run-response.schema-instance.json")
-    assert_full_run(client.parse_run(payload))
+    assert_full_run(once.parse_run(payload))
     emulator.inject(200, body={**payload, "included": None})  # as GET /v1/runs/{id} has it
-    assert_full_run(await client.get(payload["id"]))
+    assert_full_run(await once.get(payload["id"]))
 
 
-async def test_the_list_envelope(client: RunClient, emulator: CyberdeskEmulator) -> None:
+async def test_the_list_envelope(once: RunClient, emulator: CyberdeskEmulator) -> None:
     envelope = load("list-runs.schema-instance.json")
     emulator.inject(200, body=envelope)
-    page = await client.list_page(page_size=1)
+    page = await once.list_page(page_size=1)
     (run,) = page.items
     assert run.id == "7d5e2f0a-1b2c-4d3e-8f40-5a6b7c8d9e0f" and run.target == SEED_ID
     assert run.status is RunStatus.RUNNING and run.native_status == "running"
@@ -143,13 +134,13 @@ async def test_the_list_envelope(client: RunClient, emulator: CyberdeskEmulator)
     # total 3 with one item read from offset 0: the next page starts at offset 1.
     assert page.next_cursor is not None
     emulator.inject(200, body={**envelope, "skip": 1})
-    await client.list_page(page_size=1, cursor=page.next_cursor)
+    await once.list_page(page_size=1, cursor=page.next_cursor)
     assert emulator.log[-1].param("skip") == "1"
 
 
-def test_the_run_complete_webhook(client: RunClient) -> None:
+def test_the_run_complete_webhook(once: RunClient) -> None:
     event = load("webhook-run-complete.schema-instance.json")
-    run = client.parse_run(event["run"])
+    run = once.parse_run(event["run"])
     assert run.id == "2a3b4c5d-6e7f-4081-9203-a4b5c6d7e8f9" and run.target == SEED_ID
     assert run.status is RunStatus.FAILED and run.native_status == "task_failed"
     assert run.failure == Failure("task", "Invoice INV-42 was not found in the portal")
@@ -159,10 +150,10 @@ def test_the_run_complete_webhook(client: RunClient) -> None:
     assert run.cost is None and run.progress is None
 
 
-async def test_the_validation_error(client: RunClient, emulator: CyberdeskEmulator) -> None:
+async def test_the_validation_error(once: RunClient, emulator: CyberdeskEmulator) -> None:
     emulator.inject(422, body=load("validation-error.limit-0.json"))
     with pytest.raises(InvalidRequest) as caught:
-        await client.list_page()
+        await once.list_page()
     error = caught.value
     assert error.status == 422 and error.field == "limit"
     assert error.provider == "cyberdesk" and error.operation == "list"
@@ -172,39 +163,39 @@ async def test_the_validation_error(client: RunClient, emulator: CyberdeskEmulat
 
 
 async def test_the_emulator_answers_limit_zero_as_documented(
-    client: RunClient, emulator: CyberdeskEmulator
+    once: RunClient, emulator: CyberdeskEmulator
 ) -> None:
     # Not through the client (it refuses page_size=0 itself): the emulator must
     # produce the documented body on its own.
     headers = {"Authorization": f"Bearer {emulator.token}"}
     async with (
         aiohttp.ClientSession() as session,
-        session.get(f"{client.base_url}/v1/runs?limit=0", headers=headers) as resp,
+        session.get(f"{once.base_url}/v1/runs?limit=0", headers=headers) as resp,
     ):
         assert resp.status == 422
         assert await resp.json() == load("validation-error.limit-0.json")
 
 
-async def test_the_not_found_error(client: RunClient, emulator: CyberdeskEmulator) -> None:
+async def test_the_not_found_error(once: RunClient, emulator: CyberdeskEmulator) -> None:
     body = load("not-found.run.json")
     emulator.inject(404, body=body)
     with pytest.raises(NotFound) as caught:
-        await client.get(SEED_ID)
+        await once.get(SEED_ID)
     assert caught.value.status == 404 and caught.value.message == "Run not found"
     assert caught.value.operation == "get" and caught.value.body == body
     # The emulator's own answer for a missing run is that body too.
     with pytest.raises(NotFound) as again:
-        await client.get(emulator.unknown_id())
+        await once.get(emulator.unknown_id())
     assert again.value.body == body
 
 
 async def test_the_emulator_serves_exactly_the_documented_run_fields(
-    client: RunClient, emulator: CyberdeskEmulator
+    once: RunClient, emulator: CyberdeskEmulator
 ) -> None:
     documented = set(load("run-response.schema-instance.json"))
-    run = await client.create(emulator.default_target)
+    run = await once.create(emulator.default_target)
     assert set(run.raw) == documented
-    got = await client.get(run)
+    got = await once.get(run)
     assert set(got.raw) == documented | {"included"}  # RunResponseWithIncludes
-    (listed,) = (await client.list_page()).items
+    (listed,) = (await once.list_page()).items
     assert set(listed.raw) == documented

@@ -3,120 +3,44 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import orjson
 import pytest
 
+from runbridge.testing import RawClient
 from runbridge_cyberdesk.emulator import CyberdeskEmulator
-
-RUN_FIELDS = {
-    "workflow_id",
-    "machine_id",
-    "id",
-    "user_id",
-    "organization_id",
-    "status",
-    "is_priority",
-    "error",
-    "output_data",
-    "input_attachment_ids",
-    "output_attachment_ids",
-    "run_message_history",
-    "input_values",
-    "main_prompt",
-    "model_metadata",
-    "pool_ids",
-    "sensitive_input_aliases",
-    "usage_metadata",
-    "post_run_checks",
-    "session_id",
-    "session_alias",
-    "release_session_after",
-    "started_at",
-    "ended_at",
-    "created_at",
-}
-"""Every field of ``RunResponse`` in SDK 2.2.69."""
-
-
-class Api:
-    """A thin JSON client for the served emulator."""
-
-    def __init__(self, session: aiohttp.ClientSession, emulator: CyberdeskEmulator) -> None:
-        self.session = session
-        self.emulator = emulator
-
-    async def __call__(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        data: bytes | None = None,
-        params: Any = None,
-        headers: dict[str, str] | None = None,
-        auth: bool = True,
-    ) -> tuple[int, Any, Any]:
-        sent = dict(headers or {})
-        if auth:
-            sent["Authorization"] = f"Bearer {self.emulator.token}"
-        async with self.session.request(
-            method,
-            path,
-            json=json,
-            data=data,
-            params=params,
-            headers=sent,
-            allow_redirects=False,
-        ) as resp:
-            raw = await resp.read()
-            return resp.status, orjson.loads(raw) if raw else None, resp.headers
-
-    async def create(self, **body: Any) -> dict[str, Any]:
-        status, run, _ = await self(
-            "POST", "/v1/runs", json={"workflow_id": self.emulator.default_target, **body}
-        )
-        assert status == 201, run
-        return dict(run)
+from support import CYBERDESK_RUN_FIELDS, cyberdesk_create
 
 
 @pytest.fixture
-def emulator() -> CyberdeskEmulator:
-    return CyberdeskEmulator()
-
-
-@pytest.fixture
-async def api(emulator: CyberdeskEmulator) -> AsyncIterator[Api]:
-    async with emulator.serve() as base_url, aiohttp.ClientSession(base_url=base_url) as session:
-        yield Api(session, emulator)
+def provider() -> str:
+    return "cyberdesk"
 
 
 # -- auth and routing -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong", "Basic abc"])
-async def test_requests_need_the_bearer_token(api: Api, header: str | None) -> None:
+async def test_requests_need_the_bearer_token(api: RawClient, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
-    status, body, resp_headers = await api("GET", "/v1/runs", headers=headers, auth=False)
-    assert status == 401
-    assert isinstance(body["detail"], str)
-    assert resp_headers["WWW-Authenticate"] == "Bearer"
+    answer = await api("GET", "/v1/runs", headers=headers, auth=False)
+    assert answer.status == 401
+    assert isinstance(answer.body["detail"], str)
+    assert answer.headers["WWW-Authenticate"] == "Bearer"
 
 
 @pytest.mark.parametrize("path", ["/v1/health", "/v1/health/db"])
-async def test_health_needs_no_token(api: Api, path: str) -> None:
-    status, _, _ = await api("GET", path, auth=False)
+async def test_health_needs_no_token(api: RawClient, path: str) -> None:
+    status, _ = await api("GET", path, auth=False)
     assert status == 200
 
 
 async def test_the_log_masks_the_token_and_sensitive_inputs(
-    api: Api, emulator: CyberdeskEmulator
+    api: RawClient, emulator: CyberdeskEmulator
 ) -> None:
     secret = "pw-0123456789"
-    await api.create(sensitive_input_values={"password": secret}, input_values={"a": 1})
+    await cyberdesk_create(api, sensitive_input_values={"password": secret}, input_values={"a": 1})
     await api("GET", "/v1/runs", params=[("fields", "error"), ("fields", "ended_at")])
     create, listing = emulator.log
     assert (create.method, create.path) == ("POST", "/v1/runs")
@@ -133,23 +57,25 @@ async def test_the_log_masks_the_token_and_sensitive_inputs(
     [("GET", "/v1/runs/", 404), ("GET", "/v1/run", 404), ("PUT", "/v1/runs", 405)],
 )
 async def test_unknown_routes_answer_like_fastapi_without_redirects(
-    api: Api, method: str, path: str, status: int
+    api: RawClient, method: str, path: str, status: int
 ) -> None:
-    got, body, _ = await api(method, path)
+    got, body = await api(method, path)
     assert got == status
     assert isinstance(body["detail"], str)
 
 
-async def test_injected_faults_use_the_detail_shape(api: Api, emulator: CyberdeskEmulator) -> None:
+async def test_injected_faults_use_the_detail_shape(
+    api: RawClient, emulator: CyberdeskEmulator
+) -> None:
     emulator.inject(503)
-    assert (await api("GET", "/v1/runs"))[:2] == (503, {"detail": "injected fault"})
+    assert tuple(await api("GET", "/v1/runs")) == (503, {"detail": "injected fault"})
 
 
 # -- validation -------------------------------------------------------------------------
 
 
-async def test_limit_zero_is_the_documented_422(api: Api) -> None:
-    status, body, _ = await api("GET", "/v1/runs", params={"limit": "0"})
+async def test_limit_zero_is_the_documented_422(api: RawClient) -> None:
+    status, body = await api("GET", "/v1/runs", params={"limit": "0"})
     assert status == 422
     assert body == {
         "detail": [
@@ -258,7 +184,7 @@ VALIDATION_CASES = [
 
 @pytest.mark.parametrize(("method", "path", "params", "json", "kind", "loc"), VALIDATION_CASES)
 async def test_validation_errors_are_fastapi_shaped(
-    api: Api,
+    api: RawClient,
     method: str,
     path: str,
     params: dict[str, str] | None,
@@ -266,15 +192,15 @@ async def test_validation_errors_are_fastapi_shaped(
     kind: str,
     loc: list[Any],
 ) -> None:
-    status, body, _ = await api(method, path, params=params, json=json)
+    status, body = await api(method, path, params=params, json=json)
     assert status == 422
     (entry,) = body["detail"]
     assert entry["type"] == kind and entry["loc"] == loc
     assert isinstance(entry["msg"], str) and "input" in entry
 
 
-async def test_malformed_json_is_a_422(api: Api) -> None:
-    status, body, _ = await api(
+async def test_malformed_json_is_a_422(api: RawClient) -> None:
+    status, body = await api(
         "POST", "/v1/runs", data=b"{nope", headers={"Content-Type": "application/json"}
     )
     assert status == 422
@@ -284,22 +210,24 @@ async def test_malformed_json_is_a_422(api: Api) -> None:
 # -- shapes and status codes ------------------------------------------------------------
 
 
-async def test_create_get_list_shapes(api: Api, emulator: CyberdeskEmulator) -> None:
-    run = await api.create(input_values={"x": "y"})
-    assert set(run) == RUN_FIELDS
+async def test_create_get_list_shapes(api: RawClient, emulator: CyberdeskEmulator) -> None:
+    run = await cyberdesk_create(api, input_values={"x": "y"})
+    assert set(run) == CYBERDESK_RUN_FIELDS
     assert run["status"] == "scheduling" and run["workflow_id"] == emulator.default_target
     assert run["started_at"] is None and run["ended_at"] is None and run["machine_id"] is None
     assert run["created_at"].endswith("Z")
-    status, got, _ = await api("GET", f"/v1/runs/{run['id']}")
-    assert status == 200 and set(got) == RUN_FIELDS | {"included"}
-    status, page, _ = await api("GET", "/v1/runs")
+    status, got = await api("GET", f"/v1/runs/{run['id']}")
+    assert status == 200 and set(got) == CYBERDESK_RUN_FIELDS | {"included"}
+    status, page = await api("GET", "/v1/runs")
     assert status == 200
     assert set(page) == {"items", "total", "skip", "limit", "included"}
     assert (page["total"], page["skip"], page["limit"]) == (1, 0, 100)
-    assert set(page["items"][0]) == RUN_FIELDS
+    assert set(page["items"][0]) == CYBERDESK_RUN_FIELDS
 
 
-async def test_unknown_ids_and_workflows_are_404(api: Api, emulator: CyberdeskEmulator) -> None:
+async def test_unknown_ids_and_workflows_are_404(
+    api: RawClient, emulator: CyberdeskEmulator
+) -> None:
     missing = emulator.unknown_id()
     for method, path, body in [
         ("GET", f"/v1/runs/{missing}", None),
@@ -307,32 +235,33 @@ async def test_unknown_ids_and_workflows_are_404(api: Api, emulator: CyberdeskEm
         ("DELETE", f"/v1/runs/{missing}", None),
         ("POST", f"/v1/runs/{missing}/retry", {}),
     ]:
-        assert (await api(method, path, json=body))[:2] == (404, {"detail": "Run not found"})
-    status, body, _ = await api("POST", "/v1/runs", json={"workflow_id": missing})
+        assert tuple(await api(method, path, json=body)) == (404, {"detail": "Run not found"})
+    status, body = await api("POST", "/v1/runs", json={"workflow_id": missing})
     assert (status, body) == (404, {"detail": "Workflow not found"})
-    status, body, _ = await api("POST", "/v1/runs/bulk", json={"workflow_id": missing, "count": 1})
+    status, body = await api("POST", "/v1/runs/bulk", json={"workflow_id": missing, "count": 1})
     assert (status, body) == (404, {"detail": "Workflow not found"})
 
 
-async def test_delete_is_204_with_no_body(api: Api, emulator: CyberdeskEmulator) -> None:
-    run = await api.create()
-    assert (await api("DELETE", f"/v1/runs/{run['id']}"))[:2] == (204, None)
+async def test_delete_is_204_with_no_body(api: RawClient, emulator: CyberdeskEmulator) -> None:
+    run = await cyberdesk_create(api)
+    answer = await api("DELETE", f"/v1/runs/{run['id']}")
+    assert (answer.status, answer.content) == (204, b"")
     assert run["id"] not in emulator.runs
 
 
-async def test_secrets_are_vaulted_not_echoed(api: Api, emulator: CyberdeskEmulator) -> None:
+async def test_secrets_are_vaulted_not_echoed(api: RawClient, emulator: CyberdeskEmulator) -> None:
     secret = "s3cr3t-value-123"
-    run = await api.create(sensitive_input_values={"password": secret})
+    run = await cyberdesk_create(api, sensitive_input_values={"password": secret})
     assert set(run["sensitive_input_aliases"]) == {"password"}
-    _, page, _ = await api("GET", "/v1/runs")
-    _, got, _ = await api("GET", f"/v1/runs/{run['id']}")
+    _, page = await api("GET", "/v1/runs")
+    _, got = await api("GET", f"/v1/runs/{run['id']}")
     for body in (run, page, got):
         assert secret not in orjson.dumps(body).decode()
     assert emulator.vault[run["id"]] == {"password": secret}
     assert secret not in repr(emulator.log)
 
 
-async def test_files_become_input_attachments(api: Api, emulator: CyberdeskEmulator) -> None:
+async def test_files_become_input_attachments(api: RawClient, emulator: CyberdeskEmulator) -> None:
     content = base64.b64encode(b"%PDF-1.4").decode()
     files = [
         {"filename": "a.pdf", "content": content},
@@ -343,7 +272,7 @@ async def test_files_become_input_attachments(api: Api, emulator: CyberdeskEmula
             "cleanup_imports_after_run": True,
         },
     ]
-    run = await api.create(file_inputs=files)
+    run = await cyberdesk_create(api, file_inputs=files)
     first, second = (emulator.attachments[i] for i in run["input_attachment_ids"])
     assert first.content == b"%PDF-1.4"
     assert (first.target_path, first.cleanup_imports_after_run) == (None, False)

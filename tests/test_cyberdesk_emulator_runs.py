@@ -2,41 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 
 from runbridge import RunStatus
 from runbridge.emulation import ManualClock, iso
+from runbridge.testing import RawClient, raw_client
 from runbridge_cyberdesk.emulator import CyberdeskEmulator
-from test_cyberdesk_emulator import RUN_FIELDS, Api
+from support import CYBERDESK_RUN_FIELDS, cyberdesk_create
 
 
 @pytest.fixture
-def emulator() -> CyberdeskEmulator:
-    return CyberdeskEmulator()
-
-
-@pytest.fixture
-async def api(emulator: CyberdeskEmulator) -> AsyncIterator[Api]:
-    async with emulator.serve() as base_url, aiohttp.ClientSession(base_url=base_url) as session:
-        yield Api(session, emulator)
+def provider() -> str:
+    return "cyberdesk"
 
 
 # -- lifecycle --------------------------------------------------------------------------
 
 
-async def test_lifecycle_follows_the_clock(api: Api, emulator: CyberdeskEmulator) -> None:
+async def test_lifecycle_follows_the_clock(api: RawClient, emulator: CyberdeskEmulator) -> None:
     emulator.checks_seconds = 5
     emulator.plan_next(queued=10, running=20, outputs={"total": 3})
-    run = await api.create()
+    run = await cyberdesk_create(api)
     path = f"/v1/runs/{run['id']}"
     seen = []
     for step in (0, 10, 16, 10):
         emulator.advance(step)
-        seen.append((await api("GET", path))[1])
+        seen.append((await api("GET", path)).body)
     assert [r["status"] for r in seen] == ["scheduling", "running", "running_checks", "success"]
     assert seen[0]["started_at"] is None and seen[0]["machine_id"] is None
     assert seen[1]["started_at"] == iso(emulator.runs[run["id"]].timeline.starts)
@@ -56,42 +49,44 @@ async def test_lifecycle_follows_the_clock(api: Api, emulator: CyberdeskEmulator
     ],
 )
 async def test_plans_choose_the_outcome(
-    api: Api, emulator: CyberdeskEmulator, plan: dict[str, Any], native: str, error: bool
+    api: RawClient, emulator: CyberdeskEmulator, plan: dict[str, Any], native: str, error: bool
 ) -> None:
     emulator.plan_next(**plan)
-    run = await api.create()
+    run = await cyberdesk_create(api)
     emulator.advance(3600)
-    _, got, _ = await api("GET", f"/v1/runs/{run['id']}")
+    _, got = await api("GET", f"/v1/runs/{run['id']}")
     assert got["status"] == native
     assert (got["error"] is not None) == error
     if error:
         assert isinstance(got["error"], list) and all(isinstance(e, str) for e in got["error"])
 
 
-async def test_patch_is_partial_and_pins_the_status(api: Api, emulator: CyberdeskEmulator) -> None:
+async def test_patch_is_partial_and_pins_the_status(
+    api: RawClient, emulator: CyberdeskEmulator
+) -> None:
     emulator.plan_next(queued=100)
-    run = await api.create(input_values={"a": 1})
+    run = await cyberdesk_create(api, input_values={"a": 1})
     path = f"/v1/runs/{run['id']}"
-    status, got, _ = await api("PATCH", path, json={"status": "running", "output_data": {"o": 1}})
+    status, got = await api("PATCH", path, json={"status": "running", "output_data": {"o": 1}})
     assert status == 200
     assert got["status"] == "running" and got["started_at"] is not None
     assert got["input_values"] == {"a": 1} and got["output_data"] == {"o": 1}
     emulator.advance(10_000)  # a patched status is no longer moved by the clock
-    _, got, _ = await api("PATCH", path, json={"output_data": None})
+    _, got = await api("PATCH", path, json={"output_data": None})
     assert got["status"] == "running" and got["output_data"] is None
-    _, got, _ = await api("PATCH", path, json={"status": "cancelled"})
+    _, got = await api("PATCH", path, json={"status": "cancelled"})
     assert got["status"] == "cancelled" and got["ended_at"] is not None
 
 
 async def test_patch_back_to_scheduling_forgets_the_start(
-    api: Api, emulator: CyberdeskEmulator
+    api: RawClient, emulator: CyberdeskEmulator
 ) -> None:
     emulator.plan_next(queued=0, running=100)
-    run = await api.create()
+    run = await cyberdesk_create(api)
     emulator.advance(10)
     path = f"/v1/runs/{run['id']}"
-    assert (await api("GET", path))[1]["started_at"] is not None
-    _, got, _ = await api("PATCH", path, json={"status": "scheduling"})
+    assert (await api("GET", path)).body["started_at"] is not None
+    _, got = await api("PATCH", path, json={"status": "scheduling"})
     assert got["status"] == "scheduling"
     assert got["started_at"] is None and got["machine_id"] is None and got["ended_at"] is None
 
@@ -115,18 +110,18 @@ def test_the_documented_statuses_are_declared() -> None:
 
 @pytest.mark.parametrize("native", DOCUMENTED_STATUSES)
 async def test_force_status_serves_any_documented_status(
-    api: Api, emulator: CyberdeskEmulator, native: str
+    api: RawClient, emulator: CyberdeskEmulator, native: str
 ) -> None:
     emulator.plan_next(queued=0, running=100)
-    run = await api.create()
+    run = await cyberdesk_create(api)
     emulator.advance(1)  # running: a forced terminal status keeps its start
     emulator.force_status(run["id"], native)
     emulator.advance(10_000)  # a forced status holds whatever the clock does
-    _, got, _ = await api("GET", f"/v1/runs/{run['id']}")
+    _, got = await api("GET", f"/v1/runs/{run['id']}")
     assert got["status"] == native
     assert (got["started_at"] is None) == (native == "scheduling")
     assert (got["ended_at"] is not None) == (native in emulator.statuses.terminal)
-    _, page, _ = await api("GET", "/v1/runs", params={"status": native})
+    _, page = await api("GET", "/v1/runs", params={"status": native})
     assert [item["id"] for item in page["items"]] == [run["id"]]
 
 
@@ -137,16 +132,16 @@ def test_force_status_refuses_undocumented_values(emulator: CyberdeskEmulator) -
 
 
 async def test_retry_is_in_place_and_only_for_terminal_runs(
-    api: Api, emulator: CyberdeskEmulator
+    api: RawClient, emulator: CyberdeskEmulator
 ) -> None:
     emulator.plan_next(queued=0, running=10)
-    run = await api.create(input_values={"n": 1})
+    run = await cyberdesk_create(api, input_values={"n": 1})
     path = f"/v1/runs/{run['id']}/retry"
-    status, body, _ = await api("POST", path, json={})
+    status, body = await api("POST", path, json={})
     assert status == 409 and "terminal" in body["detail"]
     emulator.advance(20)
     emulator.plan_next(queued=5)
-    status, got, _ = await api("POST", path, json={"input_values": {"n": 2}})
+    status, got = await api("POST", path, json={"input_values": {"n": 2}})
     assert status == 200
     assert got["id"] == run["id"] and got["status"] == "scheduling"
     assert got["output_data"] is None and got["ended_at"] is None and got["started_at"] is None
@@ -155,21 +150,21 @@ async def test_retry_is_in_place_and_only_for_terminal_runs(
 
 
 async def test_bulk_creates_count_runs_with_one_session(
-    api: Api, emulator: CyberdeskEmulator
+    api: RawClient, emulator: CyberdeskEmulator
 ) -> None:
     body = {"workflow_id": emulator.default_target, "count": 3, "start_session": True}
-    status, result, _ = await api("POST", "/v1/runs/bulk", json=body)
+    status, result = await api("POST", "/v1/runs/bulk", json=body)
     assert status == 201
     assert result["failed_count"] == 0 and result["errors"] == []
     runs = result["created_runs"]
     assert len(runs) == 3 and len({r["session_id"] for r in runs}) == 1
-    assert all(set(r) == RUN_FIELDS for r in runs)
+    assert all(set(r) == CYBERDESK_RUN_FIELDS for r in runs)
 
 
-async def test_bulk_failures_can_be_planned(api: Api, emulator: CyberdeskEmulator) -> None:
+async def test_bulk_failures_can_be_planned(api: RawClient, emulator: CyberdeskEmulator) -> None:
     emulator.fail_bulk(2, message="pool exhausted")
     body = {"workflow_id": emulator.default_target, "count": 5}
-    _, result, _ = await api("POST", "/v1/runs/bulk", json=body)
+    _, result = await api("POST", "/v1/runs/bulk", json=body)
     assert len(result["created_runs"]) == 3
     assert result["failed_count"] == 2 and result["errors"] == ["pool exhausted"] * 2
 
@@ -177,20 +172,20 @@ async def test_bulk_failures_can_be_planned(api: Api, emulator: CyberdeskEmulato
 # -- listing ----------------------------------------------------------------------------
 
 
-async def test_list_filters_and_sorting(api: Api, emulator: CyberdeskEmulator) -> None:
+async def test_list_filters_and_sorting(api: RawClient, emulator: CyberdeskEmulator) -> None:
     other = emulator.add_workflow()
     emulator.plan_next(queued=1000)
-    waiting = await api.create(input_values={"name": "Alpha"})
+    waiting = await cyberdesk_create(api, input_values={"name": "Alpha"})
     emulator.advance(50)
     emulator.plan_next(queued=0, running=1)
-    done = (await api("POST", "/v1/runs", json={"workflow_id": other}))[1]
+    done = (await api("POST", "/v1/runs", json={"workflow_id": other})).body
     emulator.advance(50)
     emulator.plan_next(queued=0, running=1)
-    latest = await api.create()
+    latest = await cyberdesk_create(api)
     emulator.advance(5)
 
     async def ids(**params: str) -> list[str]:
-        status, page, _ = await api("GET", "/v1/runs", params=params)
+        status, page = await api("GET", "/v1/runs", params=params)
         assert status == 200
         return [r["id"] for r in page["items"]]
 
@@ -207,25 +202,26 @@ async def test_list_filters_and_sorting(api: Api, emulator: CyberdeskEmulator) -
     assert await ids(skip="1", limit="1", sort_mode="created_at_desc") == [done["id"]]
 
 
-async def test_included_resources_are_type_and_id(api: Api, emulator: CyberdeskEmulator) -> None:
+async def test_included_resources_are_type_and_id(
+    api: RawClient, emulator: CyberdeskEmulator
+) -> None:
     emulator.plan_next(queued=0)
-    run = await api.create()
+    run = await cyberdesk_create(api)
     emulator.advance(1)
-    _, got, _ = await api("GET", f"/v1/runs/{run['id']}", params={"include": "workflow,machine"})
+    _, got = await api("GET", f"/v1/runs/{run['id']}", params={"include": "workflow,machine"})
     assert got["included"] == [
         {"type": "workflow", "id": emulator.default_target},
         {"type": "machine", "id": emulator.machine_id},
     ]
-    _, plain, _ = await api("GET", f"/v1/runs/{run['id']}")
+    _, plain = await api("GET", f"/v1/runs/{run['id']}")
     assert plain["included"] is None
 
 
 async def test_included_names_are_an_extra() -> None:
     emulator = CyberdeskEmulator(extras={"included_names"})
-    async with emulator.serve() as base_url, aiohttp.ClientSession(base_url=base_url) as session:
-        api = Api(session, emulator)
-        await api.create()
-        _, page, _ = await api("GET", "/v1/runs", params={"include": "workflow"})
+    async with raw_client(emulator) as api:
+        await cyberdesk_create(api)
+        _, page = await api("GET", "/v1/runs", params={"include": "workflow"})
     assert page["included"] == [
         {"type": "workflow", "id": emulator.default_target, "name": "Default workflow"}
     ]
@@ -236,10 +232,10 @@ def test_unknown_extras_are_refused() -> None:
         CyberdeskEmulator(extras={"owner"})
 
 
-async def test_fields_projection_keeps_the_base_fields(api: Api) -> None:
-    await api.create(input_values={"a": 1})
+async def test_fields_projection_keeps_the_base_fields(api: RawClient) -> None:
+    await cyberdesk_create(api, input_values={"a": 1})
     params = [("fields", "input_values"), ("fields", "started_at"), ("include", "workflow")]
-    _, page, _ = await api("GET", "/v1/runs", params=params)
+    _, page = await api("GET", "/v1/runs", params=params)
     (item,) = page["items"]
     assert set(item) == {
         "id",
@@ -257,42 +253,42 @@ async def test_fields_projection_keeps_the_base_fields(api: Api) -> None:
 
 
 async def test_idempotency_key_replays_the_first_response(
-    api: Api, emulator: CyberdeskEmulator
+    api: RawClient, emulator: CyberdeskEmulator
 ) -> None:
     key = {"Idempotency-Key": "550e8400-e29b-41d4-a716-446655440000"}
     body = {"workflow_id": emulator.default_target, "input_values": {"x": 1}}
     first = await api("POST", "/v1/runs", json=body, headers=key)
     emulator.advance(100)
     second = await api("POST", "/v1/runs", json=body, headers=key)
-    assert first[0] == second[0] == 201 and first[1] == second[1]
+    assert first.status == second.status == 201 and first.body == second.body
     assert len(emulator.runs) == 1
     clash = await api("POST", "/v1/runs", json={**body, "input_values": {"x": 2}}, headers=key)
-    assert clash[0] == 409
+    assert clash.status == 409
     third = await api("POST", "/v1/runs", json=body)
-    assert third[1]["id"] != first[1]["id"] and len(emulator.runs) == 2
+    assert third.body["id"] != first.body["id"] and len(emulator.runs) == 2
 
 
-async def test_idempotent_delete_replays_204(api: Api, emulator: CyberdeskEmulator) -> None:
-    run = await api.create()
+async def test_idempotent_delete_replays_204(api: RawClient, emulator: CyberdeskEmulator) -> None:
+    run = await cyberdesk_create(api)
     key = {"Idempotency-Key": "6c1a1bde-6a6f-4c36-a1a4-5f4a3c1f0b9e"}
     path = f"/v1/runs/{run['id']}"
-    assert (await api("DELETE", path, headers=key))[0] == 204
-    assert (await api("DELETE", path, headers=key))[0] == 204
-    assert (await api("DELETE", path))[0] == 404
+    assert (await api("DELETE", path, headers=key)).status == 204
+    assert (await api("DELETE", path, headers=key)).status == 204
+    assert (await api("DELETE", path)).status == 404
 
 
 async def test_rate_limit_answers_429_with_headers() -> None:
     emulator = CyberdeskEmulator(rate_limit=2, rate_window=60, clock=ManualClock(start=600.0))
-    async with emulator.serve() as base_url, aiohttp.ClientSession(base_url=base_url) as session:
-        api = Api(session, emulator)
+    async with raw_client(emulator) as api:
         emulator.advance(15)
         statuses = []
         for _ in range(3):
-            status, _, headers = await api("GET", "/v1/runs")
-            statuses.append((status, headers["X-RateLimit-Remaining"]))
+            answer = await api("GET", "/v1/runs")
+            headers = answer.headers
+            statuses.append((answer.status, headers["X-RateLimit-Remaining"]))
         assert statuses == [(200, "1"), (200, "0"), (429, "0")]
         assert headers["Retry-After"] == "45"
         assert headers["X-RateLimit-Limit"] == "2" and headers["X-RateLimit-Reset"] == "660"
-        assert (await api("GET", "/v1/health"))[0] == 200
+        assert (await api("GET", "/v1/health")).status == 200
         emulator.advance(45)
-        assert (await api("GET", "/v1/runs"))[0] == 200
+        assert (await api("GET", "/v1/runs")).status == 200

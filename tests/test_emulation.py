@@ -20,6 +20,11 @@ SHAPES = {
 }
 
 
+@pytest.fixture
+def provider() -> str:
+    return "memo"
+
+
 @pytest.mark.parametrize("provider", list(SHAPES))
 async def test_unrouted_requests_get_the_providers_error_shape(provider: str) -> None:
     emulator = load_emulator(provider)

@@ -13,9 +13,7 @@ import sys
 from pathlib import Path
 
 import runbridge
-from runbridge.testing import emulated_providers
 
-BUILTIN = tuple(emulated_providers(builtin=True))
 ALLOWED_EXTERNAL = frozenset({"aiohttp"})
 
 

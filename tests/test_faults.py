@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -15,116 +16,93 @@ import pytest
 from memo_plugin.emulator import MemoEmulator
 from runbridge import RetryPolicy, RunStatus
 from runbridge.emulation import Emulator, Faults
-from runbridge.testing import emulated_client, emulated_providers, load_emulator, testing_options
+from runbridge.testing import (
+    RawClient,
+    RawResponse,
+    emulated_client,
+    load_emulator,
+    testing_options,
+)
 from runbridge_cyberdesk.emulator import CyberdeskEmulator
 from runbridge_runflow.emulator import RunflowEmulator
 
-PROVIDERS = tuple(emulated_providers(builtin=True))
 MYSTERY = "mystery_state"
 
 
-def bare_session() -> aiohttp.ClientSession:
-    """A session that shows every dropped connection.
+@contextlib.asynccontextmanager
+async def bare(emulator: Emulator) -> AsyncIterator[RawClient]:
+    """Plain HTTP access to ``emulator`` that shows every dropped connection.
 
     aiohttp quietly resends a GET, PUT or DELETE once when the connection drops;
     its own test client turns that off the same way, so one fault is one error.
     """
-    session = aiohttp.ClientSession()
-    session._retry_connection = False
-    return session
-
-
-class Api:
-    """Create, get and list runs of one served emulator with a bare aiohttp session."""
-
-    def __init__(self, session: aiohttp.ClientSession, base: str, emulator: Emulator) -> None:
-        self.session = session
-        self.base = base
-        self.emulator = emulator
-        provider = emulator.provider
-        self.runs_path = "/runs" if provider == "kognitos" else "/v1/runs"
-        if provider == "kognitos":
-            self.headers = {"x-api-key": emulator.token}
-        else:
-            self.headers = {"Authorization": f"Bearer {emulator.token}"}
-
-    async def send(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: dict[str, str] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        """Status, headers and raw body; connection errors propagate."""
-        async with self.session.request(
-            method,
-            self.base + path,
-            json=json,
-            params=params,
-            headers={**self.headers, **(headers or {})},
-        ) as response:
-            return response.status, dict(response.headers), await response.read()
-
-    def create_request(self) -> tuple[str, dict[str, Any]]:
-        """Path and body of a valid create for the emulator's default target."""
-        emulator = self.emulator
-        if emulator.provider == "cyberdesk":
-            return "/v1/runs", {"workflow_id": emulator.default_target}
-        if emulator.provider == "kognitos":
-            agent_id, process_id = emulator.default_target.split("/")
-            body = {
-                "agent_id": agent_id,
-                "process_id": process_id,
-                "name": "fault test",
-                "stage": "Published",
-                "inputs": [],
-            }
-            return "/runs", body
-        return f"/v1/{emulator.default_target}/runs", {"input": {"prompt": "a cat"}}
-
-    async def create(self) -> tuple[int, dict[str, str], bytes]:
-        path, body = self.create_request()
-        return await self.send("POST", path, json=body)
-
-    async def get(self, run_id: str) -> tuple[int, dict[str, str], bytes]:
-        return await self.send("GET", f"{self.runs_path}/{run_id}")
-
-    async def list(self) -> tuple[int, dict[str, str], bytes]:
-        params = None
-        if self.emulator.provider == "kognitos":
-            agent_id, process_id = self.emulator.default_target.split("/")
-            params = {"agent_id": agent_id, "process_id": process_id}
-        return await self.send("GET", self.runs_path, params=params)
-
-    async def new_run(self) -> dict[str, Any]:
-        """Create a run with faults off (restoring the profile) and return its object."""
-        profile, self.emulator.faults = self.emulator.faults, None
-        status, _, body = await self.create()
-        self.emulator.faults = profile
-        assert status == 201, body
-        run: dict[str, Any] = orjson.loads(body)
-        return run
-
-    async def listed(self) -> list[dict[str, Any]]:
-        """Every run listed, with faults switched off for good."""
-        self.emulator.faults = None
-        status, _, body = await self.list()
-        assert status == 200, body
-        items: list[dict[str, Any]] = orjson.loads(body)["items"]
-        return items
-
-
-@pytest.fixture(params=PROVIDERS)
-def emulator(request: pytest.FixtureRequest) -> Emulator:
-    return load_emulator(request.param)
+    async with emulator.serve() as base_url, aiohttp.ClientSession() as session:
+        session._retry_connection = False
+        yield RawClient(session, base_url, emulator)
 
 
 @pytest.fixture
-async def api(emulator: Emulator) -> AsyncIterator[Api]:
-    async with emulator.serve() as base, bare_session() as session:
-        yield Api(session, base, emulator)
+async def api(emulator: Emulator) -> AsyncIterator[RawClient]:
+    """``bare`` access to each built-in provider's emulator in turn."""
+    async with bare(emulator) as api:
+        yield api
+
+
+def runs_path(emulator: Emulator) -> str:
+    return "/runs" if emulator.provider == "kognitos" else "/v1/runs"
+
+
+def create_request(emulator: Emulator) -> tuple[str, dict[str, Any]]:
+    """Path and body of a valid create for the emulator's default target."""
+    if emulator.provider == "cyberdesk":
+        return "/v1/runs", {"workflow_id": emulator.default_target}
+    if emulator.provider == "kognitos":
+        agent_id, process_id = emulator.default_target.split("/")
+        body = {
+            "agent_id": agent_id,
+            "process_id": process_id,
+            "name": "fault test",
+            "stage": "Published",
+            "inputs": [],
+        }
+        return "/runs", body
+    return f"/v1/{emulator.default_target}/runs", {"input": {"prompt": "a cat"}}
+
+
+async def create(api: RawClient) -> RawResponse:
+    path, body = create_request(api.emulator)
+    return await api("POST", path, json=body)
+
+
+async def get(api: RawClient, run_id: str) -> RawResponse:
+    return await api("GET", f"{runs_path(api.emulator)}/{run_id}")
+
+
+async def list_runs(api: RawClient) -> RawResponse:
+    params = None
+    if api.emulator.provider == "kognitos":
+        agent_id, process_id = api.emulator.default_target.split("/")
+        params = {"agent_id": agent_id, "process_id": process_id}
+    return await api("GET", runs_path(api.emulator), params=params)
+
+
+async def new_run(api: RawClient) -> dict[str, Any]:
+    """Create a run with faults off (restoring the profile) and return its object."""
+    profile, api.emulator.faults = api.emulator.faults, None
+    answer = await create(api)
+    api.emulator.faults = profile
+    assert answer.status == 201, answer.content
+    run: dict[str, Any] = orjson.loads(answer.content)
+    return run
+
+
+async def listed(api: RawClient) -> list[dict[str, Any]]:
+    """Every run listed, with faults switched off for good."""
+    api.emulator.faults = None
+    answer = await list_runs(api)
+    assert answer.status == 200, answer.content
+    items: list[dict[str, Any]] = orjson.loads(answer.content)["items"]
+    return items
 
 
 def status_of(emulator: Emulator, run: dict[str, Any]) -> Any:
@@ -205,64 +183,67 @@ def test_inject_fault_rejects_unknown_kinds() -> None:
 # -- each kind, from a bare client -----------------------------------------------------
 
 
-async def test_rate_limited_answers_429_with_retry_after(api: Api) -> None:
-    run = await api.new_run()
+async def test_rate_limited_answers_429_with_retry_after(api: RawClient) -> None:
+    run = await new_run(api)
     api.emulator.faults = Faults(rate_limited=1.0)
-    status, headers, body = await api.get(run["id"])
-    assert (status, headers.get("Retry-After")) == (429, "0")
-    assert orjson.loads(body) == api.emulator.error_body(429, "injected fault: rate_limited")
+    answer = await get(api, run["id"])
+    assert (answer.status, answer.headers.get("Retry-After")) == (429, "0")
+    assert orjson.loads(answer.content) == api.emulator.error_body(
+        429, "injected fault: rate_limited"
+    )
     assert api.emulator.fault_counts == Counter(rate_limited=1)
 
 
-async def test_rate_limited_bare_answers_429_without_retry_after(api: Api) -> None:
+async def test_rate_limited_bare_answers_429_without_retry_after(api: RawClient) -> None:
     api.emulator.faults = Faults(rate_limited_bare=1.0)
-    status, headers, _ = await api.create()
-    assert status == 429
-    assert "Retry-After" not in headers
+    answer = await create(api)
+    assert answer.status == 429
+    assert "Retry-After" not in answer.headers
     assert api.emulator.fault_counts == Counter(rate_limited_bare=1)
-    assert await api.listed() == []
+    assert await listed(api) == []
 
 
-async def test_server_errors_are_500_502_and_503(api: Api) -> None:
-    run = await api.new_run()
+async def test_server_errors_are_500_502_and_503(api: RawClient) -> None:
+    run = await new_run(api)
     api.emulator.faults = Faults(server_error=1.0, seed=11)
-    statuses = [(await api.get(run["id"]))[0] for _ in range(30)]
+    statuses = [(await get(api, run["id"])).status for _ in range(30)]
     assert set(statuses) == {500, 502, 503}
     assert api.emulator.fault_counts == Counter(server_error=30)
 
 
-async def test_reset_before_drops_the_connection_and_changes_nothing(api: Api) -> None:
+async def test_reset_before_drops_the_connection_and_changes_nothing(api: RawClient) -> None:
     api.emulator.faults = Faults(reset_before=1.0)
     with pytest.raises(aiohttp.ClientConnectionError):
-        await api.create()
+        await create(api)
     assert api.emulator.fault_counts == Counter(reset_before=1)
-    assert await api.listed() == []
+    assert await listed(api) == []
 
 
-async def test_reset_after_keeps_the_change_but_loses_the_answer(api: Api) -> None:
+async def test_reset_after_keeps_the_change_but_loses_the_answer(api: RawClient) -> None:
     api.emulator.faults = Faults(reset_after=1.0)
     with pytest.raises(aiohttp.ClientConnectionError):
-        await api.create()
+        await create(api)
     assert api.emulator.fault_counts == Counter(reset_after=1)
-    assert len(await api.listed()) == 1
+    assert len(await listed(api)) == 1
 
 
-async def test_a_connection_after_a_reset_works(api: Api) -> None:
-    run = await api.new_run()
+async def test_a_connection_after_a_reset_works(api: RawClient) -> None:
+    run = await new_run(api)
     api.emulator.inject_fault("reset_after")
     with pytest.raises(aiohttp.ClientConnectionError):
-        await api.get(run["id"])
-    status, _, body = await api.get(run["id"])
-    assert status == 200
-    assert orjson.loads(body)["id"] == run["id"]
+        await get(api, run["id"])
+    answer = await get(api, run["id"])
+    assert answer.status == 200
+    assert orjson.loads(answer.content)["id"] == run["id"]
 
 
-async def test_truncated_cuts_a_success_body_short(api: Api) -> None:
-    run = await api.new_run()
-    _, _, whole = await api.get(run["id"])
+async def test_truncated_cuts_a_success_body_short(api: RawClient) -> None:
+    run = await new_run(api)
+    whole = (await get(api, run["id"])).content
     api.emulator.faults = Faults(truncated=1.0)
-    status, _, cut = await api.get(run["id"])
-    assert status == 200
+    answer = await get(api, run["id"])
+    cut = answer.content
+    assert answer.status == 200
     assert 0 < len(cut) < len(whole)
     assert whole.startswith(cut)
     with pytest.raises(orjson.JSONDecodeError):
@@ -270,82 +251,81 @@ async def test_truncated_cuts_a_success_body_short(api: Api) -> None:
     assert api.emulator.fault_counts == Counter(truncated=1)
 
 
-async def test_malformed_replaces_a_success_body(api: Api) -> None:
-    run = await api.new_run()
+async def test_malformed_replaces_a_success_body(api: RawClient) -> None:
+    run = await new_run(api)
     api.emulator.faults = Faults(malformed=1.0)
-    status, _, body = await api.list()
-    assert status == 200
+    answer = await list_runs(api)
+    assert answer.status == 200
     with pytest.raises(orjson.JSONDecodeError):
-        orjson.loads(body)
+        orjson.loads(answer.content)
     assert api.emulator.fault_counts == Counter(malformed=1)
-    assert [item["id"] for item in await api.listed()] == [run["id"]]
+    assert [item["id"] for item in await listed(api)] == [run["id"]]
 
 
 @pytest.mark.parametrize("kind", ["truncated", "malformed", "unknown_status", "missing_fields"])
-async def test_body_faults_leave_error_answers_alone(api: Api, kind: str) -> None:
+async def test_body_faults_leave_error_answers_alone(api: RawClient, kind: str) -> None:
     api.emulator.faults = Faults(**{kind: 1.0})
-    status, _, body = await api.get(api.emulator.unknown_id())
-    assert status == 404
-    assert orjson.loads(body)
+    answer = await get(api, api.emulator.unknown_id())
+    assert answer.status == 404
+    assert orjson.loads(answer.content)
     assert api.emulator.fault_counts == Counter()
 
 
-async def test_unknown_status_rewrites_every_run_object(api: Api) -> None:
-    first, second = await api.new_run(), await api.new_run()
-    _, _, plain = await api.get(first["id"])
+async def test_unknown_status_rewrites_every_run_object(api: RawClient) -> None:
+    first, second = await new_run(api), await new_run(api)
+    plain = (await get(api, first["id"])).content
     api.emulator.faults = Faults(unknown_status=1.0)
-    status, _, body = await api.get(first["id"])
-    assert status == 200
-    garbled = orjson.loads(body)
+    answer = await get(api, first["id"])
+    assert answer.status == 200
+    garbled = orjson.loads(answer.content)
     assert status_of(api.emulator, garbled) == MYSTERY
     field = api.emulator.status_field
     assert {k: v for k, v in garbled.items() if k != field} == {
         k: v for k, v in orjson.loads(plain).items() if k != field
     }
-    _, _, listing = await api.list()
+    listing = (await list_runs(api)).content
     items = orjson.loads(listing)["items"]
     assert {item["id"] for item in items} == {first["id"], second["id"]}
     assert {status_of(api.emulator, item) for item in items} == {MYSTERY}
     assert api.emulator.fault_counts == Counter(unknown_status=2)
 
 
-async def test_missing_fields_strips_optional_fields_only(api: Api) -> None:
-    run = await api.new_run()
-    _, _, plain_body = await api.get(run["id"])
-    plain = orjson.loads(plain_body)
+async def test_missing_fields_strips_optional_fields_only(api: RawClient) -> None:
+    run = await new_run(api)
+    plain = orjson.loads((await get(api, run["id"])).content)
     optional = api.emulator.optional_fields
     assert plain.keys() & optional, "the emulator should show some optional fields"
     api.emulator.faults = Faults(missing_fields=1.0)
-    _, _, body = await api.get(run["id"])
-    stripped = orjson.loads(body)
+    stripped = orjson.loads((await get(api, run["id"])).content)
     assert stripped == {k: v for k, v in plain.items() if k not in optional}
     assert {"id", api.emulator.status_field} <= stripped.keys()
     assert "created_at" in stripped
-    _, _, listing = await api.list()
+    listing = (await list_runs(api)).content
     (item,) = orjson.loads(listing)["items"]
     assert not item.keys() & optional
     assert api.emulator.fault_counts == Counter(missing_fields=2)
 
 
-async def test_slow_responses_still_answer(api: Api) -> None:
-    run = await api.new_run()
+async def test_slow_responses_still_answer(api: RawClient) -> None:
+    run = await new_run(api)
     api.emulator.faults = Faults(slow=1.0, slow_seconds=0.0)
     for _ in range(3):
-        status, _, body = await api.get(run["id"])
-        assert (status, orjson.loads(body)["id"]) == (200, run["id"])
+        answer = await get(api, run["id"])
+        assert (answer.status, orjson.loads(answer.content)["id"]) == (200, run["id"])
     assert api.emulator.fault_counts == Counter(slow=3)
 
 
-async def test_fault_counts_match_what_the_client_saw(api: Api) -> None:
-    run = await api.new_run()
+async def test_fault_counts_match_what_the_client_saw(api: RawClient) -> None:
+    run = await new_run(api)
     api.emulator.faults = attrs.evolve(Faults.mixed(0.8, seed=5), slow_seconds=0.0)
     seen: Counter[str] = Counter()
     for _ in range(120):
         try:
-            status, _, body = await api.get(run["id"])
+            answer = await get(api, run["id"])
         except aiohttp.ClientConnectionError:
             seen["reset"] += 1
             continue
+        status, body = answer.status, answer.content
         if status == 429:
             seen["429"] += 1
         elif status >= 500:
@@ -365,20 +345,20 @@ async def test_fault_counts_match_what_the_client_saw(api: Api) -> None:
 
 async def test_a_seed_makes_the_faults_reproducible(emulator: Emulator) -> None:
     async def sequence(target: Emulator, faults: Faults) -> tuple[list[str], Counter[str]]:
-        async with target.serve() as base, bare_session() as session:
-            api = Api(session, base, target)
-            run = await api.new_run()
-            _, _, plain = await api.get(run["id"])
+        async with bare(target) as api:
+            run = await new_run(api)
+            plain = (await get(api, run["id"])).content
             target.faults = faults
             seen = []
             for _ in range(40):
                 try:
-                    status, _, body = await api.get(run["id"])
+                    answer = await get(api, run["id"])
                 except aiohttp.ClientConnectionError:
                     seen.append("reset")
                     continue
                 # Run ids differ between emulators: compare bodies by what changed.
-                seen.append(f"{status} {'same' if body == plain else len(body)}")
+                body = answer.content
+                seen.append(f"{answer.status} {'same' if body == plain else len(body)}")
             return seen, target.fault_counts
 
     profile = attrs.evolve(Faults.mixed(0.6, seed=1234), slow_seconds=0.0)
@@ -389,47 +369,49 @@ async def test_a_seed_makes_the_faults_reproducible(emulator: Emulator) -> None:
     assert first[0] != other[0]
 
 
-async def test_setting_the_profile_again_restarts_its_sequence(api: Api) -> None:
-    run = await api.new_run()
+async def test_setting_the_profile_again_restarts_its_sequence(api: RawClient) -> None:
+    run = await new_run(api)
     profile = Faults(server_error=0.5, seed=7)
 
     async def statuses() -> list[int]:
         api.emulator.faults = profile
-        return [(await api.get(run["id"]))[0] for _ in range(20)]
+        return [(await get(api, run["id"])).status for _ in range(20)]
 
     first = await statuses()
     assert set(first) > {200}
     assert await statuses() == first
 
 
-async def test_methods_and_paths_limit_what_is_hit(api: Api) -> None:
-    run = await api.new_run()
+async def test_methods_and_paths_limit_what_is_hit(api: RawClient) -> None:
+    run = await new_run(api)
     api.emulator.faults = Faults(server_error=1.0, methods={"POST"})
-    assert (await api.get(run["id"]))[0] == 200
-    assert (await api.create())[0] >= 500
+    assert (await get(api, run["id"])).status == 200
+    assert (await create(api)).status >= 500
     api.emulator.faults = Faults(server_error=1.0, paths=r"/runs/")
-    assert (await api.list())[0] == 200
-    assert (await api.get(run["id"]))[0] >= 500
+    assert (await list_runs(api)).status == 200
+    assert (await get(api, run["id"])).status >= 500
 
 
-async def test_injected_faults_come_first_then_the_profile_resumes(api: Api) -> None:
-    run = await api.new_run()
+async def test_injected_faults_come_first_then_the_profile_resumes(api: RawClient) -> None:
+    run = await new_run(api)
     api.emulator.faults = Faults(unknown_status=1.0)
     api.emulator.inject_fault("rate_limited_bare", times=2)
-    first = [(await api.get(run["id"]))[0] for _ in range(2)]
-    status, _, body = await api.get(run["id"])
+    first = [(await get(api, run["id"])).status for _ in range(2)]
+    answer = await get(api, run["id"])
     assert first == [429, 429]
-    assert (status, status_of(api.emulator, orjson.loads(body))) == (200, MYSTERY)
+    assert (answer.status, status_of(api.emulator, orjson.loads(answer.content))) == (
+        200,
+        MYSTERY,
+    )
     assert api.emulator.fault_counts == Counter(rate_limited_bare=2, unknown_status=1)
 
 
-async def test_routes_outside_the_api_are_not_hit(api: Api) -> None:
+async def test_routes_outside_the_api_are_not_hit(api: RawClient) -> None:
     api.emulator.faults = Faults(reset_before=1.0)
-    status, _, _ = await api.send("GET", "/no/such/route")
-    assert status in (401, 404)
+    assert (await api("GET", "/no/such/route")).status in (401, 404)
     if api.emulator.provider != "runflow":  # Runflow has no health check
         health = "/health" if api.emulator.provider == "kognitos" else "/v1/health"
-        assert (await api.send("GET", health))[0] == 200
+        assert (await api("GET", health)).status == 200
     assert api.emulator.fault_counts == Counter()
 
 
@@ -438,40 +420,39 @@ async def test_routes_outside_the_api_are_not_hit(api: Api) -> None:
 
 async def test_cyberdesk_replays_the_real_create_after_a_reset() -> None:
     emulator = CyberdeskEmulator()
-    async with emulator.serve() as base, bare_session() as session:
-        api = Api(session, base, emulator)
-        path, body = api.create_request()
+    async with bare(emulator) as api:
+        path, body = create_request(emulator)
         key = {"Idempotency-Key": "2f1d8a4c-5e7b-4c3a-9d2e-1b6f0a7c8e90"}
         emulator.inject_fault("reset_after")
         with pytest.raises(aiohttp.ClientConnectionError):
-            await api.send("POST", path, json=body, headers=key)
-        (created,) = await api.listed()
+            await api("POST", path, json=body, headers=key)
+        (created,) = await listed(api)
         emulator.inject_fault("unknown_status")
-        _, _, garbled = await api.send("POST", path, json=body, headers=key)
-        status, _, replayed = await api.send("POST", path, json=body, headers=key)
-        assert status == 201
-        assert orjson.loads(garbled) == {**created, "status": MYSTERY}
-        assert orjson.loads(replayed) == created
-        assert await api.listed() == [created]
+        garbled = await api("POST", path, json=body, headers=key)
+        replayed = await api("POST", path, json=body, headers=key)
+        assert replayed.status == 201
+        assert orjson.loads(garbled.content) == {**created, "status": MYSTERY}
+        assert orjson.loads(replayed.content) == created
+        assert await listed(api) == [created]
 
 
 async def test_runflow_replays_the_real_batch_after_a_reset() -> None:
     emulator = RunflowEmulator()
-    async with emulator.serve() as base, bare_session() as session:
-        api = Api(session, base, emulator)
+    async with bare(emulator) as api:
         path = f"/v1/{emulator.default_target}/batches"
         body = {"items": [{"input": {"prompt": "a"}}, {"input": {"prompt": "b"}}]}
         key = {"Idempotency-Key": "batch-1"}
         emulator.inject_fault("reset_after")
         with pytest.raises(aiohttp.ClientConnectionError):
-            await api.send("POST", path, json=body, headers=key)
+            await api("POST", path, json=body, headers=key)
         assert len(emulator.batches) == 1
         emulator.inject_fault("truncated")
-        _, _, cut = await api.send("POST", path, json=body, headers=key)
-        status, _, replayed = await api.send("POST", path, json=body, headers=key)
-        assert status == 201
+        cut = (await api("POST", path, json=body, headers=key)).content
+        answer = await api("POST", path, json=body, headers=key)
+        replayed = answer.content
+        assert answer.status == 201
         assert replayed.startswith(cut) and len(cut) < len(replayed)
-        assert len(await api.listed()) == 2
+        assert len(await listed(api)) == 2
         assert list(emulator.batches) == [orjson.loads(replayed)["id"]]
 
 
@@ -480,17 +461,14 @@ async def test_runflow_replays_the_real_batch_after_a_reset() -> None:
 
 async def test_an_emulator_without_run_knowledge_gets_the_generic_kinds() -> None:
     memo = MemoEmulator(faults=Faults(unknown_status=1.0, missing_fields=1.0))
-    async with memo.serve() as base, bare_session() as session:
-        headers = {"Authorization": f"Bearer {memo.token}"}
-        async with session.post(f"{base}/runs", json={"target": "echo"}, headers=headers) as r:
-            created = orjson.loads(await r.read())
+    async with bare(memo) as api:
+        created = orjson.loads((await api("POST", "/runs", json={"target": "echo"})).content)
         assert created["state"] == "QUEUED"
         assert "cost" in created
         assert memo.fault_counts == Counter()
         memo.inject_fault("reset_before")
         with pytest.raises(aiohttp.ClientConnectionError):
-            async with session.get(f"{base}/runs", headers=headers) as r:
-                await r.read()
+            await api("GET", "/runs")
         assert memo.fault_counts == Counter(reset_before=1)
 
 

@@ -6,9 +6,6 @@ name (``inputs``, ``timings``).
 
 from __future__ import annotations
 
-import base64
-import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,13 +20,12 @@ from runbridge import (
     ProviderUnavailable,
     RateLimited,
     ResponseError,
-    RetryPolicy,
     RunClient,
     RunStatus,
     Support,
 )
 from runbridge.adapter import RUN_FIELDS
-from runbridge.testing import emulated_client, testing_options
+from runbridge.testing import emulated_client
 from runbridge_kognitos import KognitosAdapter
 from runbridge_kognitos.emulator import KognitosEmulator
 
@@ -37,20 +33,8 @@ LIST = ("GET", "/v2/runs")
 
 
 @pytest.fixture
-def emulator() -> KognitosEmulator:
-    return KognitosEmulator()
-
-
-@pytest.fixture
-async def client(emulator: KognitosEmulator) -> AsyncIterator[RunClient]:
-    options = testing_options(retry=RetryPolicy.never())
-    async with emulated_client("kognitos", emulator=emulator, options=options) as (client, _):
-        yield client
-
-
-@pytest.fixture
-def target(emulator: KognitosEmulator) -> str:
-    return emulator.default_target
+def provider() -> str:
+    return "kognitos"
 
 
 def run_json(**overrides: Any) -> dict[str, Any]:
@@ -68,13 +52,6 @@ def run_json(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-def tamper(cursor: str) -> str:
-    """Alter the provider token inside a runbridge cursor (base64url JSON of [provider, token])."""
-    provider, token = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    token = ("B" if token[0] == "A" else "A") + token[1:]
-    return base64.urlsafe_b64encode(json.dumps([provider, token]).encode()).decode().rstrip("=")
 
 
 # -- statuses and run objects --------------------------------------------------------------
@@ -95,7 +72,7 @@ def tamper(cursor: str) -> str:
     ],
 )
 async def test_native_statuses_map_to_canonical(
-    client: RunClient,
+    once: RunClient,
     emulator: KognitosEmulator,
     target: str,
     native: str,
@@ -103,9 +80,9 @@ async def test_native_statuses_map_to_canonical(
     kind: str | None,
 ) -> None:
     emulator.plan_next(native=native, queued=0, running=0)
-    run = await client.create(target)
+    run = await once.create(target)
     emulator.advance(1)
-    got = await client.get(run)
+    got = await once.get(run)
     assert got.status is status
     assert got.native_status == native == got.raw["status"]
     assert (got.failure.kind if got.failure else None) == kind
@@ -122,7 +99,7 @@ async def test_native_statuses_map_to_canonical(
     ],
 )
 async def test_planned_outcomes_arrive_as_native_statuses(
-    client: RunClient,
+    once: RunClient,
     emulator: KognitosEmulator,
     target: str,
     outcome: RunStatus,
@@ -130,9 +107,9 @@ async def test_planned_outcomes_arrive_as_native_statuses(
     native: str,
 ) -> None:
     emulator.plan_next(outcome=outcome, failure=failure)
-    run = await client.create(target)
+    run = await once.create(target)
     emulator.advance(100)
-    got = await client.get(run)
+    got = await once.get(run)
     assert (got.status, got.native_status) == (outcome, native)
 
 
@@ -146,20 +123,20 @@ async def test_planned_outcomes_arrive_as_native_statuses(
     ],
 )
 async def test_failure_message_is_read_when_the_provider_sends_one(
-    client: RunClient, emulator: KognitosEmulator, error: Any, message: str | None, code: str | None
+    once: RunClient, emulator: KognitosEmulator, error: Any, message: str | None, code: str | None
 ) -> None:
     emulator.inject(200, body=run_json(status="Failed", error=error))
-    got = await client.get(emulator.unknown_id())
+    got = await once.get(emulator.unknown_id())
     assert got.failure is not None
     assert (got.failure.kind, got.failure.message, got.failure.code) == ("task", message, code)
 
 
 async def test_documented_run_object_reads_and_extra_fields_are_ignored(
-    client: RunClient, emulator: KognitosEmulator
+    once: RunClient, emulator: KognitosEmulator
 ) -> None:
     body = run_json(status="Succeeded", future_field={"x": 1}, outputs=[{"name": "n", "value": 4}])
     emulator.inject(200, body=body)
-    got = await client.get(emulator.unknown_id())
+    got = await once.get(emulator.unknown_id())
     assert got.id == "b4fznghynbdemslfd5k044fgd"
     assert got.target == "b4fznghynbdemslfd5k044fgd/9nvx1hdm9bd74rp585oe81t5i"
     assert got.name == "Process invoice"
@@ -179,10 +156,10 @@ async def test_documented_run_object_reads_and_extra_fields_are_ignored(
     ],
 )
 async def test_timestamps_without_offset_are_utc(
-    client: RunClient, emulator: KognitosEmulator, stamp: str, expected: datetime
+    once: RunClient, emulator: KognitosEmulator, stamp: str, expected: datetime
 ) -> None:
     emulator.inject(200, body=run_json(created_at=stamp))
-    got = await client.get(emulator.unknown_id())
+    got = await once.get(emulator.unknown_id())
     assert got.created_at == expected
     assert got.created_at is not None and got.created_at.tzinfo is UTC
 
@@ -203,21 +180,21 @@ async def test_timestamps_without_offset_are_utc(
     ],
 )
 async def test_malformed_run_objects_are_response_errors(
-    client: RunClient, emulator: KognitosEmulator, body: Any
+    once: RunClient, emulator: KognitosEmulator, body: Any
 ) -> None:
     emulator.inject(200, body=body)
     with pytest.raises(ResponseError) as caught:
-        await client.get(emulator.unknown_id())
+        await once.get(emulator.unknown_id())
     assert caught.value.provider == "kognitos"
     assert caught.value.operation == "get"
 
 
 async def test_documented_run_objects_carry_no_inputs_or_timings(
-    client: RunClient, emulator: KognitosEmulator, target: str
+    once: RunClient, emulator: KognitosEmulator, target: str
 ) -> None:
-    run = await client.create(target, inputs={"a": 1})
+    run = await once.create(target, inputs={"a": 1})
     emulator.advance(100)
-    done = await client.get(run)
+    done = await once.get(run)
     assert "inputs" not in done.raw and "started_at" not in done.raw
     assert done.inputs == {}
     assert done.status is RunStatus.SUCCEEDED
@@ -238,16 +215,16 @@ async def test_undocumented_inputs_and_timings_are_read_when_a_server_sends_them
 
 
 async def test_inputs_sent_as_an_object_are_read_too(
-    client: RunClient, emulator: KognitosEmulator
+    once: RunClient, emulator: KognitosEmulator
 ) -> None:
     emulator.inject(200, body=run_json(inputs={"order_id": "b4fz"}))
-    assert (await client.get(emulator.unknown_id())).inputs == {"order_id": "b4fz"}
+    assert (await once.get(emulator.unknown_id())).inputs == {"order_id": "b4fz"}
 
 
 async def test_capabilities_say_what_a_documented_run_reports(
-    client: RunClient, emulator: KognitosEmulator, target: str
+    once: RunClient, emulator: KognitosEmulator, target: str
 ) -> None:
-    caps = client.capabilities
+    caps = once.capabilities
     assert caps.reports == {"target", "name", "outputs"}
     assert caps.newest_first is True
     assert caps.support("retry") is Support.EMULATED and "retry" in caps.notes
@@ -255,9 +232,9 @@ async def test_capabilities_say_what_a_documented_run_reports(
     info = next(p for p in runbridge.providers() if p.name == "kognitos")
     assert info.capabilities == caps
     emulator.plan_next(outputs={"total": 1})
-    run = await client.create(target, inputs={"a": 1}, name="n")
+    run = await once.create(target, inputs={"a": 1}, name="n")
     emulator.advance(100)
-    done = await client.get(run)
+    done = await once.get(run)
     # Every field the capabilities claim is there; every other one is empty.
     values = {field: getattr(done, field) for field in RUN_FIELDS}
     assert {field for field, value in values.items() if value} == caps.reports
@@ -271,19 +248,19 @@ async def test_capabilities_say_what_a_documented_run_reports(
     [("", "Published", ""), ("@Published", "Published", ""), ("@Draft", "Draft", "@Draft")],
 )
 async def test_target_names_agent_process_and_stage(
-    client: RunClient,
+    once: RunClient,
     emulator: KognitosEmulator,
     target: str,
     suffix: str,
     stage: str,
     canonical_suffix: str,
 ) -> None:
-    run = await client.create(target + suffix)
+    run = await once.create(target + suffix)
     stored = emulator.runs[run.id]
     assert f"{stored.agent_id}/{stored.process_id}" == target
     assert stored.stage == stage == run.raw["stage"]
     assert run.target == target + canonical_suffix
-    assert (await client.get(run)).target == run.target
+    assert (await once.get(run)).target == run.target
 
 
 MALFORMED_TARGETS = [
@@ -304,10 +281,10 @@ MALFORMED_TARGETS = [
 
 @pytest.mark.parametrize("bad", MALFORMED_TARGETS)
 async def test_malformed_targets_are_rejected_before_any_request(
-    client: RunClient, emulator: KognitosEmulator, bad: str
+    once: RunClient, emulator: KognitosEmulator, bad: str
 ) -> None:
     seen = len(emulator.requests)
-    for attempt in (lambda: client.create(bad), lambda: client.list_page(target=bad)):
+    for attempt in (lambda: once.create(bad), lambda: once.list_page(target=bad)):
         with pytest.raises(InvalidRequest) as caught:
             await attempt()
         assert caught.value.field == "target"
@@ -318,7 +295,7 @@ async def test_malformed_targets_are_rejected_before_any_request(
 
 @pytest.mark.parametrize("which", ["agent", "process", "stage"])
 async def test_unknown_agent_process_or_stage_is_not_found(
-    client: RunClient, emulator: KognitosEmulator, which: str
+    once: RunClient, emulator: KognitosEmulator, which: str
 ) -> None:
     agent, process = emulator.add_process(stages=("Published",))
     target = {
@@ -327,7 +304,7 @@ async def test_unknown_agent_process_or_stage_is_not_found(
         "stage": f"{agent}/{process}@Draft",
     }[which]
     with pytest.raises(NotFound) as caught:
-        await client.create(target)
+        await once.create(target)
     assert caught.value.status == 404
 
 
@@ -373,12 +350,12 @@ def test_unknown_region_is_a_config_error(region: str) -> None:
     ],
 )
 async def test_error_statuses_map_to_typed_errors(
-    client: RunClient, emulator: KognitosEmulator, status: int, error: type[Exception]
+    once: RunClient, emulator: KognitosEmulator, status: int, error: type[Exception]
 ) -> None:
     body = {"status_code": status, "message": f"it went {status}", "details": None}
     emulator.inject(status, body=body, headers={"Retry-After": "7"})
     with pytest.raises(error) as caught:
-        await client.get(emulator.unknown_id())
+        await once.get(emulator.unknown_id())
     assert isinstance(caught.value, runbridge.RunbridgeError)
     assert (caught.value.status, caught.value.message) == (status, f"it went {status}")
     assert caught.value.body == body
@@ -412,7 +389,7 @@ async def test_error_statuses_map_to_typed_errors(
     ],
 )
 async def test_error_details_name_the_field(
-    client: RunClient,
+    once: RunClient,
     emulator: KognitosEmulator,
     details: Any,
     field: str | None,
@@ -422,16 +399,16 @@ async def test_error_details_name_the_field(
         400, body={"status_code": 400, "message": "Invalid input values", "details": details}
     )
     with pytest.raises(InvalidRequest) as caught:
-        await client.get(emulator.unknown_id())
+        await once.get(emulator.unknown_id())
     assert caught.value.field == field
     if message is not None:
         assert caught.value.message == message
 
 
 async def test_unshaped_error_bodies_still_map_by_status(
-    client: RunClient, emulator: KognitosEmulator
+    once: RunClient, emulator: KognitosEmulator
 ) -> None:
     emulator.inject(404, body="<html>nope</html>")
     with pytest.raises(NotFound) as caught:
-        await client.get(emulator.unknown_id())
+        await once.get(emulator.unknown_id())
     assert caught.value.message == "provider answered HTTP 404"

@@ -7,7 +7,7 @@ test turns on an extra by name.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -17,41 +17,28 @@ from runbridge import (
     IllegalTransition,
     InvalidRequest,
     NotFound,
-    RetryPolicy,
     RunClient,
     RunRequest,
     RunStatus,
     UnsupportedOperation,
 )
-from runbridge.testing import emulated_client, testing_options
+from runbridge.testing import emulated_client
 from runbridge_kognitos.emulator import KognitosEmulator
 
 
 @pytest.fixture
-def emulator() -> KognitosEmulator:
-    return KognitosEmulator()
-
-
-@pytest.fixture
-async def client(emulator: KognitosEmulator) -> AsyncIterator[RunClient]:
-    options = testing_options(retry=RetryPolicy.never())
-    async with emulated_client("kognitos", emulator=emulator, options=options) as (client, _):
-        yield client
-
-
-@pytest.fixture
-def target(emulator: KognitosEmulator) -> str:
-    return emulator.default_target
+def provider() -> str:
+    return "kognitos"
 
 
 # -- create --------------------------------------------------------------------------------
 
 
 async def test_inputs_go_out_as_a_name_value_list(
-    client: RunClient, emulator: KognitosEmulator, target: str
+    once: RunClient, emulator: KognitosEmulator, target: str
 ) -> None:
     inputs = {"order_id": "b4fz", "amount": 42, "lines": [{"sku": "x"}], "note": None}
-    run = await client.create(target, inputs=inputs)
+    run = await once.create(target, inputs=inputs)
     sent = [
         {"name": "order_id", "value": "b4fz"},
         {"name": "amount", "value": 42},
@@ -60,7 +47,7 @@ async def test_inputs_go_out_as_a_name_value_list(
     ]
     assert emulator.log[-1].body["inputs"] == sent
     assert emulator.runs[run.id].inputs == sent
-    await client.create(target)
+    await once.create(target)
     assert emulator.log[-1].body["inputs"] == []
 
 
@@ -83,19 +70,19 @@ async def test_inputs_echoed_as_a_list_come_back_as_a_mapping() -> None:
     ],
 )
 async def test_outputs_appear_only_on_success(
-    client: RunClient,
+    once: RunClient,
     emulator: KognitosEmulator,
     target: str,
     outcome: RunStatus,
     expected: dict[str, Any] | None,
 ) -> None:
     emulator.plan_next(outcome=outcome, outputs={"total_items": 42, "customer_id": "9nvx"})
-    run = await client.create(target)
+    run = await once.create(target)
     assert run.outputs is None
     emulator.advance(1.5)
-    assert (await client.get(run)).outputs is None  # running
+    assert (await once.get(run)).outputs is None  # running
     emulator.advance(100)
-    done = await client.get(run)
+    done = await once.get(run)
     assert done.outputs == expected
     if expected is not None:
         assert done.raw["outputs"] == [
@@ -105,9 +92,9 @@ async def test_outputs_appear_only_on_success(
 
 
 async def test_a_readable_name_with_the_client_token_is_generated_when_none_is_given(
-    client: RunClient, emulator: KognitosEmulator, target: str
+    once: RunClient, emulator: KognitosEmulator, target: str
 ) -> None:
-    run = await client.create(target)
+    run = await once.create(target)
     process = target.split("/")[1]
     stored = emulator.runs[run.id].name
     match = re.fullmatch(
@@ -117,7 +104,7 @@ async def test_a_readable_name_with_the_client_token_is_generated_when_none_is_g
     # The stored name carries the exactly-once token; Run.name shows the readable part.
     assert run.name == match[1]
     assert run.raw["name"] == stored
-    other = await client.create(target)
+    other = await once.create(target)
     assert emulator.runs[other.id].name != stored  # a token per create
 
 
@@ -126,33 +113,33 @@ async def test_a_readable_name_with_the_client_token_is_generated_when_none_is_g
     ["n", "Process invoice 42", "x" * 100, "invoice ~rb:0123456789abcdef", "  spaced  "],
 )
 async def test_a_name_the_caller_gives_is_sent_unchanged(
-    client: RunClient, emulator: KognitosEmulator, target: str, name: str
+    once: RunClient, emulator: KognitosEmulator, target: str, name: str
 ) -> None:
-    run = await client.create(target, name=name)
+    run = await once.create(target, name=name)
     assert emulator.log[-1].body["name"] == name
     assert emulator.runs[run.id].name == name
-    assert run.name == name == (await client.get(run)).name
+    assert run.name == name == (await once.get(run)).name
 
 
 @pytest.mark.parametrize("name", ["", "x" * 101])
 async def test_names_out_of_bounds_are_rejected_locally(
-    client: RunClient, emulator: KognitosEmulator, target: str, name: str
+    once: RunClient, emulator: KognitosEmulator, target: str, name: str
 ) -> None:
     seen = len(emulator.requests)
     with pytest.raises(InvalidRequest) as caught:
-        await client.create(target, name=name)
+        await once.create(target, name=name)
     assert caught.value.field == "name"
     assert len(emulator.requests) == seen
 
 
 async def test_uploaded_files_become_file_ids(
-    client: RunClient, emulator: KognitosEmulator, target: str
+    once: RunClient, emulator: KognitosEmulator, target: str
 ) -> None:
     files = [File("a.pdf", id="s3://bucket/a.pdf"), File("b.csv", id="s3://bucket/b.csv")]
-    run = await client.create(target, files=files)
+    run = await once.create(target, files=files)
     assert emulator.runs[run.id].file_ids == ["s3://bucket/a.pdf", "s3://bucket/b.csv"]
     assert run.raw["file_ids"] == ["s3://bucket/a.pdf", "s3://bucket/b.csv"]
-    plain = await client.create(target)
+    plain = await once.create(target)
     assert emulator.runs[plain.id].file_ids is None
 
 
@@ -165,7 +152,7 @@ async def test_uploaded_files_become_file_ids(
     ],
 )
 async def test_what_the_adapter_cannot_send_is_rejected_locally(
-    client: RunClient,
+    once: RunClient,
     emulator: KognitosEmulator,
     target: str,
     kwargs: dict[str, Any],
@@ -173,7 +160,7 @@ async def test_what_the_adapter_cannot_send_is_rejected_locally(
 ) -> None:
     seen = len(emulator.requests)
     with pytest.raises(InvalidRequest) as caught:
-        await client.create(target, **kwargs)
+        await once.create(target, **kwargs)
     assert caught.value.field == field
     assert len(emulator.requests) == seen
 
@@ -183,13 +170,13 @@ async def test_what_the_adapter_cannot_send_is_rejected_locally(
 
 @pytest.mark.parametrize("operation", ["update", "cancel", "delete"])
 async def test_update_cancel_delete_are_unsupported(
-    client: RunClient, emulator: KognitosEmulator, operation: str
+    once: RunClient, emulator: KognitosEmulator, operation: str
 ) -> None:
     run_id = emulator.unknown_id()
     calls: dict[str, Callable[[], Awaitable[object]]] = {
-        "update": lambda: client.update(run_id, status=RunStatus.RUNNING),
-        "cancel": lambda: client.cancel(run_id),
-        "delete": lambda: client.delete(run_id),
+        "update": lambda: once.update(run_id, status=RunStatus.RUNNING),
+        "cancel": lambda: once.cancel(run_id),
+        "delete": lambda: once.delete(run_id),
     }
     seen = len(emulator.requests)
     with pytest.raises(UnsupportedOperation) as caught:
@@ -200,13 +187,13 @@ async def test_update_cancel_delete_are_unsupported(
 
 
 async def test_retry_creates_a_new_run_of_the_request_this_client_sent(
-    client: RunClient, emulator: KognitosEmulator, target: str
+    once: RunClient, emulator: KognitosEmulator, target: str
 ) -> None:
     emulator.plan_next(outcome=RunStatus.FAILED)
     files = [File("a.pdf", id="s3://bucket/a.pdf")]
-    run = await client.create(target + "@Draft", inputs={"n": 7}, name="invoice 7", files=files)
+    run = await once.create(target + "@Draft", inputs={"n": 7}, name="invoice 7", files=files)
     emulator.advance(100)
-    retried = await client.retry(run)
+    retried = await once.retry(run)
     assert retried.ref != run.ref
     assert retried.status is RunStatus.PENDING
     assert (retried.target, retried.name) == (run.target, "invoice 7")
@@ -217,29 +204,29 @@ async def test_retry_creates_a_new_run_of_the_request_this_client_sent(
 
 
 async def test_retry_of_an_unnamed_run_gets_a_new_generated_name(
-    client: RunClient, emulator: KognitosEmulator, target: str
+    once: RunClient, emulator: KognitosEmulator, target: str
 ) -> None:
     emulator.plan_next(outcome=RunStatus.FAILED)
-    run = await client.create(target, inputs={"n": 1})
+    run = await once.create(target, inputs={"n": 1})
     emulator.advance(100)
-    retried = await client.retry(run)
+    retried = await once.retry(run)
     assert emulator.runs[retried.id].inputs == [{"name": "n", "value": 1}]
     # A fresh token: the lookup of the retry cannot mistake the first run for it.
     assert emulator.runs[retried.id].name != emulator.runs[run.id].name
 
 
 async def test_retry_of_an_unfinished_run_is_illegal(
-    client: RunClient, emulator: KognitosEmulator, target: str
+    once: RunClient, emulator: KognitosEmulator, target: str
 ) -> None:
     emulator.plan_next(queued=10_000)
-    run = await client.create(target)
+    run = await once.create(target)
     with pytest.raises(IllegalTransition):
-        await client.retry(run)
+        await once.retry(run)
     assert len(emulator.runs) == 1
 
 
 async def test_retry_of_a_run_this_client_did_not_create_is_refused_before_any_request(
-    client: RunClient, emulator: KognitosEmulator, target: str
+    once: RunClient, emulator: KognitosEmulator, target: str
 ) -> None:
     emulator.plan_next(outcome=RunStatus.FAILED)
     async with emulated_client("kognitos", emulator=emulator) as (other, _):
@@ -248,7 +235,7 @@ async def test_retry_of_a_run_this_client_did_not_create_is_refused_before_any_r
     seen = len(emulator.requests)
     for ref in (foreign.ref, str(foreign.ref), foreign.id):
         with pytest.raises(UnsupportedOperation) as caught:
-            await client.retry(ref)
+            await once.retry(ref)
         assert (caught.value.provider, caught.value.operation) == ("kognitos", "retry")
         assert "does not report a run's inputs" in str(caught.value)
     assert len(emulator.requests) == seen
@@ -269,7 +256,7 @@ async def test_retry_is_refused_even_when_a_server_echoes_inputs() -> None:
 
 
 async def test_create_many_reports_each_failure_at_its_index(
-    client: RunClient, emulator: KognitosEmulator, target: str
+    once: RunClient, emulator: KognitosEmulator, target: str
 ) -> None:
     agent = target.split("/")[0]
     requests = [
@@ -278,7 +265,7 @@ async def test_create_many_reports_each_failure_at_its_index(
         RunRequest(target=target, inputs={"i": 2}),
         RunRequest(target=f"{agent}/{emulator.unknown_id()}"),
     ]
-    result = await client.create_many(requests, concurrency=2)
+    result = await once.create_many(requests, concurrency=2)
     assert not result.ok and result.requested == 4
     created = [emulator.runs[run.id].inputs for run in result.runs]
     assert sorted(created, key=str) == [[{"name": "i", "value": 0}], [{"name": "i", "value": 2}]]

@@ -9,7 +9,6 @@ the adapter to the docs, not to the emulator.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,13 +21,11 @@ from runbridge import (
     AuthError,
     InvalidRequest,
     NotFound,
-    RetryPolicy,
     Run,
     RunbridgeError,
     RunClient,
     RunStatus,
 )
-from runbridge.testing import emulated_client, testing_options
 from runbridge_kognitos.emulator import KognitosEmulator
 
 DATA = Path(__file__).parent / "data" / "documented" / "kognitos"
@@ -84,47 +81,42 @@ def check(run: Run, expected: Expected, payload: Any) -> None:
     assert run.raw == payload
 
 
+# Tests read through ``once``, a client that never retries, so each served payload
+# is read exactly once.
 @pytest.fixture
-def emulator() -> KognitosEmulator:
-    return KognitosEmulator()
-
-
-@pytest.fixture
-async def client(emulator: KognitosEmulator) -> AsyncIterator[RunClient]:
-    options = testing_options(retry=RetryPolicy.never())
-    async with emulated_client("kognitos", emulator=emulator, options=options) as (client, _):
-        yield client
+def provider() -> str:
+    return "kognitos"
 
 
 # -- run objects -------------------------------------------------------------------------
 
 
-async def test_the_run_example_parses(client: RunClient) -> None:
+async def test_the_run_example_parses(once: RunClient) -> None:
     payload = load("run.json")
-    check(client.parse_run(payload), RUN_EXAMPLE, payload)
+    check(once.parse_run(payload), RUN_EXAMPLE, payload)
 
 
-async def test_the_run_example_served_by_get(client: RunClient, emulator: KognitosEmulator) -> None:
+async def test_the_run_example_served_by_get(once: RunClient, emulator: KognitosEmulator) -> None:
     payload = load("run.json")
     emulator.inject(200, body=payload)
-    check(await client.get(EXAMPLE_ID), RUN_EXAMPLE, payload)
+    check(await once.get(EXAMPLE_ID), RUN_EXAMPLE, payload)
 
 
 async def test_the_run_example_as_a_create_answer(
-    client: RunClient, emulator: KognitosEmulator
+    once: RunClient, emulator: KognitosEmulator
 ) -> None:
     payload = load("run.json")
     emulator.inject(201, body=payload)
-    check(await client.create(RUN_EXAMPLE.target, name="Process invoice"), RUN_EXAMPLE, payload)
+    check(await once.create(RUN_EXAMPLE.target, name="Process invoice"), RUN_EXAMPLE, payload)
 
 
 async def test_a_documented_run_target_lists_the_run_back(
-    client: RunClient, emulator: KognitosEmulator
+    once: RunClient, emulator: KognitosEmulator
 ) -> None:
-    run = client.parse_run(load("run.json"))
+    run = once.parse_run(load("run.json"))
     assert run.target is not None
     emulator.inject(200, body=load("list-with-token.constructed.json"))
-    page = await client.list_page(target=run.target)
+    page = await once.list_page(target=run.target)
     assert [r.ref for r in page.items] == [run.ref]
     listing = emulator.log[-1]
     assert (listing.param("agent_id"), listing.param("process_id")) == (EXAMPLE_ID, EXAMPLE_ID)
@@ -135,36 +127,36 @@ async def test_a_documented_run_target_lists_the_run_back(
 
 
 async def test_the_legacy_list_example_is_a_last_page(
-    client: RunClient, emulator: KognitosEmulator
+    once: RunClient, emulator: KognitosEmulator
 ) -> None:
     envelope = load("list-legacy-example.constructed.json")
     emulator.inject(200, body=envelope)
-    page = await client.list_page(target=LEGACY_ITEM.target)
+    page = await once.list_page(target=LEGACY_ITEM.target)
     assert page.next_cursor is None
     (run,) = page.items
     check(run, LEGACY_ITEM, envelope["items"][0])
 
 
 async def test_a_list_with_a_token_gives_a_cursor_that_sends_it_back(
-    client: RunClient, emulator: KognitosEmulator
+    once: RunClient, emulator: KognitosEmulator
 ) -> None:
     envelope = load("list-with-token.constructed.json")
     emulator.inject(200, body=envelope)
-    page = await client.list_page(target=RUN_EXAMPLE.target, page_size=1)
+    page = await once.list_page(target=RUN_EXAMPLE.target, page_size=1)
     (run,) = page.items
     check(run, RUN_EXAMPLE, envelope["items"][0])
     assert page.next_cursor is not None and page.next_cursor != "text"
     emulator.inject(200, body=load("list-legacy-example.constructed.json"))
-    await client.list_page(target=RUN_EXAMPLE.target, page_size=1, cursor=page.next_cursor)
+    await once.list_page(target=RUN_EXAMPLE.target, page_size=1, cursor=page.next_cursor)
     assert emulator.log[-1].param("continuation_token") == "text"
     assert emulator.log[-1].param("limit") == "1"
 
 
 async def test_a_list_with_null_items_is_an_empty_last_page(
-    client: RunClient, emulator: KognitosEmulator
+    once: RunClient, emulator: KognitosEmulator
 ) -> None:
     emulator.inject(200, body=load("list-items-null.schema-minimal.json"))
-    page = await client.list_page(target=RUN_EXAMPLE.target)
+    page = await once.list_page(target=RUN_EXAMPLE.target)
     assert page.items == () and page.next_cursor is None
 
 
@@ -186,7 +178,7 @@ async def test_a_list_with_null_items_is_an_empty_last_page(
     ],
 )
 async def test_documented_error_bodies(
-    client: RunClient,
+    once: RunClient,
     emulator: KognitosEmulator,
     name: str,
     status: int,
@@ -197,7 +189,7 @@ async def test_documented_error_bodies(
     body = load(name)
     emulator.inject(status, body=body)
     with pytest.raises(error) as caught:
-        await client.get(EXAMPLE_ID)
+        await once.get(EXAMPLE_ID)
     # The ErrorModel has no code: a provider code would show in the message as "[code]".
     assert (caught.value.status, caught.value.message) == (status, message)
     assert getattr(caught.value, "field", None) == field

@@ -10,12 +10,11 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
-import attrs
 import pytest
 
 from runbridge import RunStatus
 from runbridge.emulation import MASK, iso
+from runbridge.testing import RawClient, raw_client
 from runbridge_kognitos.emulator import KognitosEmulator
 
 NAIVE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?")
@@ -32,41 +31,16 @@ DOCUMENTED = {
 }
 
 
-@attrs.frozen
-class Api:
-    """Raw access to a served emulator: ``await api("GET", "/runs")`` gives (status, body)."""
-
-    session: aiohttp.ClientSession
-    base: str
-    key: str
-
-    async def __call__(
-        self, method: str, path: str, *, key: str | None = None, **kwargs: Any
-    ) -> tuple[int, Any]:
-        headers = {"x-api-key": self.key if key is None else key}
-        async with self.session.request(
-            method, self.base + path, headers=headers, **kwargs
-        ) as resp:
-            return resp.status, await resp.json(content_type=None)
+@pytest.fixture
+def provider() -> str:
+    return "kognitos"
 
 
 @pytest.fixture
-def emulator() -> KognitosEmulator:
-    return KognitosEmulator()
-
-
-@pytest.fixture
-async def api(emulator: KognitosEmulator) -> AsyncIterator[Api]:
-    async with emulator.serve() as base, aiohttp.ClientSession() as session:
-        assert base.endswith("/v2")
-        yield Api(session, base, emulator.token)
-
-
-@pytest.fixture
-async def api_with_extras() -> AsyncIterator[tuple[Api, KognitosEmulator]]:
+async def api_with_extras() -> AsyncIterator[tuple[RawClient, KognitosEmulator]]:
     emulator = KognitosEmulator(extras={"inputs", "timings"})
-    async with emulator.serve() as base, aiohttp.ClientSession() as session:
-        yield Api(session, base, emulator.token), emulator
+    async with raw_client(emulator) as api:
+        yield api, emulator
 
 
 @pytest.fixture
@@ -79,7 +53,7 @@ def body(ids: dict[str, str], **overrides: Any) -> dict[str, Any]:
     return {**ids, "name": "Process invoice 42", "stage": "Published", **overrides}
 
 
-async def start(api: Api, ids: dict[str, str], **overrides: Any) -> dict[str, Any]:
+async def start(api: RawClient, ids: dict[str, str], **overrides: Any) -> dict[str, Any]:
     status, run = await api("POST", "/runs", json=body(ids, **overrides))
     assert status == 201, run
     return dict(run)
@@ -88,28 +62,36 @@ async def start(api: Api, ids: dict[str, str], **overrides: Any) -> dict[str, An
 # -- auth, health, not found ---------------------------------------------------------------
 
 
+async def test_the_api_is_served_under_v2(api: RawClient) -> None:
+    assert api.base_url.endswith("/v2")
+
+
 @pytest.mark.parametrize("key", [None, "", "wrong"])
-async def test_health_is_public(api: Api, key: str | None) -> None:
-    assert await api("GET", "/health", key=key) == (200, {"status": "OK"})
+async def test_health_is_public(api: RawClient, key: str | None) -> None:
+    headers = {} if key is None else {"x-api-key": key}
+    answer = await api("GET", "/health", headers=headers, auth=key is None)
+    assert tuple(answer) == (200, {"status": "OK"})
 
 
 @pytest.mark.parametrize("key", ["", "wrong"])
 @pytest.mark.parametrize("path", ["/runs/abc", "/runs?agent_id=a&process_id=p"])
-async def test_every_runs_route_needs_the_api_key(api: Api, key: str, path: str) -> None:
-    status, payload = await api("GET", path, key=key)
+async def test_every_runs_route_needs_the_api_key(api: RawClient, key: str, path: str) -> None:
+    status, payload = await api("GET", path, headers={"x-api-key": key}, auth=False)
     assert status == 401
     assert payload == {"status_code": 401, "message": "access not permitted", "details": None}
 
 
 async def test_a_bad_key_on_a_create_changes_nothing(
-    api: Api, emulator: KognitosEmulator, ids: dict[str, str]
+    api: RawClient, emulator: KognitosEmulator, ids: dict[str, str]
 ) -> None:
-    status, _ = await api("POST", "/runs", json=body(ids), key="wrong")
+    status, _ = await api("POST", "/runs", json=body(ids), token="wrong")
     assert status == 401
     assert not emulator.runs
 
 
-async def test_unknown_run_is_404_in_the_error_model(api: Api, emulator: KognitosEmulator) -> None:
+async def test_unknown_run_is_404_in_the_error_model(
+    api: RawClient, emulator: KognitosEmulator
+) -> None:
     status, payload = await api("GET", f"/runs/{emulator.unknown_id()}")
     assert (status, payload) == (
         404,
@@ -117,7 +99,9 @@ async def test_unknown_run_is_404_in_the_error_model(api: Api, emulator: Kognito
     )
 
 
-async def test_injected_faults_use_the_error_model(api: Api, emulator: KognitosEmulator) -> None:
+async def test_injected_faults_use_the_error_model(
+    api: RawClient, emulator: KognitosEmulator
+) -> None:
     emulator.inject(503)
     status, payload = await api("GET", f"/runs/{emulator.unknown_id()}")
     assert status == 503
@@ -125,7 +109,7 @@ async def test_injected_faults_use_the_error_model(api: Api, emulator: KognitosE
 
 
 async def test_the_log_records_requests_with_the_key_masked(
-    api: Api, emulator: KognitosEmulator, ids: dict[str, str]
+    api: RawClient, emulator: KognitosEmulator, ids: dict[str, str]
 ) -> None:
     await start(api, ids, inputs=[{"name": "order_id", "value": "x1"}])
     await api("GET", "/runs", params={**ids, "limit": "5"})
@@ -150,7 +134,7 @@ def test_extras_are_declared_by_name_and_off_by_default() -> None:
 
 
 async def test_create_answers_201_with_a_created_run(
-    api: Api, emulator: KognitosEmulator, ids: dict[str, str]
+    api: RawClient, emulator: KognitosEmulator, ids: dict[str, str]
 ) -> None:
     run = await start(api, ids, inputs=[{"name": "order_id", "value": "x1"}])
     assert set(run) == DOCUMENTED
@@ -161,13 +145,13 @@ async def test_create_answers_201_with_a_created_run(
     assert run["created_at"] == iso(emulator.now(), naive=True)
     assert run["name"] == "Process invoice 42"
     assert emulator.runs[run["id"]].inputs == [{"name": "order_id", "value": "x1"}]
-    assert await api("GET", f"/runs/{run['id']}") == (200, run)
+    assert tuple(await api("GET", f"/runs/{run['id']}")) == (200, run)
     _, page = await api("GET", "/runs", params=ids)
     assert page["items"] == [run]
 
 
 async def test_extras_add_inputs_and_timings(
-    api_with_extras: tuple[Api, KognitosEmulator],
+    api_with_extras: tuple[RawClient, KognitosEmulator],
 ) -> None:
     api, emulator = api_with_extras
     agent_id, process_id = emulator.default_target.split("/")
@@ -185,8 +169,7 @@ async def test_extras_add_inputs_and_timings(
 
 async def test_only_one_extra_adds_only_its_fields() -> None:
     emulator = KognitosEmulator(extras={"timings"})
-    async with emulator.serve() as base, aiohttp.ClientSession() as session:
-        api = Api(session, base, emulator.token)
+    async with raw_client(emulator) as api:
         agent_id, process_id = emulator.default_target.split("/")
         run = await start(api, {"agent_id": agent_id, "process_id": process_id})
     assert set(run) == DOCUMENTED | {"started_at", "finished_at"}
@@ -210,7 +193,7 @@ async def test_only_one_extra_adds_only_its_fields() -> None:
     ],
 )
 async def test_create_validates_the_body(
-    api: Api, ids: dict[str, str], overrides: dict[str, Any], field: str
+    api: RawClient, ids: dict[str, str], overrides: dict[str, Any], field: str
 ) -> None:
     status, payload = await api("POST", "/runs", json=body(ids, **overrides))
     assert status == 400
@@ -219,13 +202,13 @@ async def test_create_validates_the_body(
 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b""])
-async def test_create_needs_a_json_object(api: Api, raw: bytes) -> None:
+async def test_create_needs_a_json_object(api: RawClient, raw: bytes) -> None:
     status, payload = await api("POST", "/runs", data=raw)
     assert status == 400
     assert payload["details"][0]["field"] is None
 
 
-async def test_create_lists_every_violation(api: Api) -> None:
+async def test_create_lists_every_violation(api: RawClient) -> None:
     status, payload = await api("POST", "/runs", json={})
     assert status == 400
     fields = [d["field"] for d in payload["details"]]
@@ -237,7 +220,7 @@ async def test_create_lists_every_violation(api: Api) -> None:
     [("agent", "Agent not found"), ("process", "Process not found"), ("stage", None)],
 )
 async def test_create_for_a_missing_agent_process_or_stage_is_404(
-    api: Api, emulator: KognitosEmulator, which: str, message: str | None
+    api: RawClient, emulator: KognitosEmulator, which: str, message: str | None
 ) -> None:
     agent_id, process_id = emulator.add_process(stages=("Published",))
     request = {
@@ -251,11 +234,133 @@ async def test_create_for_a_missing_agent_process_or_stage_is_404(
     assert not emulator.runs
 
 
+# -- GET /v2/runs --------------------------------------------------------------------------
+# One process of one agent, newest first; continuation tokens, ``null`` on the last page.
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"process_id": "p"}, "agent_id"),
+        ({"agent_id": "a"}, "process_id"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "101"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"stage": "Live"}, "stage"),
+        ({"continuation_token": "garbage"}, "continuation_token"),
+    ],
+)
+async def test_list_rejects_bad_queries(
+    api: RawClient, ids: dict[str, str], query: dict[str, str], field: str
+) -> None:
+    params = {**ids, **query} if "agent_id" not in query and "process_id" not in query else query
+    status, payload = await api("GET", "/runs", params=params)
+    assert status == 400
+    assert payload["details"][0]["field"] == field
+
+
+@pytest.mark.parametrize("which", ["agent_id", "process_id"])
+async def test_list_of_a_missing_process_is_404(
+    api: RawClient, emulator: KognitosEmulator, ids: dict[str, str], which: str
+) -> None:
+    status, payload = await api("GET", "/runs", params={**ids, which: emulator.unknown_id()})
+    assert status == 404 and payload["status_code"] == 404
+
+
+async def test_empty_list_still_has_a_null_token(api: RawClient, ids: dict[str, str]) -> None:
+    assert tuple(await api("GET", "/runs", params=ids)) == (
+        200,
+        {"items": [], "continuation_token": None},
+    )
+
+
+async def test_limit_defaults_to_10_newest_first(
+    api: RawClient, emulator: KognitosEmulator, ids: dict[str, str]
+) -> None:
+    created = [(await start(api, ids))["id"] for _ in range(11)]
+    _, first = await api("GET", "/runs", params=ids)
+    assert [r["id"] for r in first["items"]] == created[::-1][:10]
+    _, last = await api(
+        "GET", "/runs", params={**ids, "continuation_token": first["continuation_token"]}
+    )
+    assert [r["id"] for r in last["items"]] == [created[0]]
+    assert last["continuation_token"] is None
+
+
+async def test_exactly_full_last_page_ends_with_null(api: RawClient, ids: dict[str, str]) -> None:
+    for _ in range(4):
+        await start(api, ids)
+    _, first = await api("GET", "/runs", params={**ids, "limit": "2"})
+    _, second = await api(
+        "GET",
+        "/runs",
+        params={**ids, "limit": "2", "continuation_token": first["continuation_token"]},
+    )
+    assert len(second["items"]) == 2 and second["continuation_token"] is None
+
+
+async def test_stage_filters_the_list(api: RawClient, ids: dict[str, str]) -> None:
+    draft = await start(api, ids, stage="Draft")
+    published = await start(api, ids)
+    for stage, expected in (("Draft", [draft]), ("Published", [published])):
+        _, page = await api("GET", "/runs", params={**ids, "stage": stage})
+        assert [r["id"] for r in page["items"]] == [r["id"] for r in expected]
+    _, both = await api("GET", "/runs", params=ids)
+    assert len(both["items"]) == 2
+
+
+async def test_tokens_are_opaque_reusable_and_bound_to_their_query(
+    api: RawClient, emulator: KognitosEmulator, ids: dict[str, str]
+) -> None:
+    for _ in range(3):
+        await start(api, ids)
+    query = {**ids, "limit": "1", "stage": "Published"}
+    _, first = await api("GET", "/runs", params=query)
+    token = first["continuation_token"]
+    assert isinstance(token, str) and re.fullmatch(r"[A-Za-z0-9_.-]+", token)
+    again = [
+        tuple(await api("GET", "/runs", params={**query, "continuation_token": token}))
+        for _ in "ab"
+    ]
+    assert again[0] == again[1] and again[0][0] == 200
+    other_agent, other_process = emulator.add_process()
+    for changed in (
+        {"limit": "2"},
+        {"stage": "Draft"},
+        {"stage": ""},
+        {"agent_id": other_agent, "process_id": other_process},
+    ):
+        status, payload = await api(
+            "GET", "/runs", params={**query, **changed, "continuation_token": token}
+        )
+        assert status == 400, changed
+        assert payload["details"][0]["field"] == "continuation_token"
+    forged = token[:-1] + ("A" if token[-1] != "A" else "B")
+    status, _ = await api("GET", "/runs", params={**query, "continuation_token": forged})
+    assert status == 400
+
+
+async def test_pages_do_not_shift_when_runs_are_created_meanwhile(
+    api: RawClient, emulator: KognitosEmulator, ids: dict[str, str]
+) -> None:
+    older = [(await start(api, ids))["id"] for _ in range(4)]
+    _, first = await api("GET", "/runs", params={**ids, "limit": "2"})
+    emulator.advance(1)
+    await start(api, ids)
+    _, second = await api(
+        "GET",
+        "/runs",
+        params={**ids, "limit": "2", "continuation_token": first["continuation_token"]},
+    )
+    listed = [r["id"] for r in first["items"] + second["items"]]
+    assert listed == older[::-1]
+
+
 # -- lifecycle -----------------------------------------------------------------------------
 
 
 async def test_runs_advance_on_the_clock_with_outputs_only_on_success(
-    api: Api, emulator: KognitosEmulator, ids: dict[str, str]
+    api: RawClient, emulator: KognitosEmulator, ids: dict[str, str]
 ) -> None:
     emulator.plan_next(queued=10, running=20, outputs={"the output": 42})
     run = await start(api, ids)
@@ -273,7 +378,7 @@ async def test_runs_advance_on_the_clock_with_outputs_only_on_success(
 
 
 async def test_default_outputs_echo_the_inputs(
-    api: Api, emulator: KognitosEmulator, ids: dict[str, str]
+    api: RawClient, emulator: KognitosEmulator, ids: dict[str, str]
 ) -> None:
     run = await start(api, ids, inputs=[{"name": "a", "value": 1}])
     emulator.advance(100)
@@ -291,7 +396,11 @@ async def test_default_outputs_echo_the_inputs(
     ],
 )
 async def test_other_outcomes_have_no_outputs(
-    api: Api, emulator: KognitosEmulator, ids: dict[str, str], plan: dict[str, Any], native: str
+    api: RawClient,
+    emulator: KognitosEmulator,
+    ids: dict[str, str],
+    plan: dict[str, Any],
+    native: str,
 ) -> None:
     emulator.plan_next(**plan)
     run = await start(api, ids)
@@ -304,7 +413,7 @@ async def test_other_outcomes_have_no_outputs(
     "native", ["Created", "Pending", "Running", "Succeeded", "Failed", "TimedOut", "Cancelled"]
 )
 async def test_force_status_gives_any_documented_status(
-    api: Api, emulator: KognitosEmulator, ids: dict[str, str], native: str
+    api: RawClient, emulator: KognitosEmulator, ids: dict[str, str], native: str
 ) -> None:
     assert native in emulator.statuses.documented
     emulator.plan_next(queued=10, running=10)
@@ -326,7 +435,7 @@ def test_force_status_refuses_undocumented_values_unless_asked() -> None:
 
 
 async def test_a_forced_terminal_status_finishes_the_run_now(
-    api_with_extras: tuple[Api, KognitosEmulator],
+    api_with_extras: tuple[RawClient, KognitosEmulator],
 ) -> None:
     api, emulator = api_with_extras
     agent_id, process_id = emulator.default_target.split("/")

@@ -10,13 +10,12 @@ guess between several candidates.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
 import runbridge
 from runbridge import CreateUnconfirmed, RunClient, RunRequest
-from runbridge.testing import emulated_client, testing_options
+from runbridge.testing import testing_options
 from runbridge_kognitos.emulator import KognitosEmulator
 
 CREATE = ("POST", "/v2/runs")
@@ -38,22 +37,19 @@ class SetClock:
 
 
 @pytest.fixture
+def provider() -> str:
+    return "kognitos"
+
+
+@pytest.fixture
 def clock() -> SetClock:
     return SetClock()
 
 
 @pytest.fixture
 def emulator(clock: SetClock) -> KognitosEmulator:
+    """The emulator on a clock the test sets (``client`` connects to it)."""
     return KognitosEmulator(clock=clock)
-
-
-@pytest.fixture
-async def client(emulator: KognitosEmulator) -> AsyncIterator[RunClient]:
-    async with emulated_client("kognitos", emulator=emulator, options=testing_options()) as (
-        client,
-        _,
-    ):
-        yield client
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,6 @@ from typing import Any
 import orjson
 import pytest
 
-from fuzz_support import PROVIDERS
 from runbridge import (
     File,
     InvalidRequest,
@@ -33,6 +32,7 @@ from runbridge import (
 )
 from runbridge.emulation import Emulator
 from runbridge.testing import emulated_client, load_emulator
+from support import PROVIDERS
 
 UUID = "0b9c8d62-3f1e-4c55-9a3e-6f0d2c1b7a90"
 
@@ -87,11 +87,6 @@ BAD_TARGETS: dict[str, list[str]] = {
 }
 
 PAGE_SIZES = [0, -1, "max+1", 1.5, "10", True]
-
-
-@pytest.fixture(params=PROVIDERS)
-def provider(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
 
 
 @pytest.fixture

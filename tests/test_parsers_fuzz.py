@@ -31,7 +31,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fuzz_support import PROVIDERS, Loop, Steer, steerable
+from fuzz_support import Loop, Steer, steerable
 from runbridge import (
     BulkResult,
     Page,
@@ -44,7 +44,8 @@ from runbridge import (
     RunStatus,
 )
 from runbridge.emulation import Plan
-from runbridge.testing import emulated_client, testing_options
+from runbridge.testing import RawClient, emulated_client, testing_options
+from support import PROVIDERS
 
 FUZZ = settings(
     max_examples=60,
@@ -384,14 +385,13 @@ class Bench:
             self.check_run(run, run.raw)
 
 
-async def _raw_json(client: RunClient, token: str, method: str, path: str, **kw: Any) -> Any:
-    headers = dict(client.adapter.auth_headers(token))
-    async with (
-        aiohttp.ClientSession(headers=headers) as session,
-        session.request(method, client.base_url + path, **kw) as response,
-    ):
-        assert response.status < 300, await response.text()
-        return orjson.loads(await response.read())
+async def _raw_json(bench: Bench, method: str, path: str, **kw: Any) -> Any:
+    """The JSON the bench's emulator answers to a plain request."""
+    async with aiohttp.ClientSession() as session:
+        api = RawClient(session, bench.client.base_url, bench.emulator)
+        answer = await api(method, path, **kw)
+    assert answer.status < 300, answer.content
+    return orjson.loads(answer.content)
 
 
 async def _prepare(bench: Bench) -> None:
@@ -412,11 +412,10 @@ async def _prepare(bench: Bench) -> None:
     emulator.advance(3600)
     runs.append(await client.create(target, inputs={}))
     bench.runs = [dict((await client.get(run)).raw) for run in runs]
-    auth = emulator.token
     # Shapes the providers' docs describe that the emulators do not produce by default.
     if bench.provider == "cyberdesk":
         bench.runs.append({**bench.runs[1], "usage_metadata": {"total_cost_usd": "0.25"}})
-        bench.pages.append(await _raw_json(client, auth, "GET", "/v1/runs", params={"limit": "2"}))
+        bench.pages.append(await _raw_json(bench, "GET", "/v1/runs", params={"limit": "2"}))
         bench.extra["bulk"] = {
             "created_runs": bench.runs[:2],
             "failed_count": 1,
@@ -427,7 +426,7 @@ async def _prepare(bench: Bench) -> None:
         bench.runs.append({**bench.runs[0], "outputs": {"answer": 42}})  # the older mapping form
         agent, process = target.split("/")
         params = {"agent_id": agent, "process_id": process, "limit": "2"}
-        bench.pages.append(await _raw_json(client, auth, "GET", "/runs", params=params))
+        bench.pages.append(await _raw_json(bench, "GET", "/runs", params=params))
     else:
         bench.runs.append({**bench.runs[1], "error": {"code": "NODE_TIMEOUT", "message": "slow"}})
         # A finished run without completed_at: finished_at is started_at + duration_ms.
@@ -435,13 +434,13 @@ async def _prepare(bench: Bench) -> None:
         for style in ("token", "path", "url", "pq"):
             emulator.cursor_style = style
             params = {"limit": "2"}
-            bench.pages.append(await _raw_json(client, auth, "GET", "/v1/runs", params=params))
+            bench.pages.append(await _raw_json(bench, "GET", "/v1/runs", params=params))
         result = await client.create_many([RunRequest(target=target)] * 2)
         assert result.ok
         batch_id = next(iter(emulator.batches))
         bench.extra["batch"] = {"id": batch_id, "status_code": "queued", "items_total": 2}
         bench.extra["items"] = await _raw_json(
-            client, auth, "GET", f"/v1/batches/{batch_id}/items", params={"limit": "500"}
+            bench, "GET", f"/v1/batches/{batch_id}/items", params={"limit": "500"}
         )
 
 

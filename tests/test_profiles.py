@@ -14,12 +14,10 @@ import runbridge
 from memo_plugin.emulator import MemoEmulator
 from runbridge import ConfigError, RunClient, RunStatus, parse_config
 from runbridge.emulation import Emulator, Plan, RealClock
-from runbridge.testing import emulated_providers
 from runbridge_cyberdesk.emulator import CyberdeskEmulator
 from runbridge_kognitos.emulator import KognitosEmulator
 from runbridge_runflow.emulator import RunflowEmulator
-
-PROVIDERS = tuple(emulated_providers(builtin=True))
+from support import PROVIDERS
 
 
 async def process_invoice(client: RunClient, number: str) -> dict[str, Any]:
@@ -173,7 +171,8 @@ def test_unknown_profiles_and_aliases_are_named(monkeypatch: pytest.MonkeyPatch)
     assert "known: invoice" in str(alias.value)
 
 
-async def test_aliases_resolve_everywhere_a_target_appears(memo: MemoEmulator) -> None:
+async def test_aliases_resolve_everywhere_a_target_appears() -> None:
+    memo = MemoEmulator()
     config = parse_config(profile(targets={"invoice": "echo", "total": "sum"}))
     async with memo.serve() as url:
         async with runbridge.connect("memo", token=memo.token, base_url=url) as plain:

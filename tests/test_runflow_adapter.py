@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -27,47 +26,28 @@ from runbridge import (
     ProviderUnavailable,
     RateLimited,
     ResponseError,
-    RetryPolicy,
     RunClient,
     RunRequest,
     RunStatus,
     Support,
 )
 from runbridge.adapter import RUN_FIELDS
-from runbridge.emulation import LoggedRequest
 from runbridge.testing import emulated_client, testing_options
 from runbridge_runflow import RunflowAdapter
 from runbridge_runflow.emulator import RunflowEmulator
+from support import SETTLE, sent
 
 SEED = Path(__file__).parent / "data" / "documented" / "runflow" / "patch-run.response.json"
-SETTLE = 3600.0
+
+
+@pytest.fixture
+def provider() -> str:
+    return "runflow"
+
+
 MODEL = "5b0c6f1e-2d3a-4c5b-8e9f-0a1b2c3d4e5f"
 WORKFLOW = "7e8f9a0b-1c2d-4e3f-8a4b-5c6d7e8f9a0b"
 FLOW = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
-
-
-@pytest.fixture
-def emulator() -> RunflowEmulator:
-    return RunflowEmulator()
-
-
-@pytest.fixture
-async def client(emulator: RunflowEmulator) -> AsyncIterator[RunClient]:
-    async with emulated_client("runflow", emulator=emulator) as (client, _):
-        yield client
-
-
-@pytest.fixture
-async def strict_client(emulator: RunflowEmulator) -> AsyncIterator[RunClient]:
-    """A client that tries every request once."""
-    options = testing_options(retry=RetryPolicy.never())
-    async with emulated_client("runflow", emulator=emulator, options=options) as (client, _):
-        yield client
-
-
-def sent(emulator: RunflowEmulator, method: str, suffix: str = "") -> list[LoggedRequest]:
-    """Requests the emulator received with this method and path ending."""
-    return [r for r in emulator.log if r.method == method and r.path.endswith(suffix)]
 
 
 def test_the_plugin_registers_the_adapter() -> None:
@@ -634,7 +614,7 @@ async def test_an_unknown_status_filter_applies_client_side(
     ],
 )
 async def test_errors_map_from_code_and_status(
-    strict_client: RunClient,
+    once: RunClient,
     emulator: RunflowEmulator,
     status: int,
     body: dict[str, Any],
@@ -644,7 +624,7 @@ async def test_errors_map_from_code_and_status(
 ) -> None:
     emulator.inject(status, body=body, headers=headers)
     with pytest.raises(error) as caught:
-        await strict_client.get(emulator.unknown_id())
+        await once.get(emulator.unknown_id())
     exc = caught.value
     assert isinstance(exc, runbridge.RunbridgeError)
     assert (exc.provider, exc.status) == ("runflow", status)

@@ -9,7 +9,6 @@ the adapter to the docs, not to the emulator.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,14 +26,12 @@ from runbridge import (
     Progress,
     ProviderUnavailable,
     RateLimited,
-    RetryPolicy,
     Run,
     RunbridgeError,
     RunClient,
     RunRequest,
     RunStatus,
 )
-from runbridge.testing import emulated_client, testing_options
 from runbridge_runflow.emulator import RunflowEmulator
 
 DATA = Path(__file__).parent / "data" / "documented" / "runflow"
@@ -129,33 +126,28 @@ def check(run: Run, expected: Expected, payload: Any) -> None:
     assert run.raw == payload
 
 
+# Tests read through ``once``, a client that never retries, so each served payload
+# is read exactly once.
 @pytest.fixture
-def emulator() -> RunflowEmulator:
-    return RunflowEmulator()
-
-
-@pytest.fixture
-async def client(emulator: RunflowEmulator) -> AsyncIterator[RunClient]:
-    options = testing_options(retry=RetryPolicy.never())
-    async with emulated_client("runflow", emulator=emulator, options=options) as (client, _):
-        yield client
+def provider() -> str:
+    return "runflow"
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))
-async def test_documented_runs_parse(client: RunClient, name: str) -> None:
+async def test_documented_runs_parse(once: RunClient, name: str) -> None:
     payload = load(name)
-    check(client.parse_run(payload), RUNS[name], payload)
+    check(once.parse_run(payload), RUNS[name], payload)
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))
 async def test_documented_runs_read_over_http(
-    client: RunClient, emulator: RunflowEmulator, name: str
+    once: RunClient, emulator: RunflowEmulator, name: str
 ) -> None:
     payload = load(name)
     emulator.inject(200, body=payload)
-    check(await client.get(RUNS[name].id), RUNS[name], payload)
+    check(await once.get(RUNS[name].id), RUNS[name], payload)
     emulator.inject(200, body={"items": [payload], "first": None, "next": None, "previous": None})
-    page = await client.list_page()
+    page = await once.list_page()
     assert page.next_cursor is None
     (listed,) = page.items
     check(listed, RUNS[name], payload)
@@ -170,7 +162,7 @@ async def test_documented_runs_read_over_http(
     ],
 )
 async def test_a_documented_target_goes_back_to_create_list_and_retry(
-    client: RunClient, emulator: RunflowEmulator, name: str
+    once: RunClient, emulator: RunflowEmulator, name: str
 ) -> None:
     payload = {**load(name), "status_code": "failed"}  # a finished run, to retry
     target = RUNS[name].target
@@ -180,27 +172,27 @@ async def test_a_documented_target_goes_back_to_create_list_and_retry(
     else:
         emulator.add_workflow("acme/documented", target_id=ident)
     emulator.add_model("acme/other")
-    run = await client.create(target, inputs={"n": 1})
+    run = await once.create(target, inputs={"n": 1})
     assert run.target == target
     assert emulator.log[-1].path == f"/v1/{target}/runs"  # the id form, as assumed
-    await client.create(emulator.default_target)
-    listed = [r.ref async for r in client.list(target=target)]
+    await once.create(emulator.default_target)
+    listed = [r.ref async for r in once.list(target=target)]
     assert listed == [run.ref]
     field = "model_id" if kind == "models" else "comfyui_workflow_id"
     assert emulator.log[-1].param("q") == f"{field}:{ident}"
     emulator.inject(200, body=payload)  # the core reads the run before retrying it
-    retried = await client.retry(payload["id"])
+    retried = await once.retry(payload["id"])
     assert (retried.target, retried.status) == (target, RunStatus.PENDING)
     assert emulator.log[-1].path == f"/v1/{target}/runs"
 
 
 async def test_a_flow_run_cannot_be_retried_and_says_why(
-    client: RunClient, emulator: RunflowEmulator
+    once: RunClient, emulator: RunflowEmulator
 ) -> None:
     payload = load("run.flow.schema-instance.json")
     emulator.inject(200, body=payload)
     with pytest.raises(InvalidRequest) as caught:
-        await client.retry(payload["id"])
+        await once.retry(payload["id"])
     assert caught.value.field == "target" and "flow" in caught.value.message
     assert [r.method for r in emulator.log] == ["GET"]
 
@@ -216,12 +208,12 @@ async def test_a_flow_run_cannot_be_retried_and_says_why(
     ],
 )
 async def test_documented_envelopes_page_on(
-    client: RunClient, emulator: RunflowEmulator, first: str, token: str
+    once: RunClient, emulator: RunflowEmulator, first: str, token: str
 ) -> None:
     page_one, last = load(first), load("search-runs.last-page.schema-instance.json")
     emulator.inject(200, body=page_one)
     emulator.inject(200, body=last)
-    runs = [run async for run in client.list(page_size=2)]
+    runs = [run async for run in once.list(page_size=2)]
     assert [r.id for r in runs] == [item["id"] for item in page_one["items"] + last["items"]]
     follow = emulator.log[-1]
     assert follow.param("pq") == page_one[token]
@@ -229,10 +221,10 @@ async def test_documented_envelopes_page_on(
 
 
 async def test_the_last_documented_page_has_no_cursor(
-    client: RunClient, emulator: RunflowEmulator
+    once: RunClient, emulator: RunflowEmulator
 ) -> None:
     emulator.inject(200, body=load("search-runs.last-page.schema-instance.json"))
-    page = await client.list_page()
+    page = await once.list_page()
     assert page.next_cursor is None
     assert [r.target for r in page.items] == [f"comfyui-workflows/{WORKFLOW_ID}"]
 
@@ -241,7 +233,7 @@ async def test_the_last_documented_page_has_no_cursor(
 
 
 async def test_the_documented_batch_answers_give_runs(
-    client: RunClient, emulator: RunflowEmulator
+    once: RunClient, emulator: RunflowEmulator
 ) -> None:
     batch, item = (
         load("create-batch.response.prose-instance.json"),
@@ -252,7 +244,7 @@ async def test_the_documented_batch_answers_give_runs(
     emulator.inject(201, body=batch)
     emulator.inject(200, body={"items": [item, second], "first": None, "next": None})
     target = f"models/{MODEL_ID}"
-    result = await client.create_many([RunRequest(target=target, inputs=PROMPT)] * 2)
+    result = await once.create_many([RunRequest(target=target, inputs=PROMPT)] * 2)
     assert result.ok
     assert [r.id for r in result.runs] == [item["run_id"], second_run["id"]]
     assert all(r.target == target and r.status is RunStatus.SUCCEEDED for r in result.runs)
@@ -281,7 +273,7 @@ async def test_the_documented_batch_answers_give_runs(
     ],
 )  # fmt: skip
 async def test_documented_error_bodies(
-    client: RunClient,
+    once: RunClient,
     emulator: RunflowEmulator,
     name: str,
     status: int,
@@ -292,7 +284,7 @@ async def test_documented_error_bodies(
     body = load(name)
     emulator.inject(status, body=body)
     with pytest.raises(error) as caught:
-        await client.get(emulator.unknown_id())
+        await once.get(emulator.unknown_id())
     exc = caught.value
     assert (exc.provider, exc.operation, exc.status, exc.body) == ("runflow", "get", status, body)
     message = body.get("message") or body["error"]["message"]

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from runbridge import RunStatus
 from runbridge.emulation import MASK, Plan
+from runbridge.testing import RawClient, raw_client
 from runbridge_runflow.emulator import RunflowEmulator
 
 SEED = json.loads(
@@ -46,46 +45,23 @@ LOG_KEYS = set(SEED["logs"][0])
 MODEL_RUNS = "/v1/models/acme/echo/v1/runs"
 
 
-class Api:
-    """A raw HTTP client of the served emulator."""
-
-    def __init__(self, session: aiohttp.ClientSession, emulator: RunflowEmulator) -> None:
-        self.session = session
-        self.emulator = emulator
-
-    async def __call__(
-        self,
-        method: str,
-        path: str,
-        *,
-        token: str | None = None,
-        headers: dict[str, str] | None = None,
-        **kwargs: Any,
-    ) -> tuple[int, Any]:
-        sent = {"Authorization": f"Bearer {token or self.emulator.token}", **(headers or {})}
-        async with self.session.request(method, path, headers=sent, **kwargs) as response:
-            return response.status, await response.json()
-
-    async def create(self, **body: Any) -> dict[str, Any]:
-        status, run = await self("POST", MODEL_RUNS, json=body)
-        assert status == 201, run
-        return dict(run)
-
-    async def run(self, run_id: str) -> dict[str, Any]:
-        status, run = await self("GET", f"/v1/runs/{run_id}")
-        assert status == 200, run
-        return dict(run)
-
-
 @pytest.fixture
-def emulator() -> RunflowEmulator:
-    return RunflowEmulator()
+def provider() -> str:
+    return "runflow"
 
 
-@pytest.fixture
-async def api(emulator: RunflowEmulator) -> AsyncIterator[Api]:
-    async with emulator.serve() as base_url, aiohttp.ClientSession(base_url) as session:
-        yield Api(session, emulator)
+async def create_run(api: RawClient, **body: Any) -> dict[str, Any]:
+    """Create a run of the default model with ``body``; its JSON."""
+    status, run = await api("POST", MODEL_RUNS, json=body)
+    assert status == 201, run
+    return dict(run)
+
+
+async def get_run(api: RawClient, run_id: str) -> dict[str, Any]:
+    """The JSON of run ``run_id``."""
+    status, run = await api("GET", f"/v1/runs/{run_id}")
+    assert status == 200, run
+    return dict(run)
 
 
 def assert_error(body: Any, code: str) -> None:
@@ -99,16 +75,17 @@ def assert_error(body: Any, code: str) -> None:
 
 @pytest.mark.parametrize("header", [None, "Bearer wrong-key", "Basic {token}", "Bearer"])
 async def test_requests_without_a_valid_key_are_unauthorized(
-    api: Api, emulator: RunflowEmulator, header: str | None
+    api: RawClient, emulator: RunflowEmulator, header: str | None
 ) -> None:
     headers = {} if header is None else {"Authorization": header.format(token=emulator.token)}
-    async with api.session.get("/v1/runs", headers=headers) as response:
-        assert response.status == 401
-        assert_error(await response.json(), "UNAUTHORIZED")
+    answer = await api("GET", "/v1/runs", headers=headers, auth=False)
+    assert answer.status == 401
+    assert answer.headers["Content-Type"].startswith("application/json")
+    assert_error(answer.body, "UNAUTHORIZED")
 
 
-async def test_unknown_runs_ids_and_other_orgs_runs_are_refused(api: Api) -> None:
-    run = await api.create()
+async def test_unknown_runs_ids_and_other_orgs_runs_are_refused(api: RawClient) -> None:
+    run = await create_run(api)
     status, body = await api("GET", f"/v1/runs/{uuid.uuid4()}")
     assert (status, body["code"]) == (404, "RUN_NOT_FOUND")
     other_org = {"X-Organization-Id": str(uuid.uuid4())}
@@ -118,15 +95,15 @@ async def test_unknown_runs_ids_and_other_orgs_runs_are_refused(api: Api) -> Non
     assert (status, body["errors"][0]["loc"]) == (422, ["path", "id"])
 
 
-async def test_there_is_no_delete(api: Api) -> None:
-    run = await api.create()
+async def test_there_is_no_delete(api: RawClient) -> None:
+    run = await create_run(api)
     status, body = await api("DELETE", f"/v1/runs/{run['id']}")
     assert status == 405
     assert_error(body, "METHOD_NOT_ALLOWED")
 
 
 async def test_injected_faults_use_the_documented_error_body(
-    api: Api, emulator: RunflowEmulator
+    api: RawClient, emulator: RunflowEmulator
 ) -> None:
     emulator.inject(429)
     status, body = await api("GET", "/v1/runs")
@@ -137,9 +114,12 @@ async def test_injected_faults_use_the_documented_error_body(
 # -- create and lifecycle -----------------------------------------------------------------
 
 
-async def test_create_returns_the_full_run_queued(api: Api, emulator: RunflowEmulator) -> None:
+async def test_create_returns_the_full_run_queued(
+    api: RawClient, emulator: RunflowEmulator
+) -> None:
     emulator.plan_next(queued=0, running=0)  # even a run that starts at once
-    run = await api.create(
+    run = await create_run(
+        api,
         input={"prompt": "hi"},
         metadata={"k": "v"},
         callback_url="https://example.invalid/hook",
@@ -168,7 +148,7 @@ async def test_create_returns_the_full_run_queued(api: Api, emulator: RunflowEmu
     ],
 )
 async def test_create_validates_its_body(
-    api: Api, emulator: RunflowEmulator, body: dict[str, Any], loc: list[str]
+    api: RawClient, emulator: RunflowEmulator, body: dict[str, Any], loc: list[str]
 ) -> None:
     emulator.add_model("acme/strict", required=("prompt",))
     status, answer = await api("POST", "/v1/models/acme/strict/runs", json=body)
@@ -177,20 +157,20 @@ async def test_create_validates_its_body(
     assert answer["errors"][0]["loc"] == loc
 
 
-async def test_unknown_models_are_not_found(api: Api) -> None:
+async def test_unknown_models_are_not_found(api: RawClient) -> None:
     status, body = await api("POST", "/v1/models/acme/missing/runs", json={"input": {}})
     assert (status, body["code"]) == (404, "MODEL_NOT_FOUND")
 
 
 async def test_a_run_goes_through_every_phase_on_the_clock(
-    api: Api, emulator: RunflowEmulator
+    api: RawClient, emulator: RunflowEmulator
 ) -> None:
     emulator.plan_next(queued=2, running=4)
-    run_id = (await api.create())["id"]
+    run_id = (await create_run(api))["id"]
     seen = []
     for step in (0, 1.5, 1, 1, 10):
         emulator.advance(step)
-        seen.append(await api.run(run_id))
+        seen.append(await get_run(api, run_id))
     assert [r["status_code"] for r in seen] == [
         "queued",
         "dispatching",
@@ -233,7 +213,7 @@ async def test_a_run_goes_through_every_phase_on_the_clock(
     ],
 )
 async def test_plans_end_in_their_native_outcome(
-    api: Api,
+    api: RawClient,
     emulator: RunflowEmulator,
     plan: Plan,
     status: str,
@@ -241,16 +221,16 @@ async def test_plans_end_in_their_native_outcome(
     cost: str | None,
 ) -> None:
     emulator.plan_next(plan)
-    run_id = (await api.create())["id"]
+    run_id = (await create_run(api))["id"]
     emulator.advance(60)
-    run = await api.run(run_id)
+    run = await get_run(api, run_id)
     assert run["status_code"] == status
     assert (run["failure_code"], run["failure_stage_code"]) == failure
     assert (run["failure_message"] is not None) == (failure[0] is not None)
     assert run["cost"] == cost
 
 
-async def test_workflow_runs_name_their_workflow(api: Api, emulator: RunflowEmulator) -> None:
+async def test_workflow_runs_name_their_workflow(api: RawClient, emulator: RunflowEmulator) -> None:
     emulator.add_workflow("acme/upscale")
     status, run = await api("POST", "/v1/comfyui-workflows/acme/upscale/runs", json={})
     assert status == 201
@@ -264,8 +244,8 @@ async def test_workflow_runs_name_their_workflow(api: Api, emulator: RunflowEmul
 # -- listing ------------------------------------------------------------------------------
 
 
-async def test_list_pages_with_cursors_both_ways(api: Api) -> None:
-    ids = [(await api.create(input={"i": i}))["id"] for i in range(5)]
+async def test_list_pages_with_cursors_both_ways(api: RawClient) -> None:
+    ids = [(await create_run(api, input={"i": i}))["id"] for i in range(5)]
     pages, params = [], {"limit": "2"}
     while True:
         status, page = await api("GET", "/v1/runs", params=params)
@@ -294,10 +274,10 @@ async def test_list_pages_with_cursors_both_ways(api: Api) -> None:
 )
 async def test_cursor_styles(emulator: RunflowEmulator, style: str, key: str, shape: Any) -> None:
     emulator.cursor_style = style  # type: ignore[assignment]
-    async with emulator.serve() as base_url, aiohttp.ClientSession(base_url) as session:
-        api = Api(session, emulator)
+    async with raw_client(emulator) as api:
+        base_url = api.base_url
         for _ in range(3):
-            await api.create()
+            await create_run(api)
         status, page = await api("GET", "/v1/runs", params={"limit": "2"})
     assert status == 200
     assert shape(page[key], base_url)
@@ -318,7 +298,7 @@ async def test_cursor_styles(emulator: RunflowEmulator, style: str, key: str, sh
     ],
 )
 async def test_list_rejects_bad_parameters(
-    api: Api, params: dict[str, str], loc: list[str]
+    api: RawClient, params: dict[str, str], loc: list[str]
 ) -> None:
     status, body = await api("GET", "/v1/runs", params=params)
     assert status == 422
@@ -326,12 +306,14 @@ async def test_list_rejects_bad_parameters(
     assert body["errors"][0]["loc"] == loc
 
 
-async def test_q_filters_on_status_with_or_and_not(api: Api, emulator: RunflowEmulator) -> None:
+async def test_q_filters_on_status_with_or_and_not(
+    api: RawClient, emulator: RunflowEmulator
+) -> None:
     emulator.plan_next(queued=0, running=1)
-    done = (await api.create())["id"]
+    done = (await create_run(api))["id"]
     emulator.advance(5)
     emulator.plan_next(queued=100)
-    waiting = (await api.create(client_ref="w"))["id"]
+    waiting = (await create_run(api, client_ref="w"))["id"]
 
     async def ids(q: str) -> set[str]:
         status, page = await api("GET", "/v1/runs", params={"q": q})
@@ -345,7 +327,7 @@ async def test_q_filters_on_status_with_or_and_not(api: Api, emulator: RunflowEm
     assert await ids("status_code=running") == set()
 
 
-async def test_statuses_lists_the_documented_enum(api: Api) -> None:
+async def test_statuses_lists_the_documented_enum(api: RawClient) -> None:
     status, rows = await api("GET", "/v1/runs/statuses")
     assert status == 200
     assert [row["code"] for row in rows] == [
@@ -362,9 +344,11 @@ async def test_statuses_lists_the_documented_enum(api: Api) -> None:
 # -- patch and cancellation ---------------------------------------------------------------
 
 
-async def test_patch_merges_only_the_fields_given(api: Api, emulator: RunflowEmulator) -> None:
+async def test_patch_merges_only_the_fields_given(
+    api: RawClient, emulator: RunflowEmulator
+) -> None:
     emulator.plan_next(queued=100)
-    run = await api.create(input={"a": 1})
+    run = await create_run(api, input={"a": 1})
     body = {"status_code": "running", "cost": 1.5, "nodes_completed": 2, "colour": "red"}
     status, patched = await api("PATCH", f"/v1/runs/{run['id']}", json=body)
     assert status == 200
@@ -376,7 +360,7 @@ async def test_patch_merges_only_the_fields_given(api: Api, emulator: RunflowEmu
     assert patched["started_at"] is not None and "colour" not in patched
     assert patched["input"] == {"a": 1} and patched["nodes_total"] == 3
     emulator.advance(1000)  # a patched status is no longer moved by the clock
-    assert (await api.run(run["id"]))["status_code"] == "running"
+    assert (await get_run(api, run["id"]))["status_code"] == "running"
     finish = {"status_code": "succeeded", "completed_at": "2030-01-01T00:00:00Z", "cost": "2.50"}
     _, finished = await api("PATCH", f"/v1/runs/{run['id']}", json=finish)
     assert finished["completed_at"] == "2030-01-01T00:00:00+00:00"
@@ -393,16 +377,16 @@ async def test_patch_merges_only_the_fields_given(api: Api, emulator: RunflowEmu
         ({"status_code": 3}, ["body", "status_code"]),
     ],
 )
-async def test_patch_validates_fields(api: Api, body: dict[str, Any], loc: list[str]) -> None:
-    run = await api.create()
+async def test_patch_validates_fields(api: RawClient, body: dict[str, Any], loc: list[str]) -> None:
+    run = await create_run(api)
     status, answer = await api("PATCH", f"/v1/runs/{run['id']}", json=body)
     assert status == 422
     assert answer["errors"][0]["loc"] == loc
 
 
-async def test_admin_cancellation(api: Api, emulator: RunflowEmulator) -> None:
+async def test_admin_cancellation(api: RawClient, emulator: RunflowEmulator) -> None:
     emulator.plan_next(queued=100)
-    run = await api.create()
+    run = await create_run(api)
     path = f"/v1/admin/runs/{run['id']}/cancellation"
     status, body = await api("POST", path)
     assert (status, body["code"]) == (403, "PERMISSION_DENIED")
@@ -416,11 +400,11 @@ async def test_admin_cancellation(api: Api, emulator: RunflowEmulator) -> None:
 
 
 async def test_admin_cancellation_leaves_finished_runs_unchanged(
-    api: Api, emulator: RunflowEmulator
+    api: RawClient, emulator: RunflowEmulator
 ) -> None:
-    run = await api.create()
+    run = await create_run(api)
     emulator.advance(60)
-    finished = await api.run(run["id"])
+    finished = await get_run(api, run["id"])
     path = f"/v1/admin/runs/{run['id']}/cancellation"
     status, body = await api("POST", path, token=emulator.admin_token)
     assert (status, body) == (200, finished)
@@ -433,7 +417,7 @@ BATCHES = "/v1/models/acme/echo/v1/batches"
 
 
 async def test_batches_create_runs_and_replay_by_idempotency_key(
-    api: Api, emulator: RunflowEmulator
+    api: RawClient, emulator: RunflowEmulator
 ) -> None:
     body = {"items": [{"input": {"i": 0}, "client_ref": "a"}, {"input": {"i": 1}}]}
     key = {"Idempotency-Key": "k-1"}
@@ -451,7 +435,7 @@ async def test_batches_create_runs_and_replay_by_idempotency_key(
     assert len(emulator.runs) == 4
 
 
-async def test_batch_items_embed_their_runs(api: Api, emulator: RunflowEmulator) -> None:
+async def test_batch_items_embed_their_runs(api: RawClient, emulator: RunflowEmulator) -> None:
     body = {"items": [{"input": {"i": i}, "client_ref": f"r{i}"} for i in range(3)]}
     _, batch = await api("POST", BATCHES, json=body)
     status, page = await api("GET", f"/v1/batches/{batch['id']}/items", params={"limit": "2"})
@@ -487,7 +471,7 @@ async def test_batch_items_embed_their_runs(api: Api, emulator: RunflowEmulator)
     ],
 )
 async def test_batches_refuse_what_they_cannot_take(
-    api: Api, emulator: RunflowEmulator, path: str, body: Any, expected: tuple[int, str]
+    api: RawClient, emulator: RunflowEmulator, path: str, body: Any, expected: tuple[int, str]
 ) -> None:
     emulator.add_model("acme/plain", template_backed=False)
     emulator.add_workflow("acme/flow")
@@ -499,8 +483,7 @@ async def test_batches_refuse_what_they_cannot_take(
 async def test_batches_take_any_number_of_items_unless_limited(emulator: RunflowEmulator) -> None:
     limited = RunflowEmulator(max_batch_items=2)
     for served, expected in ((emulator, 201), (limited, 422)):
-        async with served.serve() as base_url, aiohttp.ClientSession(base_url) as session:
-            api = Api(session, served)
+        async with raw_client(served) as api:
             status, body = await api("POST", BATCHES, json={"items": [{"input": {}}] * 3})
         assert status == expected, body
     with pytest.raises(ValueError, match="max_batch_items"):
@@ -511,12 +494,12 @@ async def test_batches_take_any_number_of_items_unless_limited(emulator: Runflow
 
 
 async def test_nested_records_carry_only_documented_keys(
-    api: Api, emulator: RunflowEmulator
+    api: RawClient, emulator: RunflowEmulator
 ) -> None:
     emulator.plan_next(outcome=RunStatus.FAILED, failure="system")
-    run_id = (await api.create())["id"]
+    run_id = (await create_run(api))["id"]
     emulator.advance(60)
-    run = await api.run(run_id)
+    run = await get_run(api, run_id)
     assert set(run) == RUN_FIELDS
     assert run["node_runs"] and all(set(n) == NODE_RUN_KEYS for n in run["node_runs"])
     assert run["logs"] and all(set(entry) == LOG_KEYS for entry in run["logs"])
@@ -529,9 +512,8 @@ async def test_extras_add_owners_only_when_asked() -> None:
         RunflowEmulator(extras={"owner"})
     emulator = RunflowEmulator(extras={"model_owner", "comfyui_workflow"})
     emulator.add_workflow("acme/upscale")
-    async with emulator.serve() as base_url, aiohttp.ClientSession(base_url) as session:
-        api = Api(session, emulator)
-        model_run = await api.create()
+    async with raw_client(emulator) as api:
+        model_run = await create_run(api)
         status, workflow_run = await api("POST", "/v1/comfyui-workflows/acme/upscale/runs")
     assert status == 201
     assert set(model_run) == RUN_FIELDS | {"comfyui_workflow"}
@@ -544,7 +526,7 @@ async def test_extras_add_owners_only_when_asked() -> None:
 
 @pytest.mark.parametrize("kind", ["models", "comfyui-workflows"])
 async def test_targets_are_accepted_by_id_as_assumed(
-    api: Api, emulator: RunflowEmulator, kind: str
+    api: RawClient, emulator: RunflowEmulator, kind: str
 ) -> None:
     target = emulator.default_target if kind == "models" else emulator.add_workflow("acme/up")
     ident = target.split("/")[1]
@@ -558,7 +540,7 @@ async def test_targets_are_accepted_by_id_as_assumed(
     assert (status, body["code"]) == (404, "MODEL_NOT_FOUND")
 
 
-async def test_batches_are_accepted_by_model_id(api: Api, emulator: RunflowEmulator) -> None:
+async def test_batches_are_accepted_by_model_id(api: RawClient, emulator: RunflowEmulator) -> None:
     path = f"/v1/{emulator.default_target}/batches"
     status, batch = await api("POST", path, json={"items": [{"input": {}}]})
     assert (status, batch["items_total"]) == (201, 1)
@@ -566,9 +548,8 @@ async def test_batches_are_accepted_by_model_id(api: Api, emulator: RunflowEmula
 
 async def test_query_fields_narrow_what_q_may_filter_on() -> None:
     emulator = RunflowEmulator(query_fields={"status_code", "model_id"})
-    async with emulator.serve() as base_url, aiohttp.ClientSession(base_url) as session:
-        api = Api(session, emulator)
-        await api.create(client_ref="r1")
+    async with raw_client(emulator) as api:
+        await create_run(api, client_ref="r1")
         status, body = await api("GET", "/v1/runs", params={"q": 'client_ref:"r1"'})
         assert (status, body["errors"][0]["loc"]) == (422, ["query", "q"])
         assert "client_ref" in body["errors"][0]["msg"]
@@ -576,19 +557,21 @@ async def test_query_fields_narrow_what_q_may_filter_on() -> None:
         assert (status, len(page["items"])) == (200, 1)
 
 
-async def test_every_documented_status_can_be_forced(api: Api, emulator: RunflowEmulator) -> None:
-    run_id = (await api.create())["id"]
+async def test_every_documented_status_can_be_forced(
+    api: RawClient, emulator: RunflowEmulator
+) -> None:
+    run_id = (await create_run(api))["id"]
     for native in emulator.statuses.documented:
         emulator.force_status(run_id, native)
-        assert (await api.run(run_id))["status_code"] == native
+        assert (await get_run(api, run_id))["status_code"] == native
     with pytest.raises(ValueError, match="not a documented runflow status"):
         emulator.force_status(run_id, "cancelled")
     emulator.force_status(run_id, "errored", undocumented=True)
-    assert (await api.run(run_id))["status_code"] == "errored"
+    assert (await get_run(api, run_id))["status_code"] == "errored"
 
 
-async def test_the_log_masks_both_keys(api: Api, emulator: RunflowEmulator) -> None:
-    await api.create(input={"prompt": "p"})
+async def test_the_log_masks_both_keys(api: RawClient, emulator: RunflowEmulator) -> None:
+    await create_run(api, input={"prompt": "p"})
     await api("GET", "/v1/runs", token=emulator.admin_token, headers={"X-Organization-Id": "o"})
     create, listing = emulator.log
     assert (create.method, create.path, create.body) == (
@@ -616,7 +599,7 @@ async def test_the_log_masks_both_keys(api: Api, emulator: RunflowEmulator) -> N
     ],
 )
 async def test_injected_errors_carry_a_code_for_their_status(
-    api: Api, emulator: RunflowEmulator, status: int, code: str
+    api: RawClient, emulator: RunflowEmulator, status: int, code: str
 ) -> None:
     emulator.inject(status)
     answer, body = await api("GET", "/v1/runs")
@@ -624,7 +607,9 @@ async def test_injected_errors_carry_a_code_for_their_status(
     assert_error(body, code)
 
 
-async def test_unrouted_paths_and_unavailable_models(api: Api, emulator: RunflowEmulator) -> None:
+async def test_unrouted_paths_and_unavailable_models(
+    api: RawClient, emulator: RunflowEmulator
+) -> None:
     status, body = await api("GET", "/v1/nothing-here")
     assert status == 404
     assert_error(body, "NOT_FOUND")

@@ -9,34 +9,24 @@ that exists.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 from aiohttp import web
 
 from runbridge import ProviderUnavailable, RetryPolicy, RunClient
-from runbridge.emulation import LoggedRequest
 from runbridge.testing import emulated_client, testing_options
 from runbridge_runflow.emulator import RunflowEmulator
+from support import sent
 
 NO_CLIENT_REF = RunflowEmulator(token="t").query_fields - {"client_ref"}
 """What ``q`` may filter on for a server that cannot search by ``client_ref``."""
 
 
 @pytest.fixture
-def emulator() -> RunflowEmulator:
-    return RunflowEmulator()
-
-
-@pytest.fixture
-async def client(emulator: RunflowEmulator) -> AsyncIterator[RunClient]:
-    async with emulated_client("runflow", emulator=emulator) as (client, _):
-        yield client
-
-
-def sent(emulator: RunflowEmulator, method: str, suffix: str = "") -> list[LoggedRequest]:
-    return [r for r in emulator.log if r.method == method and r.path.endswith(suffix)]
+def provider() -> str:
+    return "runflow"
 
 
 def lookups(emulator: RunflowEmulator) -> list[str | None]:

@@ -10,7 +10,6 @@ target is unknown.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -20,23 +19,18 @@ from runbridge.emulation import LoggedRequest
 from runbridge.testing import emulated_client
 from runbridge_runflow._target import Directory
 from runbridge_runflow.emulator import RunflowEmulator
+from support import sent
 
 FLOW = "2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5c6d"
 
 
 @pytest.fixture
-def emulator() -> RunflowEmulator:
-    return RunflowEmulator()
-
-
-@pytest.fixture
-async def client(emulator: RunflowEmulator) -> AsyncIterator[RunClient]:
-    async with emulated_client("runflow", emulator=emulator) as (client, _):
-        yield client
+def provider() -> str:
+    return "runflow"
 
 
 def listings(emulator: RunflowEmulator) -> list[LoggedRequest]:
-    return [r for r in emulator.log if r.method == "GET" and r.path.endswith("/runs")]
+    return sent(emulator, "GET", "/runs")
 
 
 def ident(target: str) -> str:

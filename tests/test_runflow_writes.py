@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,41 +17,20 @@ from runbridge import (
     InvalidRequest,
     NotFound,
     Progress,
-    RetryPolicy,
     RunClient,
     RunRequest,
     RunStatus,
     UnsupportedOperation,
 )
-from runbridge.emulation import MASK, LoggedRequest
-from runbridge.testing import emulated_client, testing_options
+from runbridge.emulation import MASK
+from runbridge.testing import emulated_client
 from runbridge_runflow.emulator import RunflowEmulator
-
-SETTLE = 3600.0
-
-
-@pytest.fixture
-def emulator() -> RunflowEmulator:
-    return RunflowEmulator()
+from support import SETTLE, sent
 
 
 @pytest.fixture
-async def client(emulator: RunflowEmulator) -> AsyncIterator[RunClient]:
-    async with emulated_client("runflow", emulator=emulator) as (client, _):
-        yield client
-
-
-@pytest.fixture
-async def strict_client(emulator: RunflowEmulator) -> AsyncIterator[RunClient]:
-    """A client that tries every request once."""
-    options = testing_options(retry=RetryPolicy.never())
-    async with emulated_client("runflow", emulator=emulator, options=options) as (client, _):
-        yield client
-
-
-def sent(emulator: RunflowEmulator, method: str, suffix: str = "") -> list[LoggedRequest]:
-    """Requests the emulator received with this method and path ending."""
-    return [r for r in emulator.log if r.method == method and r.path.endswith(suffix)]
+def provider() -> str:
+    return "runflow"
 
 
 # -- update -------------------------------------------------------------------------------
@@ -449,10 +427,10 @@ async def test_a_refused_chunk_alone_is_created_singly_and_exactly_once() -> Non
 
 
 async def test_a_refused_batch_reports_every_request(
-    strict_client: RunClient, emulator: RunflowEmulator
+    once: RunClient, emulator: RunflowEmulator
 ) -> None:
     emulator.inject(409, body={"code": "CONFLICT", "message": "key reused", "errors": None})
-    result = await strict_client.create_many(requests_for(emulator.default_target, 2))
+    result = await once.create_many(requests_for(emulator.default_target, 2))
     assert result.runs == ()
     assert [(e.index, type(e.error)) for e in result.errors] == [(0, Conflict), (1, Conflict)]
     assert emulator.runs == {}

@@ -25,7 +25,7 @@ import orjson
 import pytest
 
 import runbridge
-from fuzz_support import PROVIDERS, Steer, steerable
+from fuzz_support import Steer, steerable
 from runbridge import (
     BulkResult,
     ConfigError,
@@ -43,6 +43,7 @@ from runbridge import (
     WaitTimeout,
 )
 from runbridge.testing import emulated_client, testing_options
+from support import PROVIDERS
 
 CORES = {
     "token": "Zq81xLw0",
@@ -178,12 +179,9 @@ def _emulator(provider: str) -> Any:
     return steerable(provider, token=token_of(provider), **extra)
 
 
-@pytest.fixture(params=PROVIDERS)
-async def served(
-    request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
-) -> AsyncIterator[Served]:
+@pytest.fixture
+async def served(provider: str, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Served]:
     caplog.set_level(logging.DEBUG, logger="runbridge")
-    provider = str(request.param)
     emulator = _emulator(provider)
     options = testing_options(retry=RetryPolicy.never())
     async with emulated_client(provider, emulator=emulator, options=options) as (client, _):

@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 import orjson
+from multidict import CIMultiDict
 
 from ..emulation import Emulator
 
@@ -28,6 +29,12 @@ class RawResponse:
             return orjson.loads(self.content) if self.content else None
         except orjson.JSONDecodeError:
             return None
+
+    def json(self) -> Any:
+        """The JSON body; ``AssertionError`` unless it is JSON and says so in Content-Type."""
+        kind = self.headers.get("Content-Type", "")
+        assert kind.startswith("application/json"), f"not JSON: {kind!r}"
+        return orjson.loads(self.content)
 
     def __iter__(self) -> Any:
         # ``status, body = await raw(...)`` reads naturally in tests.
@@ -63,7 +70,7 @@ class RawClient:
     ) -> RawResponse:
         sent: dict[str, str] = {}
         if auth and self.emulator.auth is not None:
-            sent.update(self.emulator.auth.headers(token or self.emulator.token))
+            sent.update(self.emulator.auth.headers(self.emulator.token if token is None else token))
         sent.update(headers or {})
         async with self.session.request(
             method,
@@ -74,7 +81,9 @@ class RawClient:
             headers=sent,
             allow_redirects=False,
         ) as response:
-            return RawResponse(response.status, dict(response.headers), await response.read())
+            # A copy that keeps header names case-insensitive, as HTTP has them.
+            headers = CIMultiDict(response.headers)
+            return RawResponse(response.status, headers, await response.read())
 
 
 @contextlib.asynccontextmanager
