@@ -183,7 +183,7 @@ class Adapter:
         ``wire_run`` with ``converter``, and its id must match ``id_format``; any
         failure is a ``ResponseError``. Then ``run_from`` translates.
         """
-        if not isinstance(payload, Mapping):
+        if type(payload) is not dict and not isinstance(payload, Mapping):
             raise call.bad_response("expected a run object", body=payload)
         wire = call.structure(self.converter, payload, self.wire_run)
         raw_id = wire.id

@@ -19,7 +19,7 @@ from ._convert import structure
 from ._errors import InvalidRequest, ProviderUnavailable, ResponseError
 from ._http import GarbledBody, HttpClient, Response
 from ._redact import Redactor
-from ._retry import Deadline, retrying
+from ._retry import Deadline, parse_retry_after, retrying
 from ._translation import ErrorTranslator
 
 if TYPE_CHECKING:
@@ -159,55 +159,74 @@ class Call:
         are and writes are not. Pass ``True`` for a write that carries an
         idempotency key, so that a retry cannot create a duplicate.
         """
-        channel = self._channel
-        http = channel.http
-        policy = http.options.retry
         retryable = method not in _WRITE_METHODS if idempotent is None else idempotent
         data = orjson.dumps(json) if json is not None else None
         if data is not None:
             headers = {**(headers or {}), "Content-Type": "application/json"}
+        try:  # the common case: one attempt, no retry machinery
+            return await self._attempt(method, path, params, data, headers, expect, retryable)
+        except Exception as first:
+            if not (retryable and _may_retry(first)):
+                raise self._typed(first) from None
+            failed = first
 
         async def attempt() -> Response:
-            response = await http.send(
-                method,
-                path,
-                params=params,
-                data=data,
-                headers=headers,
-                time_left=self.deadline.remaining(),
-                provider=self.provider,
-                operation=self.operation,
-                redactor=self.redactor,
-            )
-            if response.status in expect:
-                return response
-            if retryable and response.status in policy.statuses:
-                from ._retry import parse_retry_after
+            return await self._attempt(method, path, params, data, headers, expect, retryable)
 
-                raise _RetryableStatus(
-                    response, parse_retry_after(response.headers.get("Retry-After"))
-                )
-            raise channel.translator.error(
-                response, operation=self.operation, redactor=self.redactor
-            )
-
-        def may_retry(exc: Exception) -> bool:
-            # Connection failures and garbled bodies may pass; a retry may help.
-            return retryable and isinstance(
-                exc, _RetryableStatus | ProviderUnavailable | GarbledBody
-            )
-
+        policy = self._channel.http.options.retry
         try:
             return await retrying(
                 attempt,
                 policy=policy,
                 deadline=self.deadline,
-                retryable=may_retry,
+                retryable=_may_retry,
                 label=f"{self.provider}.{self.operation}",
+                failed=failed,
             )
-        except _RetryableStatus as last:
-            # Raised outside the handler, so the typed error does not chain the signal.
-            error = channel.translator.error(
-                last.response, operation=self.operation, redactor=self.redactor
-            )
+        except Exception as last:
+            error = self._typed(last)
         raise error
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        params: Any,
+        data: bytes | None,
+        headers: Mapping[str, str] | None,
+        expect: tuple[int, ...],
+        retryable: bool,
+    ) -> Response:
+        http = self._channel.http
+        response = await http.send(
+            method,
+            path,
+            params=params,
+            data=data,
+            headers=headers,
+            time_left=self.deadline.remaining(),
+            provider=self.provider,
+            operation=self.operation,
+            redactor=self.redactor,
+        )
+        if response.status in expect:
+            return response
+        if retryable and response.status in http.options.retry.statuses:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise _RetryableStatus(response, retry_after)
+        raise self._channel.translator.error(
+            response, operation=self.operation, redactor=self.redactor
+        )
+
+    def _typed(self, exc: Exception) -> Exception:
+        """``exc``, or the typed error for a retryable status that retries did not cure."""
+        if isinstance(exc, _RetryableStatus):
+            return self._channel.translator.error(
+                exc.response, operation=self.operation, redactor=self.redactor
+            )
+        return exc
+
+
+def _may_retry(exc: Exception) -> bool:
+    # Connection failures and garbled bodies may pass; a retry may help.
+    return isinstance(exc, _RetryableStatus | ProviderUnavailable | GarbledBody)

@@ -101,24 +101,29 @@ async def retrying(
     deadline: Deadline,
     retryable: Callable[[Exception], bool],
     label: str = "",
+    failed: Exception | None = None,
 ) -> T:
     """Run ``attempt`` until it returns, retrying what ``retryable`` allows.
 
     The one retry loop of runbridge: full-jitter backoff (or the error's
     ``retry_after``), at most ``policy.attempts`` tries, and no try that could not
-    start before ``deadline``. The last error is raised as it was.
+    start before ``deadline``. The last error is raised as it was. ``failed`` is
+    the error of a first attempt the caller already made (it counts as a try).
     """
     tries = 0
+    error = failed
     while True:
-        tries += 1
+        if error is not None:
+            tries += 1
+            if tries >= policy.attempts or not retryable(error):
+                raise error
+            delay = policy.delay(tries, getattr(error, "retry_after", None))
+            if delay >= deadline.remaining():
+                raise error
+            log.debug("%s: attempt %d failed (%s); retrying in %.2fs", label, tries, error, delay)
+            if delay > 0:
+                await asyncio.sleep(delay)
         try:
             return await attempt()
         except Exception as exc:
-            if tries >= policy.attempts or not retryable(exc):
-                raise
-            delay = policy.delay(tries, getattr(exc, "retry_after", None))
-            if delay >= deadline.remaining():
-                raise
-            log.debug("%s: attempt %d failed (%s); retrying in %.2fs", label, tries, exc, delay)
-        if delay > 0:
-            await asyncio.sleep(delay)
+            error = exc
