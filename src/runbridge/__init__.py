@@ -28,6 +28,7 @@ from ._errors import (
     RateLimited,
     ResponseError,
     RunbridgeError,
+    TLSError,
     UnsupportedOperation,
     WaitTimeout,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "RunUpdate",
     "RunbridgeError",
     "Support",
+    "TLSError",
     "UnsupportedOperation",
     "WaitTimeout",
     "connect",

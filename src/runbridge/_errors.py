@@ -82,6 +82,11 @@ class ProviderUnavailable(RunbridgeError):
     """The provider could not be reached or answered with a server error."""
 
 
+class TLSError(RunbridgeError):
+    """The provider's TLS certificate could not be verified: a configuration or security
+    problem, never retried."""
+
+
 class UnsupportedOperation(RunbridgeError):
     """The provider has no such operation and the core cannot emulate it."""
 
@@ -114,9 +119,10 @@ class CreateUnconfirmed(RunbridgeError):
 
 
 class WaitTimeout(RunbridgeError):
-    """``wait`` reached its deadline before the run finished; ``run`` is the last seen."""
+    """``wait`` reached its deadline before the run finished; ``run`` is the last seen
+    (``None`` when the provider never answered in time)."""
 
-    def __init__(self, message: str, *, run: Run, **kwargs: Any) -> None:
+    def __init__(self, message: str, *, run: Run | None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.run = run
 

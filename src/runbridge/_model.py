@@ -359,11 +359,16 @@ class Page:
 
 @attrs.frozen
 class BulkError:
-    """One request of a bulk create that did not produce a run."""
+    """One request of a bulk create that did not produce a run it can report.
+
+    ``token`` is set when the outcome is unknown (the run may exist): pass it to
+    ``RunClient.resolve`` to find out, rather than creating the request again.
+    """
 
     message: str
     index: int | None = None
     error: BaseException | None = attrs.field(default=None, eq=False)
+    token: str | None = None
 
 
 @attrs.frozen
@@ -378,3 +383,8 @@ class BulkResult:
     def ok(self) -> bool:
         """True when every requested run was created."""
         return not self.errors and len(self.runs) == self.requested
+
+    @property
+    def unconfirmed(self) -> tuple[BulkError, ...]:
+        """The failures whose run may exist after all (each has a ``token``)."""
+        return tuple(error for error in self.errors if error.token is not None)
