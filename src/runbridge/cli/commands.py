@@ -43,6 +43,8 @@ async def _wait_and_show(
                 on_poll=lambda r: board.update(line, r),
             )
         except WaitTimeout as exc:
+            if exc.run is None:  # the provider never answered in time: nothing to show
+                raise
             error, done = exc, exc.run
     output.run(done)  # after a timeout too: the last state seen, for scripts
     if error is not None:

@@ -179,8 +179,9 @@ class AdapterConformance:
         run = await client.create(target)
         with pytest.raises(WaitTimeout) as caught:
             await client.wait(run, timeout=0.05, poll_interval=0.01)
-        assert caught.value.run.ref == run.ref
-        assert not caught.value.run.status.is_terminal
+        last = caught.value.run
+        assert last is not None and last.ref == run.ref
+        assert not last.status.is_terminal
 
     # -- listing ----------------------------------------------------------------------
 
