@@ -5,8 +5,11 @@ A test module imports what it needs from here, never from another test module.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 from runbridge.emulation import Emulator, LoggedRequest
@@ -29,10 +32,13 @@ def sent(emulator: Emulator, method: str, suffix: str = "") -> list[LoggedReques
 
 
 def tamper(cursor: str) -> str:
-    """Alter the provider token inside a runbridge cursor (base64url JSON of [provider, token])."""
-    provider, token = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    """Alter the provider token inside a runbridge cursor (base64url JSON of [provider, token],
+    a dot, then its signature), keeping the signature: a forgery without the key."""
+    payload, _, mac = cursor.partition(".")
+    provider, token = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     token = ("B" if token[0] == "A" else "A") + token[1:]
-    return base64.urlsafe_b64encode(json.dumps([provider, token]).encode()).decode().rstrip("=")
+    forged = base64.urlsafe_b64encode(json.dumps([provider, token]).encode()).decode().rstrip("=")
+    return f"{forged}.{mac}"
 
 
 # -- the Cyberdesk emulator over raw HTTP -----------------------------------------------
@@ -74,3 +80,16 @@ async def cyberdesk_create(api: RawClient, **body: Any) -> dict[str, Any]:
     )
     assert status == 201, run
     return dict(run)
+
+
+def posts(emulator: Emulator) -> int:
+    """How many POST requests ``emulator`` received."""
+    return sum(1 for method, _ in emulator.requests if method == "POST")
+
+
+async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Poll ``condition`` until it holds (a deadline, not a sleep for state)."""
+    end = time.monotonic() + within
+    while not condition():
+        assert time.monotonic() < end, "condition not met in time"
+        await asyncio.sleep(0.01)

@@ -13,6 +13,7 @@ from memo_plugin.emulator import MemoEmulator
 from runbridge import (
     AuthError,
     Conflict,
+    CreateUnconfirmed,
     InvalidRequest,
     NotFound,
     ProviderUnavailable,
@@ -90,13 +91,28 @@ async def test_reads_give_up_after_the_last_attempt(memo: MemoEmulator) -> None:
         assert len(memo.requests) == 3
 
 
-async def test_writes_without_idempotency_are_not_retried(memo: MemoEmulator) -> None:
+async def test_a_create_the_provider_did_not_process_is_sent_again(memo: MemoEmulator) -> None:
+    # 503 (and 429, 408) say the request was not handled: sending it again is safe.
     async with emulated_client("memo", emulator=memo) as (client, _):
         memo.inject(503)
-        with pytest.raises(ProviderUnavailable):
+        run = await client.create("echo")
+        assert memo.requests == [("POST", "/runs"), ("POST", "/runs")]
+        assert list(memo.runs) == [run.id]
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+async def test_a_create_that_may_have_landed_is_never_sent_again(
+    memo: MemoEmulator, status: int
+) -> None:
+    # Memo has neither idempotency keys nor a place for a client token: after an answer
+    # that may hide a made run, the only safe outcome is "unconfirmed", with the token.
+    async with emulated_client("memo", emulator=memo) as (client, _):
+        memo.inject(status)
+        with pytest.raises(CreateUnconfirmed) as caught:
             await client.create("echo")
         assert memo.requests == [("POST", "/runs")]
-        assert memo.runs == {}
+        assert caught.value.token and caught.value.status == status
+        assert [e.token for e in client.unconfirmed()] == [caught.value.token]
 
 
 async def test_rate_limits_carry_retry_after_in_both_forms(memo: MemoEmulator) -> None:

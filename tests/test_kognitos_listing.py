@@ -89,8 +89,14 @@ async def test_tampered_or_foreign_cursors_are_invalid(
             await once.create(t)
     cursor = (await once.list_page(target=target, page_size=1)).next_cursor
     assert cursor is not None
+    # A tampered cursor fails its signature here; nothing is sent.
+    seen = emulator.requests.count(LIST)
+    with pytest.raises(InvalidRequest) as forged:
+        await once.list_page(target=target, page_size=1, cursor=tamper(cursor))
+    assert forged.value.status is None and forged.value.field == "cursor"
+    assert emulator.requests.count(LIST) == seen
+    # A genuine token used for another query: the provider refuses it.
     attempts: list[dict[str, Any]] = [
-        {"target": target, "page_size": 1, "cursor": tamper(cursor)},
         {"target": other, "page_size": 1, "cursor": cursor},
         {"target": target, "page_size": 2, "cursor": cursor},
         {"target": target + "@Draft", "page_size": 1, "cursor": cursor},

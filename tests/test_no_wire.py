@@ -240,7 +240,8 @@ async def test_kognitos_refuses_a_listing_without_target() -> None:
 
 
 def _cursor(provider: str, native: str) -> str:
-    # A cursor as this library wraps one (base64url of [provider, native]), forged.
+    # A cursor as this library wraps one (base64url of [provider, native]), forged: it has
+    # no signature, so it is refused before the adapter reads it.
     return base64.urlsafe_b64encode(orjson.dumps([provider, native])).decode().rstrip("=")
 
 

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 from fuzz_support import Loop, Steer, steerable
 from runbridge import (
     BulkResult,
+    CreateUnconfirmed,
     Page,
     ResponseError,
     RetryPolicy,
@@ -345,10 +346,18 @@ class Bench:
         return steered
 
     def call(self, awaitable: Any) -> Any:
-        """The call's result, or ``None`` after a ``ResponseError``; anything else fails."""
+        """The call's result, or ``None`` after a ``ResponseError``; anything else fails.
+
+        A create answered 2xx with a payload it cannot read made its run: that is
+        ``CreateUnconfirmed`` (caused by the ``ResponseError``), never a crash.
+        """
         try:
             return self.loop.run(awaitable)
         except ResponseError:
+            return None
+        except CreateUnconfirmed as exc:
+            if not isinstance(exc.__cause__, ResponseError):
+                raise AssertionError(f"{self.provider}: unconfirmed for {exc!r}") from exc
             return None
         except Exception as exc:
             raise AssertionError(

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from runbridge import ProviderUnavailable, RetryPolicy, RunClient
+from runbridge import CreateUnconfirmed, ProviderUnavailable, RetryPolicy, RunClient
 from runbridge.testing import emulated_client, testing_options
 from runbridge_runflow.emulator import RunflowEmulator
 from support import sent
@@ -34,16 +34,41 @@ def lookups(emulator: RunflowEmulator) -> list[str | None]:
     return [r.param("q") for r in sent(emulator, "GET", "/runs")]
 
 
-async def test_a_create_answered_503_is_looked_up_then_sent_again(
+async def test_a_create_answered_503_is_sent_again_without_a_lookup(
     client: RunClient, emulator: RunflowEmulator
 ) -> None:
-    emulator.inject(503)
+    emulator.inject(503)  # "unavailable": the request was not handled
     run = await client.create(emulator.default_target)
     posts = sent(emulator, "POST")
-    assert len(posts) == 2  # the first answer was a 503: looked up, absent, sent again
+    assert len(posts) == 2
+    assert posts[0].body["client_ref"] == posts[1].body["client_ref"] == run.raw["client_ref"]
+    assert lookups(emulator) == []
+    assert list(emulator.runs) == [run.id]
+
+
+async def test_a_create_answered_500_is_looked_up_once_then_sent_again(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    # The provider answered: it has finished with the request, so one look settles it.
+    emulator.inject(500)
+    run = await client.create(emulator.default_target)
+    posts = sent(emulator, "POST")
+    assert len(posts) == 2
     assert posts[0].body["client_ref"] == posts[1].body["client_ref"] == run.raw["client_ref"]
     assert lookups(emulator) == [f'client_ref:"{run.raw["client_ref"]}"']
     assert list(emulator.runs) == [run.id]
+
+
+async def test_a_create_answered_504_is_never_sent_again(
+    client: RunClient, emulator: RunflowEmulator
+) -> None:
+    # A gateway timed out: Runflow may still be making the run. Looked up, not resent.
+    emulator.inject(504)
+    with pytest.raises(CreateUnconfirmed) as caught:
+        await client.create(emulator.default_target)
+    assert len(sent(emulator, "POST")) == 1 and emulator.runs == {}
+    assert len(lookups(emulator)) > 1
+    assert await client.resolve(caught.value.token) is None
 
 
 async def test_single_creates_give_up_after_the_last_attempt(emulator: RunflowEmulator) -> None:

@@ -60,6 +60,7 @@ class CyberdeskAdapter(Adapter):
     """Runs of Cyberdesk workflows; the target is the workflow id (a UUID)."""
 
     name = "cyberdesk"
+    idempotent_create = True  # every write carries Idempotency-Key; a repeat gets the first answer
     id_format = UUID_FORMAT
     default_base_url = "https://api.cyberdesk.io"
     emulator = "runbridge_cyberdesk.emulator:CyberdeskEmulator"
@@ -239,7 +240,8 @@ class CyberdeskAdapter(Adapter):
         items = tuple(self.to_run(call, item) for item in wire.items)
         following = skip + len(items)
         next_cursor = str(following) if items and following < wire.total else None
-        return Page(items, next_cursor)
+        # The envelope's total bounds the listing: the core stops one that outgrows it.
+        return Page(items, next_cursor, total=wire.total if wire.total >= 0 else None)
 
     async def update(self, call: Call, run_id: str, update: RunUpdate) -> Run:
         return await self._patch(call, run_id, update_body(update))

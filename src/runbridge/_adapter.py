@@ -73,6 +73,10 @@ class Adapter:
     """Provider options a ``File`` may carry."""
     update_fields: ClassVar[frozenset[str]] = UPDATE_FIELDS
     """Canonical ``RunUpdate`` fields the provider can change."""
+    idempotent_create: ClassVar[bool] = False
+    """Whether ``create`` sends ``call.idempotency_key`` and the provider answers a
+    repeated key with the original run: creates are then sent again, with the same
+    key, after a lost answer, and ``resolve`` settles one by sending it again."""
     retry_from_payload: ClassVar[bool] = True
     """Whether ``retry_request`` can rebuild a run's request from what the provider
     reports. When not, the core retries only runs whose request it remembers (those

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -77,7 +78,7 @@ class Arguments:
                     target=request,
                     inputs=inputs or {},
                     name=name,
-                    files=tuple(files),
+                    files=files,  # checked and made a tuple by RunRequest
                     secrets=secrets or {},
                     options=options,
                 )
@@ -88,6 +89,23 @@ class Arguments:
             raise self.invalid(
                 f"expected a RunRequest or a target string, not {type(request).__name__}",
                 "request",
+                "create",
+            )
+        given = [
+            name
+            for name, value in (("inputs", inputs), ("name", name), ("secrets", secrets))
+            if value is not None
+        ]
+        if files != () and (not isinstance(files, Iterable) or tuple(files)):
+            given.append("files")
+        given.extend(str(key) for key in options)
+        if given:
+            # The request already says all of it: a keyword beside it would be dropped.
+            raise self.invalid(
+                f"pass either a RunRequest or a target with keyword arguments, not both "
+                f"(got a RunRequest and {', '.join(given)}); use attrs.evolve(request, ...) "
+                "to change a request",
+                given[0],
                 "create",
             )
         return request
@@ -207,6 +225,18 @@ class Arguments:
                 "list",
             )
         return page_size
+
+    def seconds(self, value: object, field: str, *, positive: bool = True) -> float:
+        """A finite number of seconds: above zero, or (``positive=False``) at least zero."""
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        number = float(value) if ok else math.nan  # type: ignore[arg-type]
+        if not math.isfinite(number) or number < 0 or (positive and number == 0):
+            bound = "above zero" if positive else "zero or more"
+            raise self.invalid(
+                f"{field} must be a finite number of seconds, {bound}, not {self.safe(value, 40)}",
+                field,
+            )
+        return number
 
     def count(self, value: object, field: str, *, minimum: int) -> int:
         """A whole number of at least ``minimum``."""

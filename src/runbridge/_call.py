@@ -43,23 +43,42 @@ class _RetryableStatus(Exception):
 class Channel:
     """What the calls of one client share: its HTTP client, error translator and secrets."""
 
-    def __init__(self, http: HttpClient, translator: ErrorTranslator, redactor: Redactor) -> None:
+    def __init__(
+        self,
+        http: HttpClient,
+        translator: ErrorTranslator,
+        redactor: Redactor,
+        *,
+        cursor_key: bytes = b"",
+    ) -> None:
         self.http = http
         self.translator = translator
         self.redactor = redactor
         self.provider = translator.provider
+        self.cursor_key = cursor_key
+        """The key this client's listing cursors are signed with (from its credential)."""
 
     def __repr__(self) -> str:
         return f"<Channel {self.provider} {self.http.base_url}>"
 
-    def call(self, operation: str, *, secrets: Any = (), deadline: Deadline | None = None) -> Call:
+    def call(
+        self,
+        operation: str,
+        *,
+        secrets: Any = (),
+        deadline: Deadline | None = None,
+        key: str | None = None,
+    ) -> Call:
         """A handle for one logical operation; ``secrets`` are redacted from it.
 
         Pass the ``deadline`` of a larger logical call (a create and its lookups)
-        to share it; a new one starts otherwise.
+        to share it; a new one starts otherwise. ``key`` fixes the call's
+        idempotency key (a create's, derived from its client token).
         """
         redactor = self.redactor.extend(secrets) if secrets else self.redactor
-        return Call(self, operation, redactor, deadline or Deadline(self.http.options.deadline))
+        call = Call(self, operation, redactor, deadline or Deadline(self.http.options.deadline))
+        call._key = key
+        return call
 
 
 class Call:
@@ -211,7 +230,7 @@ class Call:
         )
         if response.status in expect:
             return response
-        if retryable and response.status in http.options.retry.statuses:
+        if retryable and (response.status in http.options.retry.statuses or _in_progress(response)):
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise _RetryableStatus(response, retry_after)
         raise self._channel.translator.error(
@@ -225,6 +244,14 @@ class Call:
                 exc.response, operation=self.operation, redactor=self.redactor
             )
         return exc
+
+
+def _in_progress(response: Response) -> bool:
+    """A 409 saying the first request with this idempotency key is still being made."""
+    return (
+        response.status == 409
+        and response.headers.get("Idempotency-Status", "").lower() == "in_progress"
+    )
 
 
 def _may_retry(exc: Exception) -> bool:

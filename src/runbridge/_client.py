@@ -19,10 +19,19 @@ import attrs
 
 from ._adapter import Adapter
 from ._arguments import Arguments
+from ._batch import create_many
 from ._call import Channel
 from ._capabilities import Capabilities, Support
 from ._create import Creator
-from ._errors import InvalidRequest, UnsupportedOperation, WaitTimeout
+from ._errors import (
+    InvalidRequest,
+    ProviderUnavailable,
+    RateLimited,
+    ResponseError,
+    UnsupportedOperation,
+    WaitTimeout,
+)
+from ._journal import Journal, JournalEntry, MemoryJournal
 from ._lifecycle import Move, check_transition
 from ._model import (
     BulkError,
@@ -37,6 +46,7 @@ from ._model import (
     RunUpdate,
 )
 from ._pagination import RunIterator, decode_cursor, encode_cursor
+from ._retry import Deadline
 
 if TYPE_CHECKING:
     from ._config import Profile
@@ -74,7 +84,8 @@ class RunClient:
         self._channel = channel
         self._capabilities = adapter.instance_capabilities()
         self._args = Arguments(adapter, channel.redactor)
-        self._creator = Creator(adapter, channel)
+        self._creator = Creator(adapter, channel, MemoryJournal())
+        self._owns_journal = False
 
     def __repr__(self) -> str:
         named = f" profile={self.profile.name!r}" if self.profile else ""
@@ -93,8 +104,20 @@ class RunClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Close the HTTP session."""
+        """Close the HTTP session (and a journal the client opened itself)."""
         await self._channel.http.close()
+        if self._owns_journal:
+            self._creator.journal.close()
+
+    def use_journal(self, journal: Journal, *, owned: bool = False) -> None:
+        """Record creates in ``journal`` from now on (``owned``: close it with the client)."""
+        self._creator.journal = journal
+        self._owns_journal = owned
+
+    @property
+    def journal(self) -> Journal:
+        """Where this client records its creates."""
+        return self._creator.journal
 
     # -- what this client is ------------------------------------------------------------
 
@@ -148,13 +171,16 @@ class RunClient:
         return self._seen(await self._creator.create(request))
 
     async def create_many(
-        self, requests: Iterable[RunRequest], *, concurrency: int = 8
+        self, requests: Iterable[RunRequest], *, concurrency: int = 8, resume: bool = False
     ) -> BulkResult:
         """Start many runs; failures are reported per request in the result, not raised.
 
         Uses the provider's bulk endpoint where it has one (its requests in flight
         bounded by ``concurrency`` too), otherwise at most ``concurrency`` single
-        creates at a time.
+        creates at a time. A request whose run may exist is reported with a
+        ``token`` (``BulkResult.unconfirmed``). ``resume=True`` continues a batch of
+        the same requests that a previous call (or a killed process, with an SQLite
+        journal) left unfinished, without creating any of its runs twice.
         """
         batch = list(requests)
         self._args.count(concurrency, "concurrency", minimum=1)
@@ -183,13 +209,38 @@ class RunClient:
                 )
             except InvalidRequest as exc:
                 refused[index] = BulkError(str(exc), index, exc)
+                request = RunRequest(target="-")  # a placeholder: never sent
             resolved.append(request)
-        result = await self._creator.create_many(
-            resolved, concurrency=concurrency, support=support, refused=refused
+        result = await create_many(
+            self._creator,
+            resolved,
+            concurrency=concurrency,
+            support=support,
+            refused=refused,
+            resume=resume,
         )
         for run in result.runs:
             self._seen(run)
         return result
+
+    async def resolve(self, token: str, *, request: RunRequest | None = None) -> Run | None:
+        """The run a create with client ``token`` made, or ``None`` if it made none.
+
+        For a create that raised ``CreateUnconfirmed`` (or was cancelled, or is
+        listed by ``unconfirmed()``). Providers with idempotency keys settle it by
+        sending the create again with its key (pass ``request`` when this client
+        did not send it); others look the run up. ``None`` means the provider has no
+        such run: creating the request again will not duplicate it.
+        """
+        if not isinstance(token, str) or not token:
+            raise self._args.invalid("token must be a non-empty string", "token", "resolve")
+        run = await self._creator.resolve(token, request)
+        return self._seen(run) if run is not None else None
+
+    def unconfirmed(self) -> list[JournalEntry]:
+        """Creates of this provider whose outcome is unknown (in flight, unconfirmed,
+        or cancelled by the caller), oldest first; ``resolve`` settles each."""
+        return self._creator.journal.pending(self.provider)
 
     async def get(self, run: RunRef | Run | str) -> Run:
         """Read a run."""
@@ -210,7 +261,8 @@ class RunClient:
         """One page of runs; pass its ``next_cursor`` as ``cursor`` to continue."""
         self._require("list")
         filters = self._filters(target, status, created_after, created_before)
-        return await self._fetch_page(filters, cursor, self._args.page_size(page_size))
+        page, _ = await self._fetch_page(filters, cursor, self._args.page_size(page_size))
+        return page
 
     def list(
         self,
@@ -232,14 +284,14 @@ class RunClient:
         filters = self._filters(target, status, created_after, created_before)
         size = self._args.page_size(page_size)
         if cursor is not None:
-            decode_cursor(self.provider, cursor)
+            decode_cursor(self.provider, cursor, key=self._channel.cursor_key)
         if limit is not None:
             self._args.count(limit, "limit", minimum=0)
 
-        async def fetch(c: str | None) -> Page:
+        async def fetch(c: str | None) -> tuple[Page, tuple[Run, ...]]:
             return await self._fetch_page(filters, c, size)
 
-        return RunIterator(fetch, cursor=cursor, limit=limit)
+        return RunIterator(fetch, provider=self.provider, cursor=cursor, limit=limit)
 
     async def update(
         self, run: RunRef | Run | str, update: RunUpdate | None = None, **fields: Any
@@ -302,29 +354,55 @@ class RunClient:
     ) -> Run:
         """Poll until the run is terminal, backing off; ``WaitTimeout`` carries the last run.
 
-        ``on_poll`` is called with every run read, e.g. to drive a progress display.
+        The wait ends within ``timeout`` whatever the provider does: a read never
+        outlives it, and reads that fail for a while (an outage, throttling) are
+        polled through until then. ``on_poll`` is called with every run read, e.g.
+        to drive a progress display.
         """
         ref = self.ref(run)
-        deadline = time.monotonic() + timeout
-        interval = max(poll_interval, 0.0)
+        self._args.seconds(timeout, "timeout", positive=False)
+        self._args.seconds(poll_interval, "poll_interval")
+        self._args.seconds(max_interval, "max_interval")
+        self._require("get")
+        end = time.monotonic() + timeout
+        interval = min(poll_interval, max_interval)
+        last: Run | None = None
+        failure: Exception | None = None
         while True:
-            current = await self.get(ref)
-            if on_poll is not None:
-                on_poll(current)
-            if current.status.is_terminal:
-                return current
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                native = self._args.safe(current.native_status, 80)
-                raise WaitTimeout(
-                    f"run {ref} still {current.status.value} (native status {native}) "
-                    f"after {timeout:g}s",
-                    run=current,
-                    provider=self.provider,
-                    operation="wait",
-                )
-            await asyncio.sleep(min(interval, remaining))
+            left = end - time.monotonic()
+            try:
+                current = await self._read(ref, min(left, self._channel.http.options.deadline))
+            except (ProviderUnavailable, RateLimited, ResponseError) as exc:
+                failure = exc  # transient, or cut short by the wait's own deadline
+            else:
+                failure, last = None, current
+                if on_poll is not None:
+                    on_poll(current)
+                if current.status.is_terminal:
+                    return current
+            left = end - time.monotonic()
+            if left <= 0:
+                raise self._timed_out(ref, last, timeout) from failure
+            await asyncio.sleep(min(interval, left))
             interval = min(interval * 1.5, max_interval)
+
+    def _timed_out(self, ref: RunRef, last: Run | None, timeout: float) -> WaitTimeout:
+        if last is None:
+            state = "never read: the provider did not answer in time"
+        else:
+            native = self._args.safe(last.native_status, 80)
+            state = f"still {last.status.value} (native status {native})"
+        return WaitTimeout(
+            f"run {ref} {state} after {timeout:g}s",
+            run=last,
+            provider=self.provider,
+            operation="wait",
+        )
+
+    async def _read(self, ref: RunRef, seconds: float) -> Run:
+        """``get`` under a deadline of ``seconds`` (at least a moment)."""
+        call = self._channel.call("get", deadline=Deadline(max(seconds, 0.001)))
+        return self._seen(await self.adapter.get(call, ref.id))
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -366,16 +444,25 @@ class RunClient:
 
     async def _fetch_page(
         self, filters: RunFilter, cursor: str | None, page_size: int | None
-    ) -> Page:
-        native = decode_cursor(self.provider, cursor) if cursor is not None else None
+    ) -> tuple[Page, tuple[Run, ...]]:
+        """The page at ``cursor`` as the caller sees it, and every run the provider gave."""
+        key = self._channel.cursor_key
+        native = decode_cursor(self.provider, cursor, key=key) if cursor is not None else None
         page = await self.adapter.list_page(self._channel.call("list"), filters, native, page_size)
+        if native is not None and page.next_cursor == native:
+            raise ResponseError(
+                "the next page cursor is the one just used; the listing would not end",
+                provider=self.provider,
+                operation="list",
+            )
         items = page.items
         for run in items:
             if run.status is RunStatus.UNKNOWN:
                 self._seen(run)
         if filters != _NO_FILTER:
             items = tuple(run for run in items if filters.matches(run))
+        following = page.next_cursor
         next_cursor = (
-            encode_cursor(self.provider, page.next_cursor) if page.next_cursor is not None else None
+            encode_cursor(self.provider, following, key=key) if following is not None else None
         )
-        return Page(items, next_cursor)
+        return Page(items, next_cursor, page.total), page.items

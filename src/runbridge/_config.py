@@ -23,7 +23,15 @@ DEFAULT_FILE = "runbridge.toml"
 
 _PROFILE_KEYS = frozenset({"provider", "token_env", "base_url", "settings", "targets", "client"})
 _CLIENT_KEYS = frozenset(
-    {"timeout", "connect_timeout", "deadline", "max_connections", "max_connections_per_host"}
+    {
+        "timeout",
+        "connect_timeout",
+        "deadline",
+        "max_connections",
+        "max_connections_per_host",
+        "max_body_bytes",
+        "max_inflight_body_bytes",
+    }
 )
 _LITERAL_SECRETS = frozenset({"token", "api_key", "key", "password", "secret"})
 
@@ -116,14 +124,22 @@ class Config:
 
 
 def client_options(profile: Profile) -> ClientOptions:
-    """The ``[client]`` table of a profile as ``ClientOptions``; ``ConfigError`` names a bad one."""
+    """The ``[client]`` table of a profile as ``ClientOptions``; ``ConfigError`` names a bad
+    value as ``profiles.<name>.client.<key>``."""
+    return _client_options(profile.name, profile.client)
+
+
+def _client_options(name: str, table: Mapping[str, Any]) -> ClientOptions:
+    where = f"profiles.{name}.client"
     try:
-        return ClientOptions(**profile.client)
-    except (TypeError, ValueError) as exc:
+        return ClientOptions(**table)
+    except ConfigError as exc:
         raise ConfigError(
-            f"profile {profile.name!r}: invalid client options: {exc}",
-            field=f"profiles.{profile.name}.client",
+            f"profile {name!r}: {exc.message}",
+            field=f"{where}.{exc.field}" if exc.field else where,
         ) from None
+    except TypeError as exc:  # an unknown key, were one to get past the parser
+        raise ConfigError(f"profile {name!r}: invalid client options: {exc}", field=where) from None
 
 
 def config_path() -> Path:
@@ -200,6 +216,7 @@ def _profile(name: str, body: Any) -> Profile:
                 f"(known: {', '.join(sorted(_CLIENT_KEYS))})",
                 field=f"{where}.client.{key}",
             )
+    _client_options(name, tables["client"])  # a wrong value is named when the file is read
     base_url = body.get("base_url")
     if base_url is not None and not isinstance(base_url, str):
         raise ConfigError(f"profile {name!r}: base_url must be a string", field=f"{where}.base_url")

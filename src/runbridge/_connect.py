@@ -16,6 +16,8 @@ from ._client import RunClient
 from ._config import Config, Profile, client_options, load_config
 from ._errors import ConfigError
 from ._http import ClientOptions, HttpClient
+from ._journal import Journal, open_journal
+from ._pagination import cursor_key
 from ._redact import Redactor
 from ._registry import Registry, default_registry
 from ._translation import ErrorTranslator
@@ -31,6 +33,7 @@ def connect(
     options: ClientOptions | None = None,
     registry: Registry | None = None,
     environ: Mapping[str, str] | None = None,
+    journal: Journal | str | os.PathLike[str] | None = None,
     **settings: Any,
 ) -> RunClient:
     """A client; use it as ``async with connect(...) as client``.
@@ -41,7 +44,13 @@ def connect(
     pass a ``Profile``. With neither, the profile named by ``RUNBRIDGE_PROFILE``
     or the file's ``default_profile`` is used. A profile's credentials are read
     from ``environ`` (default: the process environment).
+
+    ``journal`` records every create before it is sent (a ``Journal``, or the path
+    of an SQLite file that survives the process); by default the client keeps one
+    in memory.
     """
+    if provider is not None:
+        _check_provider(provider)
     if provider is None or profile is not None:
         if provider is not None or token is not None or base_url is not None or settings:
             raise ConfigError(
@@ -51,10 +60,14 @@ def connect(
         if not isinstance(profile, Profile):
             loaded = config if isinstance(config, Config) else load_config(config)
             profile = loaded.profile(profile)
-        return _connect_profile(profile, options, registry, environ)
-    if token is None:
-        raise ConfigError("a non-empty token is required", field="token", provider=provider)
-    return _build(provider, token, base_url, options, registry, settings, None)
+        client = _connect_profile(profile, options, registry, environ)
+    else:
+        if token is None:
+            raise ConfigError("a non-empty token is required", field="token", provider=provider)
+        client = _build(provider, token, base_url, options, registry, settings, None)
+    if journal is not None:
+        client.use_journal(open_journal(journal), owned=not hasattr(journal, "begin"))
+    return client
 
 
 def _connect_profile(
@@ -105,9 +118,24 @@ def _build(
     settings: Mapping[str, Any],
     profile: Profile | None,
 ) -> RunClient:
+    _check_provider(provider)
     adapter_cls = (registry or default_registry).adapter(provider)
     if not isinstance(token, str) or not token:
         raise ConfigError("a non-empty token is required", field="token", provider=provider)
+    if any(c < " " or "\x7f" <= c <= "\x9f" for c in token):
+        # Never echoed: the token is the secret, and a CR/LF in it would split a header.
+        raise ConfigError(
+            "the token contains a control character (a line break, perhaps from the file "
+            "or variable it was read from)",
+            field="token",
+            provider=provider,
+        )
+    if options is not None and not isinstance(options, ClientOptions):
+        raise ConfigError(
+            f"options must be runbridge.ClientOptions, not {type(options).__name__}",
+            field="options",
+            provider=provider,
+        )
     adapter = adapter_cls(_build_settings(adapter_cls, settings))
     options = options or ClientOptions()
     url = _check_url(
@@ -115,13 +143,26 @@ def _build(
     )
     secrets: list[Any] = [token, *_secret_settings(adapter.settings)]
     headers = adapter.auth_headers(token)
-    secrets.extend(headers.values())
+    # A header that carries an ordinary setting (an organization id) is no secret: masking
+    # it would mask that value in every run that reports it.
+    public = {str(value) for key, value in settings.items() if value is not None} - {
+        str(s) for s in secrets
+    }
+    secrets.extend(value for value in headers.values() if value not in public)
     channel = Channel(
         HttpClient(base_url=url, headers=headers, options=options),
         ErrorTranslator(adapter.name, adapter.parse_error, adapter.errors),
         Redactor(secrets),
+        cursor_key=cursor_key(adapter.name, token),
     )
     return RunClient(adapter, channel, profile=profile)
+
+
+def _check_provider(provider: object) -> None:
+    if not isinstance(provider, str):
+        raise ConfigError(
+            f"the provider name must be a string, not {type(provider).__name__}", field="provider"
+        )
 
 
 def _check_url(base_url: str, provider: str, *, allow_insecure: bool) -> str:

@@ -1,19 +1,24 @@
-"""One HTTP attempt: the client's aiohttp session, the body cap, and decoding.
+"""One HTTP attempt: the client's aiohttp session, the body budget, and decoding.
 
 This layer knows nothing of adapters: it sends a request and returns the
 decoded ``Response``, or raises ``ProviderUnavailable`` when the provider could
-not be reached and ``GarbledBody`` when a success body is not JSON.
+not be reached, ``TLSError`` when its certificate could not be verified, and
+``GarbledBody`` when a success body is not JSON.
 """
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+import math
+from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import orjson
 
-from ._errors import ProviderUnavailable, ResponseError
+from ._errors import ConfigError, ProviderUnavailable, ResponseError, TLSError
 from ._redact import Redactor
 from ._retry import RetryPolicy
 
@@ -25,27 +30,152 @@ class GarbledBody(ResponseError):
     """A success response whose body could not be decoded (possibly truncated)."""
 
 
+def _seconds(_: object, attribute: attrs.Attribute[float], value: object) -> None:
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    if not (math.isfinite(number) and number > 0):
+        raise ConfigError(
+            f"{attribute.name} must be a finite number of seconds above zero, not {value!r:.40}",
+            field=attribute.name,
+        )
+
+
+def _count(minimum: int) -> Any:
+    def check(_: object, attribute: attrs.Attribute[int], value: object) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+            raise ConfigError(
+                f"{attribute.name} must be an integer of at least {minimum}, not {value!r:.40}",
+                field=attribute.name,
+            )
+
+    return check
+
+
+def _retry_policy(_: object, attribute: attrs.Attribute[RetryPolicy], value: object) -> None:
+    if not isinstance(value, RetryPolicy):
+        raise ConfigError(
+            f"retry must be a runbridge.RetryPolicy, not {type(value).__name__}", field="retry"
+        )
+
+
+def _flag(_: object, attribute: attrs.Attribute[bool], value: object) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(
+            f"{attribute.name} must be True or False, not {value!r:.40}", field=attribute.name
+        )
+
+
 @attrs.frozen(kw_only=True)
 class ClientOptions:
-    """Tuning of a client's HTTP behaviour; every field has a production default."""
+    """Tuning of a client's HTTP behaviour; every field has a production default.
 
-    timeout: float = 30.0
+    Every value is checked here: a wrong one raises ``ConfigError`` naming it.
+    """
+
+    timeout: float = attrs.field(default=30.0, validator=_seconds)
     """Seconds one attempt may take, connecting included (never more than the call has left)."""
-    connect_timeout: float = 10.0
+    connect_timeout: float = attrs.field(default=10.0, validator=_seconds)
     """Seconds to establish a connection."""
-    deadline: float = 120.0
+    deadline: float = attrs.field(default=120.0, validator=_seconds)
     """Seconds one logical call may take across all its attempts, pauses and lookups."""
-    max_connections: int = 100
+    max_connections: int = attrs.field(default=100, validator=_count(1))
     """Connections open at once, across hosts."""
-    max_connections_per_host: int = 0
+    max_connections_per_host: int = attrs.field(default=0, validator=_count(0))
     """Connections open at once to one host; 0 for no limit beyond ``max_connections``
     (a client talks to one provider host, so the total is usually the limit to set)."""
-    max_body_bytes: int = 32 * 1024 * 1024
+    max_body_bytes: int = attrs.field(default=32 * 1024 * 1024, validator=_count(1))
     """Largest response body accepted; larger ones raise ``ResponseError``."""
-    retry: RetryPolicy = attrs.field(factory=RetryPolicy)
+    max_inflight_body_bytes: int = attrs.field(default=64 * 1024 * 1024, validator=_count(1))
+    """Bytes of response bodies one client holds at once, across its concurrent calls: a
+    body waits for room, and one larger than this raises ``ResponseError``."""
+    retry: RetryPolicy = attrs.field(factory=RetryPolicy, validator=_retry_policy)
     """How failed attempts are retried."""
-    allow_insecure_http: bool = False
+    allow_insecure_http: bool = attrs.field(default=False, validator=_flag)
     """Allow plain ``http://`` to hosts other than loopback."""
+
+
+class BodyBudget:
+    """The bytes of response bodies one client holds at once, shared by its calls.
+
+    A body of known length reserves it whole before it is read; a body of unknown
+    length (chunked, compressed) reserves chunk by chunk. So that bodies growing
+    chunk by chunk cannot wait on each other for ever, the oldest of them may always
+    grow to the largest body allowed: the others leave that much room for it.
+    Waiters are served in order, the oldest growing body first. Not thread-safe: a
+    client lives on one event loop.
+    """
+
+    def __init__(self, capacity: int, largest: int) -> None:
+        self.capacity = capacity
+        """Bytes that may be held at once."""
+        self.largest = min(largest, capacity)
+        """The largest single body."""
+        self.used = 0
+        """Bytes held now."""
+        self.peak = 0
+        """The most bytes held at once so far."""
+        self._growing: dict[int, int] = {}  # bytes held by each growing body, oldest first
+        self._ids = itertools.count()
+        self._queue: deque[int] = deque()
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def __repr__(self) -> str:
+        return f"<BodyBudget {self.used}/{self.capacity} bytes>"
+
+    def start(self) -> int:
+        """Register a body read chunk by chunk; its id, for ``acquire`` and ``settle``."""
+        body = next(self._ids)
+        self._growing[body] = 0
+        return body
+
+    def settle(self, body: int) -> int:
+        """``body`` has stopped growing; the bytes it holds (give them back with ``release``)."""
+        held = self._growing.pop(body, 0)
+        self._wake()
+        return held
+
+    def release(self, size: int) -> None:
+        """Give back ``size`` bytes."""
+        if size:
+            self.used -= size
+            self._wake()
+
+    async def acquire(self, size: int, body: int | None = None) -> None:
+        """Wait until ``size`` more bytes fit, then hold them (for growing ``body``, if named)."""
+        ticket: int | None = None
+        try:
+            while not self._fits(size, body, ticket):
+                if ticket is None and not self._is_oldest(body):
+                    ticket = next(self._ids)
+                    self._queue.append(ticket)
+                waiter = asyncio.get_running_loop().create_future()
+                self._waiters.append(waiter)
+                await waiter
+        finally:
+            if ticket is not None:
+                self._queue.remove(ticket)
+                self._wake()
+        self.used += size
+        self.peak = max(self.peak, self.used)
+        if body is not None:
+            self._growing[body] += size
+
+    def _is_oldest(self, body: int | None) -> bool:
+        return body is not None and next(iter(self._growing)) == body
+
+    def _fits(self, size: int, body: int | None, ticket: int | None) -> bool:
+        if self._is_oldest(body):
+            return self.used + size <= self.capacity
+        if self._queue and self._queue[0] != ticket:
+            return False  # first come, first served
+        oldest = next(iter(self._growing.values()), None)
+        room = self.largest - oldest if oldest is not None else 0
+        return self.used + size + room <= self.capacity
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
 
 
 @attrs.frozen
@@ -65,9 +195,12 @@ class HttpClient:
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.options = options
+        self.budget = BodyBudget(options.max_inflight_body_bytes, options.max_body_bytes)
+        """The bytes of response bodies this client holds at once."""
         self._headers = dict(headers)
         self._session: aiohttp.ClientSession | None = None
         self._transient: tuple[type[BaseException], ...] = (TimeoutError,)
+        self._tls: tuple[type[BaseException], ...] = ()
 
     def __repr__(self) -> str:
         return f"<HttpClient {self.base_url}>"
@@ -78,6 +211,7 @@ class HttpClient:
             import aiohttp  # imported on first use: it is most of runbridge's import time
 
             self._transient = (aiohttp.ClientError, TimeoutError)
+            self._tls = (aiohttp.ClientSSLError, aiohttp.ServerFingerprintMismatch)
             opts = self.options
             connector = aiohttp.TCPConnector(
                 limit=opts.max_connections, limit_per_host=opts.max_connections_per_host
@@ -115,62 +249,131 @@ class HttpClient:
         session = self._session
         if session is None:
             raise RuntimeError("client is not open: use 'async with runbridge.connect(...)'")
+        limit = max(min(time_left, self.options.timeout), 0.001)
         timeout: Any = None
         if time_left < self.options.timeout:
             import aiohttp
 
-            timeout = aiohttp.ClientTimeout(
-                total=max(time_left, 0.001), sock_connect=self.options.connect_timeout
-            )
+            timeout = aiohttp.ClientTimeout(total=limit, sock_connect=self.options.connect_timeout)
+        held = 0
+        failure: BaseException | None = None
         try:
-            async with session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                data=data,
-                headers=headers,
-                allow_redirects=False,
-                **({"timeout": timeout} if timeout is not None else {}),
-            ) as resp:
-                body = await self._read(resp, provider, operation)
+            async with (
+                asyncio.timeout(limit),
+                session.request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    allow_redirects=False,
+                    **({"timeout": timeout} if timeout is not None else {}),
+                ) as resp,
+            ):
+                body, held = await self._read(resp, provider, operation)
                 status, resp_headers = resp.status, resp.headers
-        except self._transient as exc:
-            raise ProviderUnavailable(
-                f"could not reach provider: {type(exc).__name__}",
+        except self._transient as exc:  # TLS failures included: told apart below
+            failure = exc
+        except BaseException:
+            self.budget.release(held)
+            raise
+        if failure is not None:
+            # Raised outside the handler: the library's error must not carry aiohttp's
+            # (which may quote the request) as its context.
+            self.budget.release(held)
+            raise self._unreachable(failure, provider, operation, redactor)
+        try:
+            return self._decode(status, resp_headers, body, provider, operation, redactor)
+        finally:
+            self.budget.release(held)
+
+    def _unreachable(
+        self, exc: BaseException, provider: str, operation: str, redactor: Redactor
+    ) -> Exception:
+        if isinstance(exc, self._tls):
+            reason = getattr(getattr(exc, "os_error", None), "verify_message", None)
+            return TLSError(
+                redactor.text(
+                    f"TLS with the provider failed ({type(exc).__name__}"
+                    + (f": {reason}" if reason else "")
+                    + "); check the certificate, or the CA bundle trusted for it"
+                ),
                 provider=provider,
                 operation=operation,
-            ) from None
+            )
+        return ProviderUnavailable(
+            f"could not reach provider: {type(exc).__name__}",
+            provider=provider,
+            operation=operation,
+        )
+
+    def _decode(
+        self,
+        status: int,
+        headers: Mapping[str, str],
+        body: bytes | bytearray,
+        provider: str,
+        operation: str,
+        redactor: Redactor,
+    ) -> Response:
         if not body:
-            return Response(status, resp_headers, None)
+            return Response(status, headers, None)
         try:
-            return Response(status, resp_headers, orjson.loads(body))
+            data = orjson.loads(body)
         except orjson.JSONDecodeError:
             pass
+        else:
+            # One scan of the bytes for any spelling of a secret; the decoded body is
+            # walked only when one is there, so an echo never reaches a Run.
+            if redactor.seen_in(body):
+                data = redactor.payload(data)
+            return Response(status, headers, data)
         # Outside the handler: the decode error holds the raw body as context.
         if 200 <= status < 300:
             raise GarbledBody(
                 "response body is not valid JSON", provider=provider, operation=operation
             )
         decoded = redactor.text(body.decode("utf-8", "replace"))[:2000]
-        return Response(status, resp_headers, decoded)
+        return Response(status, headers, decoded)
 
-    async def _read(self, resp: aiohttp.ClientResponse, provider: str, operation: str) -> bytes:
-        cap = self.options.max_body_bytes
+    async def _read(
+        self, resp: aiohttp.ClientResponse, provider: str, operation: str
+    ) -> tuple[bytes | bytearray, int]:
+        """The body, and the bytes of the budget it holds (the caller gives them back)."""
+        budget = self.budget
+        largest = budget.largest
         length = resp.content_length
-        if length is not None:
-            if length > cap:
-                raise ResponseError(
-                    f"response body of {length} bytes over cap",
-                    provider=provider,
-                    operation=operation,
-                )
-            return await resp.read()
-        chunks, size = [], 0
-        async for chunk in resp.content.iter_chunked(65536):
-            size += len(chunk)
-            if size > cap:
-                raise ResponseError(
-                    f"response body over the {cap} byte cap", provider=provider, operation=operation
-                )
-            chunks.append(chunk)
-        return b"".join(chunks)
+        if length is not None and length > largest:
+            raise _over_cap(largest, provider, operation, length)
+        if length is not None and resp.headers.get("Content-Encoding", "identity") == "identity":
+            await budget.acquire(length)
+            try:
+                return await resp.read(), length
+            except BaseException:
+                budget.release(length)
+                raise
+        # Unknown or compressed length: count the bytes as they arrive.
+        body = budget.start()
+        received = bytearray()
+        try:
+            async for chunk in resp.content.iter_chunked(65536):
+                if len(received) + len(chunk) > largest:
+                    raise _over_cap(largest, provider, operation)
+                await budget.acquire(len(chunk), body)
+                received += chunk
+        except BaseException:
+            budget.release(budget.settle(body))
+            raise
+        return received, budget.settle(body)
+
+
+def _over_cap(
+    largest: int, provider: str, operation: str, length: int | None = None
+) -> ResponseError:
+    size = f"of {length} bytes " if length is not None else ""
+    return ResponseError(
+        f"response body {size}over the {largest} byte cap (max_body_bytes, or "
+        "max_inflight_body_bytes when smaller)",
+        provider=provider,
+        operation=operation,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -223,13 +224,35 @@ def _check_json(
 ) -> None:
     _check_mapping(instance, attribute, value)
     try:
-        orjson.dumps(value)
+        encoded = orjson.dumps(value)
     except TypeError as exc:
         raise InvalidRequest(
             f"{attribute.name} must be JSON values (str, int, float, bool, None, lists, "
             f"mappings): {exc}",
             field=attribute.name,
         ) from None
+    # orjson writes NaN and infinities as null: look for them only where a null was written.
+    if b"null" in encoded and (where := _non_finite(value, attribute.name)) is not None:
+        raise InvalidRequest(
+            f"{where} is not a finite number (JSON has no NaN or infinity)",
+            field=attribute.name,
+        )
+
+
+def _non_finite(value: Any, path: str) -> str | None:
+    """The path of the first NaN or infinity in ``value``, if there is one."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, Mapping):
+        items: Iterable[tuple[object, Any]] = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if (found := _non_finite(item, f"{path}.{key}")) is not None:
+            return found
+    return None
 
 
 @attrs.frozen(kw_only=True)
@@ -351,10 +374,15 @@ class RunFilter:
 
 @attrs.frozen
 class Page:
-    """One page of a listing; pass ``next_cursor`` back to resume after it."""
+    """One page of a listing; pass ``next_cursor`` back to resume after it.
+
+    ``total`` is the number of runs the provider says the whole listing holds, where
+    it says (before filters the client applies itself).
+    """
 
     items: tuple[Run, ...]
     next_cursor: str | None = None
+    total: int | None = None
 
 
 @attrs.frozen

@@ -1,9 +1,22 @@
-"""Redaction of credentials and sensitive inputs from bodies, texts and logs."""
+"""Redaction of credentials and sensitive inputs from bodies, texts and logs.
+
+A provider may echo a secret in another spelling than it was sent in: URL-encoded,
+HTML-escaped, JSON-escaped, base64, or a string of digits as a JSON number. Each
+secret is masked in every one of those spellings.
+"""
 
 from __future__ import annotations
 
+import base64
+import html
+import json
+import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
+
+import orjson
 
 MASK = "***"
 
@@ -27,6 +40,18 @@ SENSITIVE_KEYS = frozenset(
 
 _MIN_SECRET_LEN = 3
 
+_MIN_INNER_LEN = 8
+"""Secrets at least this long are masked inside the strings of a success payload; shorter
+ones (a PIN) only where a whole value equals them, so that ids and timestamps that happen
+to contain them survive."""
+
+_MIN_BASE64_LEN = 8
+"""Shortest base64 spelling worth masking: shorter runs of base64 occur by chance."""
+
+_PERCENT = re.compile(r"%[0-9A-F]{2}")
+_INTEGER = re.compile(r"-?[1-9][0-9]*")
+_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)\.[0-9]*[1-9]")
+
 
 def _leaves(value: Any) -> Iterable[str]:
     if isinstance(value, str):
@@ -41,32 +66,145 @@ def _leaves(value: Any) -> Iterable[str]:
         yield str(value)
 
 
-class Redactor:
-    """Masks known secret values and sensitive keys; immutable once built."""
+def _utf16_escapes(text: str, fmt: str) -> str:
+    units = text.encode("utf-16-be")
+    return "".join(fmt % int.from_bytes(units[i : i + 2], "big") for i in range(0, len(units), 2))
 
-    __slots__ = ("_secrets",)
+
+def _base64_cores(secret: bytes) -> set[str]:
+    """The base64 text every encoding of a blob containing ``secret`` contains, whatever
+    the secret's offset in it: one core per alignment, without the characters that also
+    depend on the bytes around it."""
+    cores: set[str] = set()
+    for offset in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            encoded = encode(b"\0" * offset + secret).decode()
+            core = encoded[-(-8 * offset // 6) : (8 * offset + 8 * len(secret)) // 6]
+            if len(core) >= _MIN_BASE64_LEN:
+                cores.add(core)
+    return cores
+
+
+def spellings(secret: str) -> frozenset[str]:
+    """``secret`` as a provider might echo it: as sent, URL-encoded, HTML-escaped,
+    JSON-escaped (``\\uXXXX`` forms included) and base64-encoded."""
+    try:
+        raw = secret.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: no encoder would send it
+        return frozenset({secret})
+    found = {
+        secret,
+        quote(secret, safe=""),
+        quote(secret),
+        quote_plus(secret),
+        quote_plus(secret, safe="/"),
+        "".join(f"%{b:02X}" for b in raw),
+        html.escape(secret),
+        html.escape(secret, quote=False),
+        "".join(f"&#{ord(c)};" for c in secret),
+        "".join(f"&#x{ord(c):x};" for c in secret),
+        json.dumps(secret)[1:-1],
+        _utf16_escapes(secret, "\\u%04x"),
+        _utf16_escapes(secret, "\\u%04X"),
+        orjson.dumps(secret).decode()[1:-1],
+    }
+    for text in list(found):
+        found.add(_PERCENT.sub(lambda m: m.group(0).lower(), text))
+        found.add(text.replace("&#x27;", "&#39;").replace("&quot;", "&#34;"))
+        found.add(text.replace("&#x27;", "&apos;"))
+    for text in list(found):
+        if "\\u" in text:
+            found.add(re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), text))
+    for text in list(found):
+        found.add(text.replace("/", "\\/"))
+        go = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        found.add(go)
+    found |= _base64_cores(raw)
+    return frozenset(s for s in found if len(s) >= _MIN_SECRET_LEN)
+
+
+def _number(secret: str) -> int | float | None:
+    """The JSON number ``secret`` reads as, when it is written as one."""
+    if _INTEGER.fullmatch(secret):
+        return int(secret)
+    if _DECIMAL.fullmatch(secret):
+        value = float(secret)
+        return value if math.isfinite(value) else None
+    return None
+
+
+class Redactor:
+    """Masks known secret values (in every spelling) and sensitive keys; immutable once built."""
+
+    __slots__ = (
+        "_inner",
+        "_needles",
+        "_numbers",
+        "_parent",
+        "_secrets",
+        "_spelled",
+        "_spellings",
+        "_whole",
+    )
 
     def __init__(self, secrets: Iterable[Any] = ()) -> None:
         found = {s for v in secrets for s in _leaves(v) if len(s) >= _MIN_SECRET_LEN}
         # Longest first, so a secret that contains another is masked whole.
         self._secrets = tuple(sorted(found, key=len, reverse=True))
+        self._spelled = False  # the spellings are worked out on first use
+        self._spellings: dict[str, frozenset[str]] = {}
+        self._parent: Redactor | None = None
 
     def __repr__(self) -> str:
         return f"Redactor(<{len(self._secrets)} secrets>)"
 
     def extend(self, secrets: Iterable[Any]) -> Redactor:
         """A redactor that also masks ``secrets``."""
-        return Redactor((*self._secrets, *secrets))
+        child = Redactor((*self._secrets, *secrets))
+        child._parent = self  # reuses the spellings this one has worked out
+        return child
+
+    def _spell(self) -> None:
+        every: set[str] = set()
+        inner: set[str] = set()
+        numbers: set[int | float] = set()
+        known = self._parent._spellings if self._parent is not None else {}
+        for secret in self._secrets:
+            spelled = known.get(secret) or spellings(secret)
+            self._spellings[secret] = spelled
+            every |= spelled
+            if len(secret) >= _MIN_INNER_LEN:
+                inner |= spelled
+            if (number := _number(secret)) is not None:
+                numbers.add(number)
+        by_length = sorted(every, key=len, reverse=True)
+        self._whole: tuple[str, ...] = tuple(by_length)
+        self._inner: tuple[str, ...] = tuple(s for s in by_length if s in inner)
+        self._numbers: frozenset[int | float] = frozenset(numbers)
+        self._needles: tuple[bytes, ...] = tuple(s.encode("utf-8", "surrogatepass") for s in every)
+        self._spelled = True
+
+    def seen_in(self, data: bytes | bytearray) -> bool:
+        """Whether any spelling of a secret occurs in ``data`` (a raw response body)."""
+        if not self._secrets:
+            return False
+        if not self._spelled:
+            self._spell()
+        return any(needle in data for needle in self._needles)
 
     def text(self, text: str) -> str:
-        """``text`` with every known secret replaced by a mask."""
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, MASK)
+        """``text`` with every spelling of every known secret replaced by a mask."""
+        if not self._secrets:
+            return text
+        if not self._spelled:
+            self._spell()
+        for spelling in self._whole:
+            if spelling in text:
+                text = text.replace(spelling, MASK)
         return text
 
     def body(self, value: Any) -> Any:
-        """A copy of a decoded JSON body with sensitive keys and secret values masked."""
+        """A copy of a decoded JSON error body with sensitive keys and secret values masked."""
         if isinstance(value, str):
             return self.text(value)
         if isinstance(value, Mapping):
@@ -78,4 +216,42 @@ class Redactor:
             return [self.body(v) for v in value]
         if isinstance(value, bytes):
             return self.text(value.decode("utf-8", "replace"))
+        if self._is_secret_number(value):
+            return MASK
         return value
+
+    def payload(self, value: Any) -> Any:
+        """A copy of a decoded success payload with the secrets it echoes masked.
+
+        Unlike ``body``, keys that merely sound sensitive are kept, and a short secret
+        is masked only where a whole value equals it: a payload is read for its data.
+        """
+        if not self._spelled:
+            self._spell()
+        return self._payload(value)
+
+    def _payload(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self._string(value)
+        if isinstance(value, Mapping):
+            return {self._string(str(k)): self._payload(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self._payload(v) for v in value]
+        if self._is_secret_number(value):
+            return MASK
+        return value
+
+    def _string(self, text: str) -> str:
+        if text in self._whole:
+            return MASK
+        for spelling in self._inner:
+            if spelling in text:
+                text = text.replace(spelling, MASK)
+        return text
+
+    def _is_secret_number(self, value: Any) -> bool:
+        if not isinstance(value, int | float) or isinstance(value, bool) or not self._secrets:
+            return False
+        if not self._spelled:
+            self._spell()
+        return value in self._numbers

@@ -4,20 +4,57 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
+
+from ._errors import ConfigError
 
 log = logging.getLogger("runbridge")
 
 T = TypeVar("T")
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def _refuse(attribute: attrs.Attribute[Any], what: str, value: object) -> ConfigError:
+    return ConfigError(
+        f"retry.{attribute.name} must be {what}, not {value!r:.40}",
+        field=f"retry.{attribute.name}",
+    )
+
+
+def _attempts(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise _refuse(attribute, "an integer of at least 1", value)
+
+
+def _delay(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    if not (math.isfinite(number) and number >= 0):
+        raise _refuse(attribute, "a finite number of seconds, zero or more", value)
+
+
+def _statuses(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, frozenset) or not all(
+        isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in value
+    ):
+        raise _refuse(attribute, "a frozenset of HTTP status codes", value)
+
+
+def _frozen(value: object) -> object:
+    return frozenset(value) if isinstance(value, set | list | tuple) else value
+
+
+def _flag(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise _refuse(attribute, "True or False", value)
 
 
 @attrs.frozen(kw_only=True)
@@ -27,14 +64,16 @@ class RetryPolicy:
     Reads are retried on connection errors, timeouts and the ``statuses`` below.
     Writes are retried only when a retry cannot create a duplicate (the adapter
     sent an idempotency key). ``wait=False`` keeps the attempts but skips the
-    sleeping, for tests.
+    sleeping, for tests. A wrong value raises ``ConfigError`` naming it.
     """
 
-    attempts: int = attrs.field(default=4, validator=attrs.validators.ge(1))
-    base_delay: float = 0.25
-    max_delay: float = 8.0
-    statuses: frozenset[int] = RETRY_STATUSES
-    wait: bool = True
+    attempts: int = attrs.field(default=4, validator=_attempts)
+    base_delay: float = attrs.field(default=0.25, validator=_delay)
+    max_delay: float = attrs.field(default=8.0, validator=_delay)
+    statuses: frozenset[int] = attrs.field(
+        default=RETRY_STATUSES, converter=_frozen, validator=_statuses
+    )
+    wait: bool = attrs.field(default=True, validator=_flag)
 
     @classmethod
     def testing(cls, *, attempts: int = 4) -> RetryPolicy:

@@ -43,6 +43,7 @@ class Gateway(Emulator):
         """Requests allowed per ``rate_window`` seconds of emulator time; ``None``: no limit."""
         self.rate_window = rate_window
         self.idempotency = IdempotencyCache()
+        self._in_flight: set[str] = set()
         """The first response given for each ``Idempotency-Key``."""
         self._lost = 0
         self._window: tuple[float, int] = (-math.inf, 0)
@@ -112,7 +113,19 @@ class Gateway(Emulator):
             return self.error(409, "Idempotency-Key was already used for a different request")
         if isinstance(stored, Stored):
             return _replay(stored)
-        response = await handler(request)
+        if key is not None and key in self._in_flight:
+            # The SDK retries exactly this answer: the first request is still being made.
+            return self.error(
+                409,
+                "A request with this Idempotency-Key is in progress",
+                headers={"Idempotency-Status": "in_progress"},
+            )
+        if key is not None:
+            self._in_flight.add(key)
+        try:
+            response = await handler(request)
+        finally:
+            self._in_flight.discard(key or "")
         if isinstance(response, web.Response) and 200 <= response.status < 300:
             body = response.body if isinstance(response.body, bytes) else b""
             self.idempotency.store(key, fingerprint, response.status, body)

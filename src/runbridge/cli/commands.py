@@ -128,7 +128,9 @@ async def bulk(client: RunClient, args: argparse.Namespace, output: Output) -> i
         for start in range(0, len(requests), _BULK_CHUNK):
             chunk = requests[start : start + _BULK_CHUNK]
             try:
-                result = await client.create_many(chunk, concurrency=args.concurrency)
+                result = await client.create_many(
+                    chunk, concurrency=args.concurrency, resume=args.journal is not None
+                )
             except RunbridgeError as exc:
                 if start == 0:
                     raise  # nothing was created: an error like any other command's
@@ -136,7 +138,9 @@ async def bulk(client: RunClient, args: argparse.Namespace, output: Output) -> i
             else:
                 created += result.runs
                 errors += [
-                    BulkError(e.message, None if e.index is None else start + e.index, e.error)
+                    BulkError(
+                        e.message, None if e.index is None else start + e.index, e.error, e.token
+                    )
                     for e in result.errors
                 ]
             counter.advance(len(chunk))

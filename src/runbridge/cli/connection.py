@@ -57,7 +57,7 @@ def connect_from_args(args: argparse.Namespace) -> RunClient:
                 f"{PROFILE_ENV}, or set default_profile in {config.path}",
                 field="profile",
             )
-        return connect(profile=args.profile, config=config)
+        return connect(profile=args.profile, config=config, journal=getattr(args, "journal", None))
     if args.profile is not None or args.config is not None:
         raise UsageError("use either --provider or --profile/--config, not both")
     provider_info(args.provider)  # an unknown provider is the first thing to say
@@ -77,4 +77,5 @@ def connect_from_args(args: argparse.Namespace) -> RunClient:
         body["base_url"] = args.base_url
     # An in-memory profile gets the same checks as one from a file: settings ending in
     # _env are read from the environment, and credentials as literals are refused.
-    return connect(profile=parse_config({"profiles": {ADHOC_PROFILE: body}}).profile(ADHOC_PROFILE))
+    profile = parse_config({"profiles": {ADHOC_PROFILE: body}}).profile(ADHOC_PROFILE)
+    return connect(profile=profile, journal=getattr(args, "journal", None))

@@ -161,6 +161,11 @@ def _bulk(sub: argparse.ArgumentParser) -> None:
         "--concurrency", metavar="N", type=int, default=8,
         help="creates in flight where the provider has no bulk endpoint (default 8)",
     )  # fmt: skip
+    sub.add_argument(
+        "--journal", metavar="FILE",
+        help="record every create in this SQLite file first; run the same command again "
+        "after a crash to finish the batch without creating any run twice",
+    )  # fmt: skip
 
 
 def _emulate(sub: argparse.ArgumentParser) -> None:

@@ -67,7 +67,13 @@ def provider_to_dict(info: ProviderInfo) -> dict[str, Any]:
 def bulk_error_to_dict(error: BulkError) -> dict[str, Any]:
     """A request of a bulk create that produced no run, by its index."""
     kind = type(error.error).__name__ if error.error is not None else "Error"
-    return {"index": error.index, "error": {"type": kind, "message": error.message}}
+    record: dict[str, Any] = {
+        "index": error.index,
+        "error": {"type": kind, "message": error.message},
+    }
+    if error.token is not None:  # the run may exist: resolve it by this token
+        record["token"] = error.token
+    return record
 
 
 def _json_default(value: Any) -> Any:
