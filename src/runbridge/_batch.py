@@ -10,7 +10,6 @@ a tagged create is looked up), and only what was never sent is created anew.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Hashable, Sequence
 from typing import Any
 
