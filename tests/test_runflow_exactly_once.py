@@ -127,13 +127,13 @@ class IgnoresClientRef(RunflowEmulator):
     """A hostile server: it ignores a ``client_ref`` filter (and the sort) instead of refusing."""
 
     def listing(
-        self, request: web.Request, rows: Sequence[tuple[int, dict[str, Any]]], *, sorts: Any
+        self, request: web.Request, rows: Sequence[tuple[int, Any]], **kwargs: Any
     ) -> web.Response:
         if "client_ref" in request.query.get("q", ""):
             query = {k: v for k, v in request.query.items() if k != "q"}
             query["sort_by"] = "created_at:asc"
             request = request.clone(rel_url=request.rel_url.with_query(query))
-        return super().listing(request, rows, sorts=sorts)
+        return super().listing(request, rows, **kwargs)
 
 
 async def test_a_server_that_ignores_the_filter_is_scanned() -> None:

@@ -93,9 +93,11 @@ class TaggedCreates(Adapter):
             raise
         page = call.structure(converter, response.data, WirePage)
         runs = [self.to_run(call, item) for item in page.items]
-        if runs and not any(self.token_of(run) == token for run in runs):
-            # Runs, none of them shown to be ours: the filter was ignored (or the
-            # records leave the token out); the walk reads every candidate.
+        tokens = [self.token_of(run) for run in runs]
+        if any(t is not None and t != token for t in tokens):
+            # A run carrying another token: the server ignored the filter. The walk
+            # reads every candidate instead. (A record that leaves the token out says
+            # nothing either way: the core reads that run again.)
             return None
         target = parse_target(request.target)
         if target is None:

@@ -32,10 +32,8 @@ def add_routes(emu: RunflowEmulator, app: web.Application) -> None:
 
     async def list_runs(request: web.Request) -> web.Response:
         org, admin = emu.org_of(request), emu.is_admin(request)
-        rows = [
-            (run.seq, emu.run_json(run)) for run in emu.runs.values() if admin or run.org_id == org
-        ]
-        return emu.listing(request, rows, sorts=SORTS)
+        rows = [(run.seq, run) for run in emu.runs.values() if admin or run.org_id == org]
+        return emu.listing(request, rows, sorts=SORTS, fields=emu.query_view, render=emu.run_json)
 
     async def list_workflow_runs(request: web.Request) -> web.Response:
         info = request.match_info
@@ -44,11 +42,11 @@ def add_routes(emu: RunflowEmulator, app: web.Application) -> None:
         if workflow is None:
             return emu.error(404, f"no workflow {name!r}", code="NOT_FOUND")
         rows = [
-            (run.seq, emu.run_json(run))
+            (run.seq, run)
             for run in emu.runs.values()
             if run.target is workflow and run.org_id == emu.org_of(request)
         ]
-        return emu.listing(request, rows, sorts=SORTS)
+        return emu.listing(request, rows, sorts=SORTS, fields=emu.query_view, render=emu.run_json)
 
     async def statuses(request: web.Request) -> web.Response:
         # ASSUMPTION: the "full enum" is a list of {code} rows (its shape is undocumented).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 from urllib.parse import urlencode
 
@@ -233,6 +233,25 @@ class RunflowEmulator(Emulator):
 
     # -- runs ---------------------------------------------------------------------------
 
+    def query_view(self, run: EmuRun) -> dict[str, Any]:
+        """What ``q`` can filter a run on, without rendering the whole record."""
+        model = run.target.kind == "models"
+        view: dict[str, Any] = {
+            "id": run.id,
+            "status_code": self.native_status(run.timeline),
+            "target_type": run.target.target_type,
+            "model_id": run.target.id if model else None,
+            "comfyui_workflow_id": None if model else run.target.id,
+            "flow_id": None,
+            "org_id": run.org_id,
+            "batch_id": run.batch_id,
+            "client_ref": run.client_ref,
+            "source_code": None,
+            "request_id": run.request_id,
+        }
+        view.update((k, v) for k, v in run.patched.items() if k in view)
+        return view
+
     def run_json(self, run: EmuRun, *, fresh: bool = False) -> dict[str, Any]:
         """The run record; ``fresh`` renders it as create returns it (``queued``)."""
         return run_json(self, run, fresh=fresh)
@@ -319,16 +338,27 @@ class RunflowEmulator(Emulator):
     def listing(
         self,
         request: web.Request,
-        rows: Sequence[tuple[int, dict[str, Any]]],
+        rows: Sequence[tuple[int, Any]],
         *,
         sorts: Sequence[str],
+        fields: Callable[[Any], Mapping[str, Any]] | None = None,
+        render: Callable[[Any], Any] | None = None,
     ) -> web.Response:
-        """One page of ``(seq, rendered)`` rows with ``q``, sort and cursors applied."""
+        """One page of ``(seq, row)`` rows with ``q``, sort and cursors applied.
+
+        ``fields`` gives what ``q`` can filter on and ``render`` the JSON of a row;
+        only the rows of the page are rendered, so a filtered listing of many runs
+        stays cheap.
+        """
+        fields = fields or (lambda row: row)
+        render = render or (lambda row: row)
         try:
             params = paging(request.query, sorts=sorts)
             query = parse_q(request.query.get("q", ""), self.query_fields)
             sign = -1 if params.sort.endswith(":desc") else 1
-            kept = sorted((r for r in rows if q_matches(query, r[1])), key=lambda r: sign * r[0])
+            kept = sorted(
+                (r for r in rows if q_matches(query, fields(r[1]))), key=lambda r: sign * r[0]
+            )
             page = page_of(
                 kept,
                 lambda r: sign * r[0],
@@ -339,7 +369,7 @@ class RunflowEmulator(Emulator):
             )
         except Invalid as exc:
             return self.invalid(exc)
-        return json_response(self.envelope(request, [r[1] for r in page.rows], page))
+        return json_response(self.envelope(request, [render(r[1]) for r in page.rows], page))
 
     def envelope(self, request: web.Request, items: list[Any], page: PageOf) -> dict[str, Any]:
         """The list envelope, with cursors shaped by ``cursor_style``."""
