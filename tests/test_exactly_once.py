@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+import runbridge
 from runbridge import (
     CreateUnconfirmed,
     InvalidRequest,
@@ -198,3 +199,20 @@ async def test_an_idempotent_write_in_progress_elsewhere_is_retried_with_its_key
     keys = {e.header("Idempotency-Key") for e in emulator.log if e.method == "POST"}
     assert posts(emulator) == 2 and len(keys) == 1
     assert list(emulator.runs) == [run.id]
+
+
+@pytest.mark.parametrize("provider", TAGGED)
+async def test_a_create_that_could_not_connect_is_simply_sent_again(provider: str) -> None:
+    # No connection at all: the request never left, so sending it again is safe. (The
+    # client starts while nothing listens; the emulator comes up before the retry.)
+    emulator = load_emulator(provider)
+    async with emulator.serve() as url:
+        pass  # the port is free again: connecting to it is refused
+    options = testing_options(retry=RetryPolicy(attempts=2, base_delay=0.0, max_delay=0.0))
+    async with runbridge.connect(
+        provider, token=emulator.token, base_url=url, options=options, **emulator.client_settings()
+    ) as client:
+        with pytest.raises(ProviderUnavailable) as caught:
+            await client.create(emulator.default_target)
+    assert caught.value.delivered is False
+    assert client.unconfirmed() == []  # certainly never made: nothing left to resolve

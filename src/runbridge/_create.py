@@ -69,7 +69,9 @@ def unprocessed(exc: Exception) -> bool:
     """Whether a failed create certainly made no run and may be sent again."""
     if isinstance(exc, RateLimited):
         return True
-    return isinstance(exc, ProviderUnavailable) and exc.status in _UNPROCESSED
+    return isinstance(exc, ProviderUnavailable) and (
+        exc.status in _UNPROCESSED or exc.delivered is False
+    )
 
 
 def ambiguous(exc: Exception) -> bool:

@@ -79,7 +79,15 @@ class RateLimited(RunbridgeError):
 
 
 class ProviderUnavailable(RunbridgeError):
-    """The provider could not be reached or answered with a server error."""
+    """The provider could not be reached or answered with a server error.
+
+    ``delivered`` is ``False`` when the request certainly never reached the
+    provider (no connection could be made), ``None`` when that is unknown.
+    """
+
+    def __init__(self, message: str, *, delivered: bool | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.delivered = delivered
 
 
 class TLSError(RunbridgeError):

@@ -301,10 +301,16 @@ class HttpClient:
                 provider=provider,
                 operation=operation,
             )
+        import aiohttp
+
+        # No connection was made: the request never left. Any other failure (a reset,
+        # a timeout) may come after the provider received it.
+        unsent = isinstance(exc, aiohttp.ClientConnectorError)
         return ProviderUnavailable(
             f"could not reach provider: {type(exc).__name__}",
             provider=provider,
             operation=operation,
+            delivered=False if unsent else None,
         )
 
     def _decode(
