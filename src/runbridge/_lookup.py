@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ._errors import CreateUnconfirmed, NotFound
 from ._model import Page, Run, RunFilter, RunRef, RunRequest
+from ._pagination import ListingGuard
 
 if TYPE_CHECKING:
     from ._adapter import Adapter
@@ -79,18 +80,16 @@ async def _scan(
     newest_first = adapter.capabilities.newest_first
     found: list[Run] = []
     cursor: str | None = None
-    seen: set[str] = set()
+    guard = ListingGuard(adapter.name)  # a listing that would not end fails the lookup
     while True:
         page = await adapter.list_page(call, filters, cursor, size)
+        guard.check(cursor, page.items, page.next_cursor, page.total)
         for run in page.items:
             if await _claimed(adapter, call, run, request, token, exclude, after):
                 found.append(run)
         cursor = page.next_cursor
         if cursor is None or (newest_first and _past(page, after)):
             return found
-        if cursor in seen:
-            raise call.bad_response("the listing repeated a cursor during the lookup")
-        seen.add(cursor)
 
 
 async def _claimed(
