@@ -23,7 +23,8 @@ STATUSES = StatusMap(
         "task_failed": runbridge.RunStatus.FAILED,
         "error": runbridge.RunStatus.FAILED,
         "cancelled": runbridge.RunStatus.CANCELLED,
-    }
+    },
+    failures={"task_failed": "task", "error": "system"},
 )
 """Every ``RunStatus`` value of the Cyberdesk API and its canonical meaning."""
 

@@ -43,7 +43,8 @@ STATUSES = StatusMap(
         "Failed": RunStatus.FAILED,
         "TimedOut": RunStatus.FAILED,
         "Cancelled": RunStatus.CANCELLED,
-    }
+    },
+    failures={"TimedOut": "timeout"},
 )
 """Native run statuses; anything else reads as ``unknown``."""
 

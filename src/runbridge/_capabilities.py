@@ -29,6 +29,9 @@ class Pagination(enum.Enum):
     """How a provider pages through lists."""
 
     OFFSET = "offset"
+    PAGE = "page"
+    """Page numbers: the adapter's cursor carries the page size with the page number,
+    so a listing resumed with another page size continues where it stopped."""
     TOKEN = "token"  # noqa: S105 - a pagination style, not a credential
     CURSOR = "cursor"
 

@@ -12,7 +12,8 @@ class RunbridgeError(Exception):
     """Base of every error runbridge raises.
 
     Carries the provider and operation it happened in, the HTTP status when there
-    was a response, and the response body with secrets redacted.
+    was a response, the provider's own error ``code`` when its body gave one, and
+    the response body with secrets redacted.
     """
 
     def __init__(
@@ -23,6 +24,7 @@ class RunbridgeError(Exception):
         operation: str | None = None,
         status: int | None = None,
         body: Any = None,
+        code: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -30,6 +32,7 @@ class RunbridgeError(Exception):
         self.operation = operation
         self.status = status
         self.body = body
+        self.code = code
 
     def __str__(self) -> str:
         where = ".".join(p for p in (self.provider, self.operation) if p)

@@ -16,7 +16,7 @@ from ._errors import (
     ResponseError,
     RunbridgeError,
 )
-from ._model import RunStatus
+from ._model import FailureKind, RunStatus
 
 
 @attrs.frozen
@@ -73,10 +73,27 @@ class ErrorMap:
 
 @attrs.frozen
 class StatusMap:
-    """Native status values to canonical ones; unknown values become ``UNKNOWN``."""
+    """Native status values to canonical ones; unknown values become ``UNKNOWN``.
+
+    ``failures`` says which kind of failure (``task``, ``system``, ``timeout``)
+    each native value that means ``FAILED`` reports; unlisted ones are ``task``.
+    The conformance kit drives an emulator to every value and checks both.
+    """
 
     to_canonical: Mapping[str, RunStatus] = attrs.field(hash=False)
+    failures: Mapping[str, FailureKind] = attrs.field(factory=dict, hash=False)
     native_for: Mapping[RunStatus, tuple[str, ...]] = attrs.field(init=False, hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        for native, kind in self.failures.items():
+            if self.to_canonical.get(native) is not RunStatus.FAILED:
+                raise ValueError(f"failures[{native!r}]: {native!r} does not mean failed")
+            if kind not in ("task", "system", "timeout"):
+                raise ValueError(f"failures[{native!r}] must be task, system or timeout")
+
+    def failure_kind(self, native: str) -> FailureKind:
+        """The failure kind a failed native value reports."""
+        return self.failures.get(native, "task")
 
     @native_for.default
     def _invert(self) -> Mapping[RunStatus, tuple[str, ...]]:

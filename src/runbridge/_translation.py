@@ -44,6 +44,7 @@ class ErrorTranslator:
             "operation": operation,
             "status": status,
             "body": body,
+            "code": redactor.text(code) if code else None,
         }
         if issubclass(error_cls, InvalidRequest):
             kwargs["field"] = redactor.text(info.field) if info and info.field else None

@@ -44,7 +44,8 @@ STATUSES = StatusMap(
         "ERROR": RunStatus.FAILED,
         "TIMEOUT": RunStatus.FAILED,
         "STOPPED": RunStatus.CANCELLED,
-    }
+    },
+    failures={"TIMEOUT": "timeout"},
 )
 
 

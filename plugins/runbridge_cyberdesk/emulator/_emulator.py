@@ -112,6 +112,10 @@ class CyberdeskEmulator(RunViews):
     def unknown_id(self) -> str:
         return str(uuid.uuid4())
 
+    def secrets_of(self, run_id: str) -> dict[str, Any] | None:
+        """The sensitive input values stored in the vault for a run."""
+        return self.vault.get(run_id)
+
     def fail_bulk(self, failed: int, *, message: str = "No machine available") -> None:
         """Make the next bulk create create ``failed`` runs fewer and report them failed."""
         self._bulk_failures.append((failed, message))

@@ -148,6 +148,11 @@ class Emulator(FaultInjection):
         """Credentials the API accepts; ``token`` by default."""
         return (self.token,)
 
+    def secrets_of(self, run_id: str) -> dict[str, Any] | None:
+        """The sensitive inputs the provider stored for a run (its vault), for tests to
+        check they arrived; ``None`` when the provider takes none."""
+        return None
+
     def now(self) -> float:
         """Current emulator time."""
         return self.clock.now()
