@@ -103,8 +103,9 @@ class World:
 
 def base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNBRIDGE_")}
-    if "RUNBRIDGE_PLUGINS" in os.environ:
-        env["RUNBRIDGE_PLUGINS"] = os.environ["RUNBRIDGE_PLUGINS"]
+    # Only the built-in plugins: the commands here see the same providers whatever else
+    # is installed beside runbridge (a test of plugins sets its own list).
+    env["RUNBRIDGE_PLUGINS"] = ""
     return env
 
 
@@ -184,6 +185,105 @@ async def test_providers_prints_the_capability_matrix(world: World) -> None:
         for op, note in notes.items():
             assert f"* {provider} {op}: {note[:30]}" in " ".join(table.stdout.split())
     assert "retry" in by_name["kognitos"]["notes"]
+
+
+# -- plugins ------------------------------------------------------------------------------
+
+PLUGIN_SOURCE = """
+from runbridge.adapter import UUID_FORMAT, Adapter, Capabilities, Pagination, hookimpl
+
+class TestCliAdapter(Adapter):
+    name = "testcli"
+    id_format = UUID_FORMAT
+    default_base_url = "https://testcli.invalid"
+    emulator = {emulator!r}
+    capabilities = Capabilities.of(native={{"get"}}, pagination=Pagination.CURSOR, max_page_size=9)
+
+    async def get(self, call, run_id):
+        raise NotImplementedError
+
+@hookimpl
+def runbridge_register_adapters(register):
+    register(TestCliAdapter)
+"""
+
+
+def install_cli_plugin(root: Path, emulator: str | None = None) -> dict[str, str]:
+    """``runbridge-tests-cli`` 2.5, entry point ``tests-cli`` (module ``tests_cli_plugin``),
+    provider ``testcli``; the environment that makes it visible to the command."""
+    info = root / "runbridge_tests_cli-2.5.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: runbridge-tests-cli\nVersion: 2.5\n"
+    )
+    (info / "entry_points.txt").write_text("[runbridge.adapters]\ntests-cli = tests_cli_plugin\n")
+    (root / "tests_cli_plugin.py").write_text(PLUGIN_SOURCE.format(emulator=emulator))
+    path = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)
+    return {"PYTHONPATH": path, "RUNBRIDGE_PLUGINS": "tests-cli"}
+
+
+async def test_plugins_lists_each_plugin_and_where_it_came_from(
+    world: World, tmp_path: Path
+) -> None:
+    env = install_cli_plugin(tmp_path)
+    table, lines, builtins = await asyncio.gather(
+        world.cli("plugins", env=env), world.cli("plugins", "--json", env=env), world.cli("plugins")
+    )
+    assert (table.code, lines.code, builtins.code) == (0, 0, 0), table.stderr + lines.stderr
+    by_name = {line["plugin"]: line for line in lines.lines()}
+    assert set(by_name) == {*PROVIDERS, "tests-cli"}
+    assert by_name["tests-cli"] == {
+        "plugin": "tests-cli",
+        "distribution": "runbridge-tests-cli",
+        "version": "2.5",
+        "providers": ["testcli"],
+        "entry_point": "tests_cli_plugin",
+        "builtin": False,
+    }
+    assert by_name["runflow"]["distribution"] == "runbridge"
+    assert by_name["runflow"]["entry_point"] == "runbridge_runflow"
+    assert table.stdout.splitlines()[0].split() == [
+        "plugin", "distribution", "version", "providers", "entry", "point",
+    ]  # fmt: skip
+    assert table_rows(table.stdout, "tests-cli") == [
+        ["tests-cli", "runbridge-tests-cli", "2.5", "testcli", "tests_cli_plugin"]
+    ]
+    assert {line.split()[0] for line in builtins.stdout.splitlines()[2:]} == set(PROVIDERS)
+
+
+async def test_a_provider_the_allow_list_leaves_out_says_how_to_include_it(
+    world: World, tmp_path: Path
+) -> None:
+    env = {**install_cli_plugin(tmp_path), "RUNBRIDGE_PLUGINS": "runflow"}
+    result = await world.cli("--provider", "testcli", "get", "x", env=env)
+    assert result.code == 2
+    assert result.error == (
+        "runbridge: error: testcli: provider 'testcli' comes from plugin 'tests-cli' "
+        "(distribution runbridge-tests-cli 2.5), which RUNBRIDGE_PLUGINS leaves out; "
+        "add 'tests-cli' to it [field 'provider']"
+    )
+    by_provider = await world.cli("plugins", "--json", env={**env, "RUNBRIDGE_PLUGINS": "testcli"})
+    assert "tests-cli" in {line["plugin"] for line in by_provider.lines()}
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        ("tests_cli_nowhere.emulator:AcmeEmulator", "ModuleNotFoundError: No module named"),
+        ("tests_cli_plugin:NoSuchEmulator", "AttributeError"),
+        ("tests_cli_plugin:TestCliAdapter", "TypeError"),
+    ],
+)
+async def test_emulate_with_a_bad_emulator_path_prints_one_line(
+    world: World, tmp_path: Path, path: str, reason: str
+) -> None:
+    env = install_cli_plugin(tmp_path, emulator=path)
+    result = await world.cli("emulate", "testcli", "--port", "0", env=env)
+    assert result.code == 2 and result.stdout == ""
+    assert result.error.startswith(
+        f"runbridge: error: provider 'testcli': its emulator '{path}' cannot be loaded: {reason}"
+    )
+    assert result.stderr.strip() == result.error
 
 
 # -- create, get, list, retry --------------------------------------------------------------
@@ -483,7 +583,7 @@ async def test_a_provider_without_a_profile(world: World) -> None:
         (["list", "--limit", "x"], 2, "argument --limit: expected an integer"),
         (["list", "--created-after", "yesterday"], 2, "expects an ISO-8601 time"),
         (["--profile", "kognitos", "list"], 2, "kognitos.list: kognitos lists the runs of one"),
-        (["get", "cyberdesk:not-a-uuid"], 2, "is not a valid uuid id"),
+        (["get", "cyberdesk:not-a-uuid"], 2, "run id 'not-a-uuid' does not match the uuid format"),
         (["bulk", "invoice"], 2, "bulk needs --count N or --file"),
         (["emulate", "kognitos", "--extra", "colour"], 2, "no extra 'colour' (extras: inputs"),
     ],

@@ -78,8 +78,7 @@ def test_native_statuses_say_what_is_documented_and_terminal() -> None:
         succeeded="succeeded",
         failed={"task": "failed", "system": "failed", "timeout": "failed"},
         cancelled="canceled",
-        extra=("partial_succeeded", "paused"),
-        extra_terminal=frozenset({"partial_succeeded"}),
+        extra={"partial_succeeded": "succeeded", "paused": "running"},
     )
     assert statuses.documented == (
         "queued",
@@ -105,14 +104,20 @@ def test_native_statuses_say_what_is_documented_and_terminal() -> None:
         "running",
         "succeeded",
     ]
-    with pytest.raises(ValueError, match="extra_terminal"):
+    assert [statuses.meaning(s) for s in ("dispatching", "paused", "failed", "nope")] == [
+        "pending",
+        "running",
+        "failed",
+        None,
+    ]
+    with pytest.raises(ValueError, match="extra maps each status"):
         NativeStatuses(
             pending=("a",),
             running=("b",),
             succeeded="c",
             cancelled="d",
             failed={"task": "e", "system": "e", "timeout": "e"},
-            extra_terminal=frozenset({"z"}),
+            extra={"z": "finished"},  # type: ignore[dict-item]
         )
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from runbridge import InvalidRequest, RunClient, RunStatus
 from runbridge_kognitos.emulator import KognitosEmulator
-from support import tamper
+from support import sent, tamper
 
 LIST = ("GET", "/v2/runs")
 
@@ -98,7 +98,6 @@ async def test_tampered_or_foreign_cursors_are_invalid(
     # A genuine token used for another query: the provider refuses it.
     attempts: list[dict[str, Any]] = [
         {"target": other, "page_size": 1, "cursor": cursor},
-        {"target": target, "page_size": 2, "cursor": cursor},
         {"target": target + "@Draft", "page_size": 1, "cursor": cursor},
     ]
     for kwargs in attempts:
@@ -106,6 +105,71 @@ async def test_tampered_or_foreign_cursors_are_invalid(
             await once.list_page(**kwargs)
         assert caught.value.status == 400
         assert caught.value.field == "cursor"
+
+
+# -- resuming with another page size -------------------------------------------------------
+
+
+async def _created_newest_first(
+    client: RunClient, emulator: KognitosEmulator, target: str, n: int
+) -> list[str]:
+    created = []
+    for _ in range(n):
+        created.append(str((await client.create(target)).ref))
+        emulator.advance(1)
+    return created[::-1]
+
+
+@pytest.mark.parametrize(("first", "then"), [(4, 3), (4, 1), (2, 5), (3, 3)])
+async def test_a_cursor_resumes_with_another_page_size(
+    once: RunClient, emulator: KognitosEmulator, target: str, first: int, then: int
+) -> None:
+    # The emulator binds a token to the limit it was made with, as the facts assume:
+    # the cursor keeps that limit, so no run is lost or repeated, and no page is longer
+    # than asked.
+    expected = await _created_newest_first(once, emulator, target, 9)
+    page = await once.list_page(target=target, page_size=first)
+    assert page.next_cursor is not None
+    seen = [str(r.ref) for r in page.items]
+    pages = [
+        p async for p in once.list(target=target, page_size=then, cursor=page.next_cursor).pages()
+    ]
+    for resumed in pages:
+        assert len(resumed.items) <= then
+        seen += [str(r.ref) for r in resumed.items]
+    assert seen == expected
+    assert pages[-1].next_cursor is None
+    tokens = [r for r in sent(emulator, "GET", "/runs") if r.param("continuation_token")]
+    assert tokens and {r.param("limit") for r in tokens} == {str(first)}
+
+
+async def test_a_resumed_page_is_served_in_pieces_of_the_new_size(
+    once: RunClient, emulator: KognitosEmulator, target: str
+) -> None:
+    expected = await _created_newest_first(once, emulator, target, 6)
+    first = await once.list_page(target=target, page_size=3)
+    assert first.next_cursor is not None
+    second = await once.list_page(target=target, page_size=2, cursor=first.next_cursor)
+    assert [str(r.ref) for r in second.items] == expected[3:5]
+    assert second.next_cursor is not None
+    # The piece after it comes from the same token: one run left on that page.
+    third = await once.list_page(target=target, page_size=2, cursor=second.next_cursor)
+    assert [str(r.ref) for r in third.items] == expected[5:]
+    assert third.next_cursor is None
+    # Back to the original size: still no run lost or repeated.
+    again = await once.list_page(target=target, page_size=3, cursor=second.next_cursor)
+    assert [str(r.ref) for r in again.items] == expected[5:]
+
+
+async def test_a_cursor_of_the_default_page_size_resumes_without_a_limit(
+    once: RunClient, emulator: KognitosEmulator, target: str
+) -> None:
+    expected = await _created_newest_first(once, emulator, target, 12)
+    first = await once.list_page(target=target)
+    assert len(first.items) == 10 and first.next_cursor is not None
+    rest = await once.list(target=target, page_size=1, cursor=first.next_cursor).collect()
+    assert [str(r.ref) for r in first.items] + [str(r.ref) for r in rest] == expected
+    assert all(r.param("limit") is None for r in sent(emulator, "GET", "/runs"))
 
 
 async def test_status_filter_is_applied_client_side(

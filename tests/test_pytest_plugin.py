@@ -9,7 +9,7 @@ from runbridge.emulation import Emulator
 from runbridge.testing import emulated_providers
 
 
-@pytest.fixture(params=emulated_providers())
+@pytest.fixture(params=emulated_providers(builtin=True))
 def runbridge_provider(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 

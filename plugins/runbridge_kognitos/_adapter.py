@@ -21,6 +21,7 @@ from runbridge import (
 )
 from runbridge.adapter import Adapter, Call, ErrorInfo, IdFormat, RunFilter, StatusMap
 
+from ._cursor import ListCursor
 from ._names import NAME_LIMIT, default_name, display_name, generated_name, parse_generated
 from ._target import ID_PATTERN, Target, describe_problem
 from ._wire import WireCreate, WireList, WireRun, converter, create_body, named_values
@@ -261,7 +262,8 @@ class KognitosAdapter(Adapter):
     async def list_page(
         self, call: Call, filters: RunFilter, cursor: str | None, limit: int | None
     ) -> Page:
-        """``GET /runs`` of the target's process; the cursor is the continuation token."""
+        """``GET /runs`` of the target's process; the cursor is the continuation token,
+        with the ``limit`` it belongs to (``ListCursor``)."""
         if filters.target is None:
             raise call.invalid(
                 f"{self.name} lists the runs of one process: pass "
@@ -274,11 +276,16 @@ class KognitosAdapter(Adapter):
             "process_id": target.process_id,
             "stage": target.stage,
         }
-        if limit is not None:
-            params["limit"] = str(limit)
-        if cursor is not None:
-            params["continuation_token"] = cursor
+        at = ListCursor.start(limit) if cursor is None else ListCursor.decode(cursor)
+        if at is None:
+            raise call.invalid("cursor is not a Kognitos list cursor", field="cursor")
+        # A token is sent with the limit it was made with, whatever the page size now.
+        if at.limit is not None:
+            params["limit"] = str(at.limit)
+        if at.token is not None:
+            params["continuation_token"] = at.token
         response = await call.request("GET", "/runs", params=params)
         wire = call.structure(converter, response.data, WireList)
-        items = tuple(self.to_run(call, item) for item in wire.items or ())
-        return Page(items, wire.continuation_token)
+        items, following = at.cut(wire.items or (), limit, wire.continuation_token)
+        runs = tuple(self.to_run(call, item) for item in items)
+        return Page(runs, following.encode() if following is not None else None)

@@ -49,7 +49,7 @@ from ._model import (
     RunUpdate,
 )
 from ._pagination import RunIterator
-from ._registry import ProviderInfo, providers
+from ._registry import PluginInfo, ProviderInfo, plugins, providers
 from ._retry import RetryPolicy
 
 __all__ = [
@@ -75,6 +75,7 @@ __all__ = [
     "Page",
     "Pagination",
     "PluginError",
+    "PluginInfo",
     "Profile",
     "Progress",
     "ProviderInfo",
@@ -98,6 +99,7 @@ __all__ = [
     "fanout",
     "load_config",
     "parse_config",
+    "plugins",
     "providers",
 ]
 

@@ -195,7 +195,7 @@ class Adapter:
         if run_id is None:
             shown = repr(raw_id)[:64]
             raise call.bad_response(
-                f"run id {shown} is not a valid {self.id_format.name} id", body=payload
+                f"run id {shown} does not match the {self.id_format.name} format", body=payload
             )
         return self.run_from(wire, RunRef(self.name, run_id), payload)
 

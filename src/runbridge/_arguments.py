@@ -56,7 +56,9 @@ class Arguments:
         fmt = self.adapter.id_format
         normalized = fmt.normalize(run.id)
         if normalized is None:
-            raise self.invalid(f"run id {self.safe(run.id, 64)} is not a valid {fmt.name} id", "id")
+            raise self.invalid(
+                f"run id {self.safe(run.id, 64)} does not match the {fmt.name} format", "id"
+            )
         return run if normalized == run.id else RunRef(self.provider, normalized)
 
     # -- requests and updates ---------------------------------------------------------

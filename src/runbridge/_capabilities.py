@@ -30,8 +30,9 @@ class Pagination(enum.Enum):
 
     OFFSET = "offset"
     PAGE = "page"
-    """Page numbers: the adapter's cursor carries the page size with the page number,
-    so a listing resumed with another page size continues where it stopped."""
+    """Page numbers. The adapter's cursor is the offset of the next run, not a page
+    number (``runbridge.adapter.PageNumbers``), so a listing resumed with another page
+    size continues where it stopped, neither losing nor repeating runs."""
     TOKEN = "token"  # noqa: S105 - a pagination style, not a credential
     CURSOR = "cursor"
 

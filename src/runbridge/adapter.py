@@ -30,7 +30,8 @@ from ._lookup import LOOKUP_SKEW
 from ._mapping import ErrorInfo, ErrorMap, StatusMap
 from ._model import RunFilter
 from ._options import Option, Options
-from ._registry import ENTRY_POINT_GROUP, Registry, register_plugin
+from ._pages import PageNumbers, PageRequest
+from ._registry import ENTRY_POINT_GROUP, Registry, default_registry, register_plugin
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -52,6 +53,8 @@ __all__ = [
     "NoSettings",
     "Option",
     "Options",
+    "PageNumbers",
+    "PageRequest",
     "Pagination",
     "Registry",
     "Response",
@@ -60,6 +63,7 @@ __all__ = [
     "Support",
     "can_transition",
     "check_transition",
+    "default_registry",
     "format_timestamp",
     "hookimpl",
     "make_converter",

@@ -103,6 +103,7 @@ class MemoAdapter(Adapter):
         pagination=Pagination.CURSOR,
         max_page_size=50,
         filters={"status"},
+        secrets=False,  # memo has no sensitive inputs
     )
     statuses = STATUSES
     errors = ErrorMap(
@@ -120,7 +121,7 @@ class MemoAdapter(Adapter):
         return ErrorInfo(message=err.get("message"), code=err.get("code"), field=err.get("field"))
 
     def run_from(self, wire: WireRun, ref: RunRef, payload: Mapping[str, Any]) -> Run:
-        status = STATUSES.canonical(wire.state)
+        status = self.statuses.canonical(wire.state)
         failure = None
         if status is RunStatus.FAILED:
             kind = "timeout" if wire.state == "TIMEOUT" else "task"

@@ -55,7 +55,7 @@ class CyberdeskEmulator(RunViews):
         succeeded="success",
         failed={"task": "task_failed", "system": "error", "timeout": "error"},
         cancelled="cancelled",
-        extra=("running_checks",),
+        extra={"running_checks": "running"},
     )
     extras: ClassVar[Mapping[str, str]] = {
         "included_names": "included workflow and machine resources carry a 'name' "

@@ -18,8 +18,7 @@ STATUSES = NativeStatuses(
     succeeded="succeeded",
     failed={"task": "failed", "system": "failed", "timeout": "failed"},
     cancelled="canceled",
-    extra=("partial_succeeded",),
-    extra_terminal=frozenset({"partial_succeeded"}),
+    extra={"partial_succeeded": "succeeded"},
 )
 """``status_code`` values of ``/concepts/runs``: ``canceled`` with one l; every failure
 kind is ``failed`` (the kind shows in ``failure_code``/``failure_stage_code``)."""

@@ -13,8 +13,8 @@ from runbridge import (
     connect,
     load_config,
     parse_config,
-    providers,
 )
+from runbridge.adapter import default_registry
 
 from .arguments import parse_pairs
 from .exits import UsageError
@@ -30,14 +30,9 @@ ADHOC_PROFILE = "command-line"
 
 
 def provider_info(name: str) -> ProviderInfo:
-    """The installed provider ``name``; ``ConfigError`` lists the ones there are."""
-    found = {info.name: info for info in providers()}
-    if name not in found:
-        raise ConfigError(
-            f"unknown provider {name!r}; available: {', '.join(found) or 'none'}",
-            field="provider",
-        )
-    return found[name]
+    """The installed provider ``name``; ``ConfigError`` lists the ones there are, or names
+    the plugin ``RUNBRIDGE_PLUGINS`` leaves out that would provide it."""
+    return default_registry.provider(name)
 
 
 def connect_from_args(args: argparse.Namespace) -> RunClient:

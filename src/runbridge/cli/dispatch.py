@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
-from runbridge import InvalidRequest, RunbridgeError, RunClient, WaitTimeout, providers
+from runbridge import InvalidRequest, RunbridgeError, RunClient, WaitTimeout, plugins, providers
 
 from . import commands
 from .connection import connect_from_args
@@ -29,12 +29,17 @@ async def _providers(args: argparse.Namespace, output: Output) -> int:
     return OK
 
 
+async def _plugins(args: argparse.Namespace, output: Output) -> int:
+    output.plugins(plugins())
+    return OK
+
+
 def _local_commands() -> dict[str, LocalCommand]:
     """Commands that need no client; the emulators are imported only when one runs."""
     from .demo import demo
     from .emulate import emulate
 
-    return {"providers": _providers, "emulate": emulate, "demo": demo}
+    return {"providers": _providers, "plugins": _plugins, "emulate": emulate, "demo": demo}
 
 
 CLIENT_COMMANDS: dict[str, ClientCommand] = {

@@ -37,14 +37,20 @@ def secret_settings(provider: str) -> frozenset[str]:
 def build_emulator(provider: str, *, speed: float, extras: Sequence[str] = ()) -> Emulator:
     """A new emulator of ``provider`` on a (sped up) real clock, documented shape unless
     ``extras`` names undocumented conveniences to turn on."""
-    try:  # an unknown provider is a ConfigError listing the ones there are
+    path = provider_info(provider).adapter.emulator  # an unknown provider: a ConfigError
+    if not path:
+        raise UsageError(f"provider {provider!r} ships no emulator")
+    try:
         if extras:
             return load_emulator(provider, clock=RealClock(speed=speed), extras=extras)
         return load_emulator(provider, clock=RealClock(speed=speed))
-    except LookupError:
-        raise UsageError(f"provider {provider!r} ships no emulator") from None
-    except ValueError as exc:
+    except ValueError as exc:  # an extra it does not have
         raise UsageError(str(exc)) from None
+    except Exception as exc:  # the plugin's mistake, not the user's: one line all the same
+        raise UsageError(
+            f"provider {provider!r}: its emulator {path!r} cannot be loaded: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
 
 
 def profile_settings(emulator: Emulator) -> tuple[dict[str, Any], dict[str, str]]:

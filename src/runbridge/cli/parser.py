@@ -100,7 +100,7 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
-def _providers(sub: argparse.ArgumentParser) -> None:
+def _no_arguments(sub: argparse.ArgumentParser) -> None:
     pass  # no arguments besides the global options
 
 
@@ -197,7 +197,8 @@ def _demo(sub: argparse.ArgumentParser) -> None:
 
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
-    "providers": ("show every available provider and what it supports", _providers),
+    "providers": ("show every available provider and what it supports", _no_arguments),
+    "plugins": ("show every loaded plugin, where it came from, and its providers", _no_arguments),
     "create": ("start a run", _create),
     "get": ("show a run", _get),
     "list": ("list runs, newest first, printed page by page as they arrive", _list),

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from runbridge import OPERATIONS, BulkError, ProviderInfo, Run
+from runbridge import OPERATIONS, BulkError, PluginInfo, ProviderInfo, Run
 from runbridge.adapter import format_timestamp
 
 
@@ -61,6 +61,19 @@ def provider_to_dict(info: ProviderInfo) -> dict[str, Any]:
         "operations": {op: caps.support(op).value for op in OPERATIONS},
         "reports": sorted(caps.reports),
         "notes": dict(caps.notes),
+    }
+
+
+def plugin_to_dict(info: PluginInfo) -> dict[str, Any]:
+    """A plugin as the JSON object ``runbridge plugins --json`` prints; ``entry_point`` is
+    ``None`` for a plugin registered by hand."""
+    return {
+        "plugin": info.name,
+        "distribution": info.distribution,
+        "version": info.version,
+        "providers": list(info.providers),
+        "entry_point": info.entry_point,
+        "builtin": info.builtin,
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rich import box
 from rich.console import Console
@@ -18,7 +18,10 @@ from rich.text import Text
 
 from runbridge import OPERATIONS, BulkError, ProviderInfo, Run, RunStatus, Support
 
-from .records import dumps, iso, provider_to_dict, run_to_dict
+from .records import dumps, iso, plugin_to_dict, provider_to_dict, run_to_dict
+
+if TYPE_CHECKING:
+    from runbridge import PluginInfo
 
 STATUS_STYLE = {
     RunStatus.PENDING: "dim",
@@ -169,6 +172,26 @@ class Output:
         self.out.print(table)
         for note in notes:
             self.out.print(Text(note, style="dim"), soft_wrap=True)
+
+    def plugins(self, infos: Sequence[PluginInfo]) -> None:
+        """Each loaded plugin: where it came from and what it registered."""
+        if self.json:
+            for info in infos:
+                self.line(plugin_to_dict(info))
+            return
+        dash = _dash(self.out)
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        for column in ("plugin", "distribution", "version", "providers", "entry point"):
+            table.add_column(column, no_wrap=True)
+        for info in infos:
+            table.add_row(
+                Text(info.name, style="bold"),
+                Text(info.distribution or dash),
+                Text(info.version or dash),
+                Text(", ".join(info.providers)) if info.providers else Text(dash, style="dim"),
+                Text(info.entry_point) if info.entry_point else Text("registered by hand"),
+            )
+        self.out.print(table)
 
 
 class RunRows:

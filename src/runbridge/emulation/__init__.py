@@ -16,7 +16,7 @@ from ._auth import Auth, BearerAuth, HeaderAuth
 from ._clock import Clock, ManualClock, RealClock, iso
 from ._faults import FaultKind, Faults
 from ._idempotency import IdempotencyCache, Stored
-from ._lifecycle import NativeStatuses, Phase, Plan, Timeline
+from ._lifecycle import Meaning, NativeStatuses, Phase, Plan, Timeline
 from ._log import MASK, LoggedRequest
 from ._server import CREDENTIAL, Emulator, json_response, read_json
 
@@ -33,6 +33,7 @@ __all__ = [
     "IdempotencyCache",
     "LoggedRequest",
     "ManualClock",
+    "Meaning",
     "NativeStatuses",
     "Phase",
     "Plan",

@@ -14,12 +14,17 @@ import attrs
 from .._model import FailureKind, RunStatus
 
 Phase = Literal["pending", "running", "finished"]
+Meaning = Literal["pending", "running", "succeeded", "failed", "cancelled"]
+"""What a documented native status means, in canonical terms."""
 
 _OUTCOMES = {
     "succeeded": RunStatus.SUCCEEDED,
     "failed": RunStatus.FAILED,
     "cancelled": RunStatus.CANCELLED,
 }
+
+
+_MEANINGS = ("pending", "running", "succeeded", "failed", "cancelled")
 
 
 def _outcome(value: RunStatus | str) -> RunStatus:
@@ -63,9 +68,10 @@ class NativeStatuses:
 
     ``pending`` and ``running`` list the natives each phase passes through, in
     order, each holding an equal share of the phase. ``failed`` gives the native
-    for each failure kind. ``extra`` lists documented values the clock never
-    produces on its own (``partial_succeeded``, a status only a test asks for);
-    ``extra_terminal`` says which of them are terminal.
+    for each failure kind. ``extra`` maps documented values the clock never
+    produces on its own (``partial_succeeded``, a status only a test asks for) to
+    what the docs say they mean, so the conformance kit can check an adapter's
+    reading of them too.
     """
 
     pending: tuple[str, ...]
@@ -73,23 +79,24 @@ class NativeStatuses:
     succeeded: str
     failed: Mapping[FailureKind, str] = attrs.field(hash=False)
     cancelled: str
-    extra: tuple[str, ...] = ()
-    extra_terminal: frozenset[str] = frozenset()
+    extra: Mapping[str, Meaning] = attrs.field(factory=dict, hash=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.pending or not self.running:
             raise ValueError("pending and running need at least one native status each")
         if set(self.failed) != {"task", "system", "timeout"}:
             raise ValueError("failed must give a native status for task, system and timeout")
-        if not self.extra_terminal <= set(self.extra):
-            raise ValueError("extra_terminal must be a subset of extra")
+        wrong = {k: v for k, v in self.extra.items() if v not in _MEANINGS}
+        if wrong:
+            raise ValueError(
+                f"extra maps each status to one of {', '.join(_MEANINGS)}, not {wrong!r}"
+            )
 
     @property
     def terminal(self) -> frozenset[str]:
         """Documented natives a run does not leave."""
-        return frozenset(
-            {self.succeeded, self.cancelled, *self.failed.values(), *self.extra_terminal}
-        )
+        finished = {k for k, v in self.extra.items() if v not in ("pending", "running")}
+        return frozenset({self.succeeded, self.cancelled, *self.failed.values(), *finished})
 
     @property
     def documented(self) -> tuple[str, ...]:
@@ -120,9 +127,24 @@ class NativeStatuses:
             return "pending"
         if native in self.running:
             return "running"
-        if native in self.extra and native not in self.extra_terminal:
-            return "running"
+        meaning = self.extra.get(native)
+        if meaning == "pending" or meaning == "running":
+            return meaning
         return "finished"
+
+    def meaning(self, native: str) -> Meaning | None:
+        """What a documented native status means; ``None`` for undocumented values."""
+        if native in self.extra:
+            return self.extra[native]
+        if native in self.pending:
+            return "pending"
+        if native in self.running:
+            return "running"
+        if native == self.succeeded:
+            return "succeeded"
+        if native in self.failed.values():
+            return "failed"
+        return "cancelled" if native == self.cancelled else None
 
     def at(self, timeline: Timeline, now: float) -> str:
         """The native status of a run with ``timeline`` at ``now``."""

@@ -1,0 +1,24 @@
+"""The whole kit in one class."""
+
+from __future__ import annotations
+
+from ._create import CreateConformance
+from ._errors import ErrorConformance
+from ._exactly_once import ExactlyOnceConformance
+from ._lifecycle import LifecycleConformance
+from ._listing import ListConformance
+from ._statuses import StatusConformance
+from ._writes import WriteConformance
+
+
+class AdapterConformance(
+    CreateConformance,
+    LifecycleConformance,
+    StatusConformance,
+    ListConformance,
+    WriteConformance,
+    ErrorConformance,
+    ExactlyOnceConformance,
+):
+    """Behaviour every adapter must show against its emulator, gated by capabilities:
+    every part of the kit."""
