@@ -49,7 +49,22 @@ def index_of(provider: str, run: Any) -> int:
     return int({item["name"]: item["value"] for item in run.inputs}["n"])
 
 
-async def soak(provider: str, creates: int, seed: int, in_flight: int) -> dict[str, Any]:
+def add_targets(provider: str, emulator: Any, count: int) -> list[str]:
+    """``count`` targets on the emulator: the default one and ``count - 1`` more."""
+    targets = [emulator.default_target]
+    for i in range(1, count):
+        if provider == "cyberdesk":
+            targets.append(emulator.add_workflow(name=f"Soak {i}"))
+        elif provider == "kognitos":
+            targets.append("/".join(emulator.add_process()))
+        else:
+            targets.append(emulator.add_model(f"soak/echo/v{i}"))
+    return targets
+
+
+async def soak(
+    provider: str, creates: int, seed: int, in_flight: int, targets: int
+) -> dict[str, Any]:
     extras = {"inputs"} if provider == "kognitos" else set()
     emulator: Emulator = (
         load_emulator(provider, extras=extras) if extras else load_emulator(provider)
@@ -62,8 +77,9 @@ async def soak(provider: str, creates: int, seed: int, in_flight: int) -> dict[s
     )
     outcome: dict[int, str] = {}
     made: dict[int, Run] = {}
+    spread = add_targets(provider, emulator, targets)
     requests = {
-        n: RunRequest(target=emulator.default_target, inputs={"n": n}) for n in range(creates)
+        n: RunRequest(target=spread[n % len(spread)], inputs={"n": n}) for n in range(creates)
     }
     started = time.monotonic()
     async with emulated_client(provider, emulator=emulator, options=options) as (client, _):
@@ -101,6 +117,7 @@ async def soak(provider: str, creates: int, seed: int, in_flight: int) -> dict[s
     return {
         "provider": provider,
         "creates": creates,
+        "targets": targets,
         **{kind: sum(1 for o in outcome.values() if o == kind) for kind in OUTCOMES},
         "pending_tokens": len(pending),
         "resolved_to_a_run": resolved,
@@ -135,12 +152,19 @@ async def main() -> int:
     parser.add_argument("--creates", type=int, default=100_000, help="in all, across providers")
     parser.add_argument("--in-flight", type=int, default=32)
     parser.add_argument("--seed", type=int, default=20261130)
+    parser.add_argument(
+        "--targets",
+        type=int,
+        default=32,
+        help="targets the creates are spread over (a lost create is looked for among its "
+        "target's runs, so one target makes every lookup walk the whole history)",
+    )
     args = parser.parse_args()
     providers = emulated_providers(builtin=True)
     share = args.creates // len(providers)
     results = []
     for i, provider in enumerate(providers):
-        result = await soak(provider, share, args.seed + i, args.in_flight)
+        result = await soak(provider, share, args.seed + i, args.in_flight, args.targets)
         print(json.dumps(result), flush=True)
         results.append(result)
     bad = [r for r in results if r["duplicates"] or r["lost"] or r["orphans_without_a_token"]]
