@@ -1,6 +1,7 @@
 """Soak: many logical creates under faults, late answers and caller cancellation, then an audit.
 
     .venv/bin/python bench/soak.py --creates 100000
+    .venv/bin/python bench/soak.py --creates 33334 --providers runflow --shards 10
 
 Each built-in provider's emulator runs in this process with ``Faults.mixed(0.3)``
 plus answers delayed past the client's timeout, and the caller cancels a share of
