@@ -150,8 +150,9 @@ class Call:
             body=self.redactor.body(body),
         )
 
-    def structure(self, converter: cattrs.Converter, payload: Any, cls: type[T]) -> T:
-        """Structure a response payload into ``cls``; failures raise ``ResponseError``."""
+    def structure(self, converter: cattrs.Converter | None, payload: Any, cls: type[T]) -> T:
+        """Structure plain JSON values into ``cls`` (a msgspec struct, or an attrs class
+        with ``converter``); failures raise ``ResponseError`` naming the path."""
         try:
             return structure(
                 converter, payload, cls, provider=self.provider, operation=self.operation
@@ -171,26 +172,30 @@ class Call:
         headers: Mapping[str, str] | None = None,
         expect: tuple[int, ...] = (200,),
         idempotent: bool | None = None,
+        into: type[Any] | None = None,
     ) -> Response:
         """Send a request and return the decoded response, or raise a typed error.
 
         ``idempotent`` says whether the request may be retried; by default reads
         are and writes are not. Pass ``True`` for a write that carries an
-        idempotency key, so that a retry cannot create a duplicate.
+        idempotency key, so that a retry cannot create a duplicate. ``into`` (a
+        msgspec ``Struct``) decodes a success body straight into that wire struct:
+        ``response.data`` is then an instance, and ``response.raw(...)`` the payload
+        for ``Run.raw``; a body of another shape is a ``ResponseError`` naming the path.
         """
         retryable = method not in _WRITE_METHODS if idempotent is None else idempotent
         data = orjson.dumps(json) if json is not None else None
         if data is not None:
             headers = {**(headers or {}), "Content-Type": "application/json"}
         try:  # the common case: one attempt, no retry machinery
-            return await self._attempt(method, path, params, data, headers, expect, retryable)
+            return await self._attempt(method, path, params, data, headers, expect, retryable, into)
         except Exception as first:
             if not (retryable and _may_retry(first)):
                 raise self._typed(first) from None
             failed = first
 
         async def attempt() -> Response:
-            return await self._attempt(method, path, params, data, headers, expect, retryable)
+            return await self._attempt(method, path, params, data, headers, expect, retryable, into)
 
         policy = self._channel.http.options.retry
         try:
@@ -215,6 +220,7 @@ class Call:
         headers: Mapping[str, str] | None,
         expect: tuple[int, ...],
         retryable: bool,
+        into: type[Any] | None = None,
     ) -> Response:
         http = self._channel.http
         response = await http.send(
@@ -227,6 +233,7 @@ class Call:
             provider=self.provider,
             operation=self.operation,
             redactor=self.redactor,
+            into=into,
         )
         if response.status in expect:
             return response

@@ -19,6 +19,7 @@ import attrs
 import orjson
 
 from ._errors import ConfigError, ProviderUnavailable, ResponseError, TLSError
+from ._payload import Body, decoder_for
 from ._redact import Redactor
 from ._retry import RetryPolicy
 
@@ -178,13 +179,33 @@ class BodyBudget:
                 waiter.set_result(None)
 
 
-@attrs.frozen
 class Response:
-    """A decoded provider response: JSON, or the (redacted) text of a non-JSON error body."""
+    """A decoded provider response.
 
-    status: int
-    headers: Mapping[str, str] = attrs.field(repr=False)
-    data: Any = attrs.field(repr=False)
+    ``data`` is the body as the request asked for it: an instance of the wire struct
+    passed as ``into``, plain JSON values, or the (redacted) text of a non-JSON error
+    body. ``raw(*path)`` is the provider's payload at ``path`` inside the body, decoded
+    only when read (for ``Run.raw``).
+    """
+
+    __slots__ = ("_body", "data", "headers", "status")
+
+    def __init__(
+        self, status: int, headers: Mapping[str, str], data: Any, body: Body | None = None
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.data = data
+        self._body = body
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status}>"
+
+    def raw(self, *path: str | int) -> Mapping[str, Any]:
+        """The payload at ``path`` in the body (``()``: all of it), decoded on first read."""
+        if self._body is None:
+            self._body = Body.of(self.data)
+        return self._body.at(*path)
 
 
 class HttpClient:
@@ -244,8 +265,12 @@ class HttpClient:
         provider: str,
         operation: str,
         redactor: Redactor,
+        into: type[Any] | None = None,
     ) -> Response:
-        """One attempt; it may take the configured timeout, but never more than ``time_left``."""
+        """One attempt; it may take the configured timeout, but never more than ``time_left``.
+
+        A success body is decoded into ``into`` (a msgspec struct) when given.
+        """
         session = self._session
         if session is None:
             raise RuntimeError("client is not open: use 'async with runbridge.connect(...)'")
@@ -283,6 +308,8 @@ class HttpClient:
             self.budget.release(held)
             raise self._unreachable(failure, provider, operation, redactor)
         try:
+            if into is not None and 200 <= status < 300 and body:
+                return _decode_into(into, status, resp_headers, body, provider, operation, redactor)
             return self._decode(status, resp_headers, body, provider, operation, redactor)
         finally:
             self.budget.release(held)
@@ -333,7 +360,7 @@ class HttpClient:
             # walked only when one is there, so an echo never reaches a Run.
             if redactor.seen_in(body):
                 data = redactor.payload(data)
-            return Response(status, headers, data)
+            return Response(status, headers, data, Body.of(data))
         # Outside the handler: the decode error holds the raw body as context.
         if 200 <= status < 300:
             raise GarbledBody(
@@ -371,6 +398,43 @@ class HttpClient:
             budget.release(budget.settle(body))
             raise
         return received, budget.settle(body)
+
+
+def _decode_into(
+    into: type[Any],
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes | bytearray,
+    provider: str,
+    operation: str,
+    redactor: Redactor,
+) -> Response:
+    """A success body decoded straight into the wire struct ``into``.
+
+    Not JSON is a ``GarbledBody`` (retried like a lost answer); JSON of another shape is
+    a ``ResponseError`` naming the path. A body that echoes a secret is decoded as
+    plain JSON first, redacted, then converted, so no secret reaches a wire struct or
+    ``Run.raw``.
+    """
+    import msgspec
+
+    try:
+        if redactor.seen_in(body):
+            plain = redactor.payload(orjson.loads(body))
+            return Response(status, headers, msgspec.convert(plain, into), Body.of(plain))
+        return Response(status, headers, decoder_for(into).decode(body), Body(body))
+    except msgspec.ValidationError as exc:
+        problem = str(exc)
+    except (msgspec.DecodeError, orjson.JSONDecodeError):
+        problem = None
+    # Raised outside the handler: the decode error may quote the body.
+    if problem is None:
+        raise GarbledBody("response body is not valid JSON", provider=provider, operation=operation)
+    raise ResponseError(
+        redactor.text(f"cannot read {into.__name__} from the response: {problem}"),
+        provider=provider,
+        operation=operation,
+    )
 
 
 def _over_cap(
