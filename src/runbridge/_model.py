@@ -177,7 +177,11 @@ class Run:
     cost: Decimal | None = None
     progress: Progress | None = None
     _raw: Mapping[str, Any] = attrs.field(
-        factory=dict, alias="raw", repr=False, hash=False, eq=attrs.cmp_using(eq=_same_payload)
+        factory=dict,
+        alias="raw",
+        repr=False,
+        hash=False,
+        eq=attrs.cmp_using(eq=_same_payload, require_same_type=False),
     )
 
     @property
