@@ -159,8 +159,9 @@ async def main() -> int:
         help="targets the creates are spread over (a lost create is looked for among its "
         "target's runs, so one target makes every lookup walk the whole history)",
     )
+    parser.add_argument("--providers", nargs="*", help="a subset of the built-in providers")
     args = parser.parse_args()
-    providers = emulated_providers(builtin=True)
+    providers = args.providers or emulated_providers(builtin=True)
     share = args.creates // len(providers)
     results = []
     for i, provider in enumerate(providers):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import itertools
 import secrets
@@ -76,6 +77,9 @@ class KognitosEmulator(Emulator):
         self.processes: dict[tuple[str, str], frozenset[str]] = {}
         """Stages of each ``(agent_id, process_id)``."""
         self.runs: dict[str, StoredRun] = {}
+        self._listed: dict[tuple[str, str], list[StoredRun]] = {}
+        """Each process's runs in listing order, so a page costs its own size, not the
+        whole history (soaks list tens of thousands of runs)."""
         self._seq = itertools.count()
         self._tokens = Tokens()
         self._default = self.add_process()
@@ -219,6 +223,8 @@ class KognitosEmulator(Emulator):
             timeline=Timeline(now, self.take_plan()),
         )
         self.runs[run.id] = run
+        listed = self._listed.setdefault((run.agent_id, run.process_id), [])
+        bisect.insort(listed, run, key=_newest_first)
         return json_response(self.to_json(run, now), status=201)
 
     async def _list(self, request: web.Request) -> web.Response:
@@ -227,19 +233,14 @@ class KognitosEmulator(Emulator):
         if isinstance(found, web.Response):
             return found
         query = scope(agent_id, process_id, stage, limit)
-        runs = sorted(
-            (
-                r
-                for r in self.runs.values()
-                if (r.agent_id, r.process_id) == (agent_id, process_id)
-                and (stage is None or r.stage == stage)
-            ),
-            key=_newest_first,
-        )
+        listed = self._listed.get((agent_id, process_id), [])
+        start = 0
         if token := request.query.get("continuation_token"):
             after = self._tokens.read(token, query)
-            runs = [r for r in runs if _newest_first(r) > after]
-        page, rest = runs[:limit], runs[limit:]
+            start = bisect.bisect_right(listed, after, key=_newest_first)
+        runs = (r for r in itertools.islice(listed, start, None) if stage in (None, r.stage))
+        page = list(itertools.islice(runs, limit + 1))
+        page, rest = page[:limit], page[limit:]
         next_token = self._tokens.make(_newest_first(page[-1]), query) if rest else None
         return json_response(
             {"items": [self.to_json(r) for r in page], "continuation_token": next_token}
