@@ -12,12 +12,24 @@ from typing import Any
 
 import aiohttp
 import orjson
-from harness import Served, Timing, compare, cpu_loop, emulator_process, import_time
+from harness import (
+    Served,
+    Timing,
+    compare,
+    cpu_loop,
+    emulator_process,
+    import_times,
+    requested_url,
+)
 
 import runbridge
 from runbridge import RunRequest
 
 Row = dict[str, Any]
+Sides = dict[str, Callable[[], Awaitable[Any]]]
+
+FLOOR = "raw aiohttp + orjson"
+SDK = "cyberdesk SDK 2.2.69"
 
 
 def _connect(served: Served) -> runbridge.RunClient:
@@ -37,8 +49,8 @@ async def _close_sdk(sdk: Any) -> None:
     await sdk._client.get_async_httpx_client().aclose()
 
 
-def _rows(name: str, sides: dict[str, Timing], floor: str = "raw aiohttp + orjson") -> list[Row]:
-    base = sides[floor]
+def _rows(name: str, sides: dict[str, Timing]) -> list[Row]:
+    base = sides[FLOOR]
     return [
         {
             "case": name,
@@ -52,25 +64,48 @@ def _rows(name: str, sides: dict[str, Timing], floor: str = "raw aiohttp + orjso
     ]
 
 
-async def per_call(calls: int) -> list[Row]:
-    """1. ``get`` and a 100-run page: runbridge vs raw aiohttp + orjson vs the official SDK."""
+async def _seed(client: runbridge.RunClient, target: str, count: int) -> list[str]:
+    """``count`` runs on the emulator; their ids."""
+    ids: list[str] = []
+    for start in range(0, count, 1000):
+        batch = [RunRequest(target=target, inputs={"i": start + n}) for n in range(1000)]
+        result = await client.create_many(batch[: count - start])
+        assert result.ok, result.errors[:1]
+        ids += [run.id for run in result.runs]
+    return ids
+
+
+async def _floor(
+    session: aiohttp.ClientSession, client: runbridge.RunClient, fetch: Callable[[], Awaitable[Any]]
+) -> Callable[[], Awaitable[Any]]:
+    """The floor for ``fetch``: the URL runbridge requests (query included), fetched with
+    the same auth header, and its body parsed with ``orjson.loads``."""
+    url = await requested_url(client, fetch)
+
+    async def raw() -> Any:
+        async with session.get(url) as resp:
+            return orjson.loads(await resp.read())
+
+    return raw
+
+
+async def per_call(calls: int, *, rounds: int = 5) -> list[Row]:
+    """1. Cyberdesk ``get`` and pages of 100 and 1,000: runbridge vs the floor vs the SDK."""
     rows: list[Row] = []
     async with emulator_process("cyberdesk") as served, _connect(served) as client:
-        seeded = await client.create_many([RunRequest(target=served.target, inputs={"i": 1})] * 120)
-        run_id = seeded.runs[0].id
-        headers = {"Authorization": f"Bearer {served.token}"}
+        run_id = (await _seed(client, served.target, 1000))[0]
         sdk = _sdk(served)
+        headers = dict(client.adapter.auth_headers(served.token))
         async with aiohttp.ClientSession(headers=headers) as session:
 
-            async def raw_get() -> Any:
-                async with session.get(f"{served.base_url}/v1/runs/{run_id}") as resp:
-                    return orjson.loads(await resp.read())
+            async def rb_get() -> Any:
+                return await client.get(run_id)
 
-            async def raw_page() -> Any:
-                url = f"{served.base_url}/v1/runs"
-                params = {"limit": "100", "sort_mode": "created_at_desc"}
-                async with session.get(url, params=params) as resp:
-                    return orjson.loads(await resp.read())
+            async def rb_page() -> Any:
+                return await client.list_page(page_size=100)
+
+            async def rb_page_1000() -> Any:
+                return await client.list_page(page_size=1000)
 
             async def sdk_get() -> Any:
                 response = await sdk.runs.get(run_id)
@@ -82,42 +117,74 @@ async def per_call(calls: int) -> list[Row]:
                 assert response.error is None
                 return response.data
 
-            async def rb_get() -> Any:
-                return await client.get(run_id)
+            async def sdk_page_1000() -> Any:
+                response = await sdk.runs.list(limit=1000)
+                assert response.error is None
+                return response.data
 
-            async def rb_page() -> Any:
-                return await client.list_page(page_size=100)
-
-            cases: list[tuple[str, dict[str, Callable[[], Awaitable[Any]]], int]] = [
+            cases: list[tuple[str, Sides, int, tuple[int, ...]]] = [
                 (
-                    "get",
+                    "cyberdesk get",
                     {
                         "runbridge": rb_get,
-                        "raw aiohttp + orjson": raw_get,
-                        "cyberdesk SDK 2.2.69": sdk_get,
+                        FLOOR: await _floor(session, client, rb_get),
+                        SDK: sdk_get,
                     },
                     calls,
+                    (1, 32),
                 ),
                 (
-                    "list page of 100",
+                    "cyberdesk page of 100",
                     {
                         "runbridge": rb_page,
-                        "raw aiohttp + orjson": raw_page,
-                        "cyberdesk SDK 2.2.69": sdk_page,
+                        FLOOR: await _floor(session, client, rb_page),
+                        SDK: sdk_page,
                     },
                     max(calls // 10, 20),
+                    (1, 32),
+                ),
+                (
+                    "cyberdesk page of 1,000",
+                    {
+                        "runbridge": rb_page_1000,
+                        FLOOR: await _floor(session, client, rb_page_1000),
+                        SDK: sdk_page_1000,
+                    },
+                    max(calls // 100, 4),
+                    (1,),
                 ),
             ]
-            for name, sides, n in cases:
-                for concurrency in (1, 32):
-                    timings = await compare(sides, calls=n, concurrency=concurrency)
+            for name, sides, n, levels in cases:
+                for concurrency in levels:
+                    timings = await compare(sides, calls=n, concurrency=concurrency, rounds=rounds)
                     rows += _rows(f"{name} (concurrency {concurrency})", timings)
         await _close_sdk(sdk)
     return rows
 
 
+async def pages(calls: int, *, rounds: int = 5) -> list[Row]:
+    """2. A page of 100 on the Kognitos and Runflow emulators: runbridge vs the floor."""
+    rows: list[Row] = []
+    for provider in ("kognitos", "runflow"):
+        async with emulator_process(provider) as served, _connect(served) as client:
+            await _seed(client, served.target, 120)
+            # Kognitos lists the runs of one process; Runflow lists them all.
+            target = served.target if provider == "kognitos" else None
+
+            async def rb_page(c: runbridge.RunClient = client, t: str | None = target) -> Any:
+                return await c.list_page(target=t, page_size=100)
+
+            headers = dict(client.adapter.auth_headers(served.token))
+            async with aiohttp.ClientSession(headers=headers) as session:
+                sides: Sides = {"runbridge": rb_page, FLOOR: await _floor(session, client, rb_page)}
+                n = max(calls // 10, 20)
+                timings = await compare(sides, calls=n, concurrency=1, rounds=rounds)
+            rows += _rows(f"{provider} page of 100 (concurrency 1)", timings)
+    return rows
+
+
 async def translation(seconds: float) -> list[Row]:
-    """2. Provider payload -> canonical Run per CPU second, per adapter; SDK parsing too."""
+    """3. Provider payload -> canonical Run per CPU second, per adapter; SDK parsing too."""
     rows: list[Row] = []
     for provider in ("cyberdesk", "kognitos", "runflow"):
         async with emulator_process(provider) as served, _connect(served) as client:
@@ -140,13 +207,9 @@ async def translation(seconds: float) -> list[Row]:
 
 
 async def streaming(total: int) -> list[Row]:
-    """3. Stream ``total`` runs with ``list``: peak memory growth and runs per second."""
+    """4. Stream ``total`` runs with ``list``: peak memory growth and runs per second."""
     async with emulator_process("cyberdesk") as served, _connect(served) as client:
-        for start in range(0, total, 1000):
-            result = await client.create_many(
-                [RunRequest(target=served.target, inputs={"i": 1})] * min(1000, total - start)
-            )
-            assert result.ok
+        await _seed(client, served.target, total)
         # Speed, without tracing.
         wall0 = time.perf_counter()
         count = 0
@@ -173,7 +236,7 @@ async def streaming(total: int) -> list[Row]:
 
 
 async def fanout(per_level: int) -> list[Row]:
-    """4. Creates per second across the three emulators at several concurrencies."""
+    """5. Creates per second across the three emulators at several concurrencies."""
     rows: list[Row] = []
     async with AsyncExitStack() as stack:
         clients = []
@@ -208,18 +271,12 @@ async def fanout(per_level: int) -> list[Row]:
     return rows
 
 
-def imports() -> list[Row]:
-    """5. Import time of runbridge alone and with all built-in adapters."""
+def imports(runs: int) -> list[Row]:
+    """6. Import time of runbridge, of the built-in adapters on top, and of aiohttp."""
+    first, then = import_times("import runbridge", "runbridge.providers()", runs=runs)
+    (aiohttp_alone,) = import_times("import aiohttp", runs=runs)
     return [
-        {"case": "import time", "side": "import runbridge", "ms": import_time("import runbridge")},
-        {
-            "case": "import time",
-            "side": "runbridge + built-in adapters",
-            "ms": import_time("import runbridge; runbridge.providers()"),
-        },
-        {
-            "case": "import time",
-            "side": "reference: import aiohttp",
-            "ms": import_time("import aiohttp"),
-        },
+        {"side": "import runbridge", **first},
+        {"side": "runbridge.providers() on top (all built-in adapters)", **then},
+        {"side": "reference: import aiohttp", **aiohttp_alone},
     ]

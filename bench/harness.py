@@ -6,16 +6,14 @@ import asyncio
 import contextlib
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-
-RUNBRIDGE = shutil.which("runbridge", path=str(Path(sys.executable).parent)) or "runbridge"
+from typing import Any
 
 
 @dataclass
@@ -32,9 +30,15 @@ class Served:
 
 @contextlib.asynccontextmanager
 async def emulator_process(provider: str) -> AsyncIterator[Served]:
-    """``runbridge emulate PROVIDER`` in a child process, so its CPU is not the client's."""
+    """``runbridge emulate PROVIDER`` in a child process, so its CPU is not the client's.
+
+    The child is this interpreter with this environment (``-m runbridge``), so it runs
+    the same runbridge as the benchmark (``PYTHONPATH`` included).
+    """
     process = await asyncio.create_subprocess_exec(
-        RUNBRIDGE,
+        sys.executable,
+        "-m",
+        "runbridge",
         "emulate",
         provider,
         "--port",
@@ -140,21 +144,69 @@ def cpu_loop(work: Callable[[], object], *, seconds: float = 1.0) -> float:
     return count / elapsed
 
 
-def import_time(code: str, *, runs: int = 7) -> float:
-    """Median milliseconds a fresh interpreter takes to run ``code`` (an import)."""
+_IMPORT_PROBE = """
+import json, sys, time
+out = []
+for snippet in sys.argv[1:]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    exec(snippet)
+    out.append(((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000))
+print(json.dumps(out))
+"""
 
-    def once(snippet: str) -> float:
-        out = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                f"import time; t=time.perf_counter(); {snippet}; print(time.perf_counter()-t)",
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        return float(out.stdout) * 1000
 
-    once(code)  # warm the file cache
-    return statistics.median(once(code) for _ in range(runs))
+def import_times(*snippets: str, runs: int = 7) -> list[dict[str, float]]:
+    """Milliseconds each of ``snippets`` takes, run in turn in a fresh interpreter: the
+    median over ``runs`` interpreters of wall time (``ms``) and CPU time (``cpu_ms``).
+
+    Bytecode is cached in a directory of its own, as an installed package's would be,
+    even where ``PYTHONDONTWRITEBYTECODE`` is set; the source tree is left untouched.
+    """
+    with tempfile.TemporaryDirectory(prefix="runbridge-bench-pyc-") as cache:
+        env = {**os.environ, "PYTHONPYCACHEPREFIX": cache}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+
+        def once() -> list[tuple[float, float]]:
+            out = subprocess.run(
+                [sys.executable, "-c", _IMPORT_PROBE, *snippets],
+                check=True,
+                capture_output=True,
+                text=True,
+                env=env,
+            )
+            return [tuple(pair) for pair in json.loads(out.stdout)]
+
+        once()  # compile and cache the bytecode, warm the file cache
+        samples = [once() for _ in range(runs)]
+    return [
+        {
+            "ms": statistics.median(sample[i][0] for sample in samples),
+            "cpu_ms": statistics.median(sample[i][1] for sample in samples),
+        }
+        for i in range(len(snippets))
+    ]
+
+
+async def requested_url(client: Any, fetch: Callable[[], Awaitable[object]]) -> Any:
+    """The URL (query included) ``client`` requests while ``fetch()`` runs; the last one.
+
+    Bench-only: it hooks an aiohttp trace into the client's own session for that one
+    call, so that the floor can fetch exactly what runbridge fetches.
+    """
+    import aiohttp
+
+    seen: list[Any] = []
+
+    async def started(_: object, __: object, params: aiohttp.TraceRequestStartParams) -> None:
+        seen.append(params.url)
+
+    trace = aiohttp.TraceConfig()
+    trace.on_request_start.append(started)
+    trace.freeze()
+    session = client._channel.http._session  # private: the bench looks inside, once
+    session._trace_configs.append(trace)
+    try:
+        await fetch()
+    finally:
+        session._trace_configs.remove(trace)
+    return seen[-1]

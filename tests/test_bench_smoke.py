@@ -18,6 +18,14 @@ def test_the_benchmark_harness_runs_and_reports_every_case() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-    for heading in ("### Targets", "### 1.", "### 2.", "### 3.", "### 4.", "### 5."):
+    for heading in ("### Targets", "### 1.", "### 2.", "### 3.", "### 4.", "### 5.", "### 6."):
         assert heading in done.stdout
-    assert "runbridge kognitos" in done.stdout and "concurrency 256" in done.stdout
+    for row in (
+        "cyberdesk page of 1,000",
+        "kognitos page of 100",
+        "runflow page of 100",
+        "runbridge kognitos",
+        "concurrency 256",
+        "runbridge.providers() on top",
+    ):
+        assert row in done.stdout

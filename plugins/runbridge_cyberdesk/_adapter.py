@@ -21,6 +21,7 @@ from runbridge.adapter import (
     RunFilter,
     format_timestamp,
     parse_decimal,
+    parse_timestamp,
 )
 
 from . import _bulk
@@ -33,7 +34,7 @@ from ._options import (
     UPDATE_FIELDS,
     UPDATE_OPTIONS,
 )
-from ._wire import STATUSES, WirePage, WireRun, converter
+from ._wire import STATUSES, WirePage, WireRun, strings
 
 MAX_BATCH = _bulk.MAX_BATCH
 
@@ -124,14 +125,12 @@ class CyberdeskAdapter(Adapter):
                 )
         return super().parse_error(status, body)
 
-    # The core structures a payload into ``wire_run`` with ``converter``, then calls
-    # ``run_from``.
-    converter = converter
+    # Responses decode straight into ``WireRun``; ``run_from`` translates one.
     wire_run = WireRun
 
     def run_from(self, wire: WireRun, ref: RunRef, payload: Mapping[str, Any]) -> Run:
         """A canonical run from a ``RunResponse``."""
-        message = "; ".join(wire.error) if wire.error else None
+        message = "; ".join(strings(wire.error)) or None
         failure = None
         if wire.status == "error":
             failure = Failure("system", message)
@@ -145,9 +144,9 @@ class CyberdeskAdapter(Adapter):
             inputs=wire.input_values or {},
             outputs=wire.output_data,
             failure=failure,
-            created_at=wire.created_at,
-            started_at=wire.started_at,
-            finished_at=wire.ended_at,
+            created_at=parse_timestamp(wire.created_at),
+            started_at=parse_timestamp(wire.started_at),
+            finished_at=parse_timestamp(wire.ended_at),
             cost=_cost(wire.usage_metadata),
             raw=payload,
         )
@@ -197,8 +196,9 @@ class CyberdeskAdapter(Adapter):
             headers={"Idempotency-Key": call.idempotency_key},
             expect=(201,),
             idempotent=True,
+            into=WireRun,
         )
-        return self.to_run(call, response.data)
+        return self.to_run(call, response.data, response.raw())
 
     def bulk_item(self, call: Call, request: RunRequest) -> tuple[bytes, dict[str, Any]] | None:
         return _bulk.bulk_item(call, request)
@@ -207,8 +207,8 @@ class CyberdeskAdapter(Adapter):
         return await _bulk.send_chunk(call, chunk, self.to_run)
 
     async def get(self, call: Call, run_id: str) -> Run:
-        response = await call.request("GET", call.path("/v1/runs/{}", run_id))
-        return self.to_run(call, response.data)
+        response = await call.request("GET", call.path("/v1/runs/{}", run_id), into=WireRun)
+        return self.to_run(call, response.data, response.raw())
 
     async def list_page(
         self, call: Call, filters: RunFilter, cursor: str | None, limit: int | None
@@ -233,11 +233,10 @@ class CyberdeskAdapter(Adapter):
             params.append(("created_at_from", format_timestamp(filters.created_after)))
         if filters.created_before is not None:
             params.append(("created_at_to", format_timestamp(filters.created_before)))
-        response = await call.request("GET", "/v1/runs", params=params)
-        if not isinstance(response.data, Mapping):
-            raise call.bad_response("expected a paginated run list", body=response.data)
-        wire = call.structure(converter, response.data, WirePage)
-        items = tuple(self.to_run(call, item) for item in wire.items)
+        response = await call.request("GET", "/v1/runs", params=params, into=WirePage)
+        wire: WirePage = response.data
+        to_run, raw = self.to_run, response.raw
+        items = tuple(to_run(call, item, raw("items", n)) for n, item in enumerate(wire.items))
         following = skip + len(items)
         next_cursor = str(following) if items and following < wire.total else None
         # The envelope's total bounds the listing: the core stops one that outgrows it.
@@ -257,8 +256,9 @@ class CyberdeskAdapter(Adapter):
             json=dict(body),
             headers={"Idempotency-Key": call.idempotency_key},
             idempotent=True,
+            into=WireRun,
         )
-        return self.to_run(call, response.data)
+        return self.to_run(call, response.data, response.raw())
 
     async def retry(self, call: Call, run_id: str, options: Mapping[str, Any]) -> Run:
         body = retry_body(options)
@@ -273,6 +273,7 @@ class CyberdeskAdapter(Adapter):
                 json=body,
                 headers={"Idempotency-Key": call.idempotency_key},
                 idempotent=True,
+                into=WireRun,
             )
         except runbridge.InvalidRequest as exc:
             if exc.status != 400:
@@ -286,7 +287,7 @@ class CyberdeskAdapter(Adapter):
                 status=exc.status,
                 body=exc.body,
             ) from None
-        return self.to_run(call, response.data)
+        return self.to_run(call, response.data, response.raw())
 
     async def delete(self, call: Call, run_id: str) -> None:
         await call.request(

@@ -7,7 +7,7 @@ item and reads one chunk's answer back onto the chunk's positions.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -17,12 +17,12 @@ from runbridge.adapter import Call, Chunk, ChunkResult
 
 from ._bodies import create_body
 from ._options import BULK_FIELDS
-from ._wire import WireBulk, converter
+from ._wire import WireBulk, strings
 
 MAX_BATCH = 1000
 """Most runs one ``POST /v1/runs/bulk`` creates (``count`` is 1..1000)."""
 
-ToRun = Callable[[Call, Any], Run]
+ToRun = Callable[[Call, Any, Any], Run]
 
 
 def bulk_item(call: Call, request: RunRequest) -> tuple[bytes, dict[str, Any]] | None:
@@ -47,12 +47,14 @@ async def send_chunk(call: Call, chunk: Chunk, to_run: ToRun) -> ChunkResult:
         headers={"Idempotency-Key": chunk.key},
         expect=(201,),
         idempotent=True,
+        into=WireBulk,
     )
-    if not isinstance(response.data, Mapping):
-        raise call.bad_response("expected a bulk create result", body=response.data)
-    wire = call.structure(converter, response.data, WireBulk)
-    created = [to_run(call, item) for item in wire.created_runs]
-    messages = [call.redactor.text(str(m))[:500] for m in (wire.errors or ())]
+    wire: WireBulk = response.data
+    raw = response.raw
+    created = [
+        to_run(call, item, raw("created_runs", n)) for n, item in enumerate(wire.created_runs)
+    ]
+    messages = [call.redactor.text(m)[:500] for m in strings(wire.errors)]
     return _placed(chunk.indexes, created, wire.failed_count, messages)
 
 

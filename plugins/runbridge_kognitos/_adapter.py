@@ -19,12 +19,20 @@ from runbridge import (
     RunRequest,
     RunStatus,
 )
-from runbridge.adapter import Adapter, Call, ErrorInfo, IdFormat, RunFilter, StatusMap
+from runbridge.adapter import (
+    Adapter,
+    Call,
+    ErrorInfo,
+    IdFormat,
+    RunFilter,
+    StatusMap,
+    parse_timestamp,
+)
 
 from ._cursor import ListCursor
 from ._names import NAME_LIMIT, default_name, display_name, generated_name, parse_generated
-from ._target import ID_PATTERN, Target, describe_problem
-from ._wire import WireCreate, WireList, WireRun, converter, create_body, named_values
+from ._target import ID_PATTERN, Target, describe_problem, spell
+from ._wire import WireCreate, WireList, WireRun, by_name, create_body, named_values
 
 PROVIDER = "kognitos"
 
@@ -121,7 +129,7 @@ class KognitosAdapter(Adapter):
     )
 
     statuses = STATUSES
-    converter = converter
+    # Responses decode straight into ``WireRun``; ``run_from`` translates one.
     wire_run = WireRun
     update_fields = frozenset()
     retry_from_payload = False
@@ -198,7 +206,6 @@ class KognitosAdapter(Adapter):
 
     def run_from(self, wire: WireRun, ref: RunRef, payload: Mapping[str, Any]) -> Run:
         """A canonical run from a run object."""
-        target = Target(wire.agent_id, wire.process_id, wire.stage)
         status = STATUSES.canonical(wire.status)
         failure = None
         if status is RunStatus.FAILED:
@@ -209,14 +216,14 @@ class KognitosAdapter(Adapter):
             ref=ref,
             status=status,
             native_status=wire.status,
-            target=str(target),
+            target=spell(wire.agent_id, wire.process_id, wire.stage),
             name=display_name(wire.name),
-            inputs=dict(wire.inputs or {}),
-            outputs=dict(wire.outputs) if wire.outputs is not None else None,
+            inputs=by_name(wire.inputs) if wire.inputs else {},
+            outputs=by_name(wire.outputs) if wire.outputs is not None else None,
             failure=failure,
-            created_at=wire.created_at,
-            started_at=wire.started_at,
-            finished_at=wire.finished_at,
+            created_at=parse_timestamp(wire.created_at),
+            started_at=parse_timestamp(wire.started_at),
+            finished_at=parse_timestamp(wire.finished_at),
             raw=payload,
         )
 
@@ -251,13 +258,15 @@ class KognitosAdapter(Adapter):
                 file_ids=file_ids or None,
             )
         )
-        response = await call.request("POST", "/runs", json=body, expect=(200, 201, 202))
-        return self.to_run(call, response.data)
+        response = await call.request(
+            "POST", "/runs", json=body, expect=(200, 201, 202), into=WireRun
+        )
+        return self.to_run(call, response.data, response.raw())
 
     async def get(self, call: Call, run_id: str) -> Run:
         """``GET /runs/{run_id}``."""
-        response = await call.request("GET", call.path("/runs/{}", run_id))
-        return self.to_run(call, response.data)
+        response = await call.request("GET", call.path("/runs/{}", run_id), into=WireRun)
+        return self.to_run(call, response.data, response.raw())
 
     async def list_page(
         self, call: Call, filters: RunFilter, cursor: str | None, limit: int | None
@@ -284,8 +293,11 @@ class KognitosAdapter(Adapter):
             params["limit"] = str(at.limit)
         if at.token is not None:
             params["continuation_token"] = at.token
-        response = await call.request("GET", "/runs", params=params)
-        wire = call.structure(converter, response.data, WireList)
-        items, following = at.cut(wire.items or (), limit, wire.continuation_token)
-        runs = tuple(self.to_run(call, item) for item in items)
+        response = await call.request("GET", "/runs", params=params, into=WireList)
+        wire: WireList = response.data
+        items = wire.items or []
+        # Cut positions, not runs: each run's raw payload is found by its place in the body.
+        kept, following = at.cut(range(len(items)), limit, wire.continuation_token)
+        to_run, raw = self.to_run, response.raw
+        runs = tuple(to_run(call, items[n], raw("items", n)) for n in kept)
         return Page(runs, following.encode() if following is not None else None)

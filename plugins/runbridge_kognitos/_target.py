@@ -43,8 +43,13 @@ class Target:
         return cls(match["agent"], match["process"], match["stage"] or "Published")
 
     def __str__(self) -> str:
-        base = f"{self.agent_id}/{self.process_id}"
-        return base if self.stage == "Published" else f"{base}@{self.stage}"
+        return spell(self.agent_id, self.process_id, self.stage)
+
+
+def spell(agent_id: str, process_id: str, stage: str) -> str:
+    """The canonical spelling of a target, without building a ``Target`` (run reads)."""
+    base = f"{agent_id}/{process_id}"
+    return base if stage == "Published" else f"{base}@{stage}"
 
 
 def describe_problem(text: object) -> str:

@@ -1,4 +1,10 @@
-"""Kognitos REST API v2 wire format: attrs classes and the one converter that reads them."""
+"""Kognitos REST API v2 wire format: what the adapter reads, as msgspec structs, and the
+create body it sends.
+
+Only the fields the adapter uses are declared, and responses are decoded from bytes
+straight into them; every other key of a payload is skipped, and kept untouched in
+``Run.raw`` (decoded only when read).
+"""
 
 from __future__ import annotations
 
@@ -7,35 +13,26 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-
-from runbridge.adapter import make_converter
-
-
-class Values(dict[str, Any]):
-    """A provider ``[{"name": ..., "value": ...}]`` list, read as a mapping by name."""
+import msgspec
 
 
-def _strict_str(value: object, _: object) -> str:
-    # cattrs would turn null or 42 into "None" or "42"; a wrong type is a bad payload.
-    if not isinstance(value, str):
-        raise ValueError(f"expected a string, got {type(value).__name__}")
-    return value
+class NamedValue(msgspec.Struct, gc=False):
+    """One ``{"name": ..., "value": ...}`` item of a run's ``inputs`` or ``outputs``."""
+
+    name: str
+    value: Any = None
 
 
-def _structure_values(value: object, _: object) -> Values | None:
-    if value is None:
-        return None
-    # The migration guide once showed an object instead of the list; read both.
-    if isinstance(value, Mapping):
-        return Values(value)
-    if not isinstance(value, list):
-        raise ValueError(f"expected a list of name/value objects, got {type(value).__name__}")
-    out = Values()
-    for index, item in enumerate(value):
-        if not isinstance(item, Mapping) or not isinstance(item.get("name"), str):
-            raise ValueError(f"item {index} is not a {{'name': str, 'value': ...}} object")
-        out[item["name"]] = item.get("value")
-    return out
+Values = list[NamedValue] | dict[str, Any] | None
+"""A run's ``inputs`` or ``outputs``: the documented name/value list, or the object the
+migration guide once showed instead (both are read)."""
+
+
+def by_name(values: list[NamedValue] | dict[str, Any]) -> dict[str, Any]:
+    """``Values`` as a mapping by name (a later item of a repeated name wins)."""
+    if isinstance(values, dict):
+        return values
+    return {item.name: item.value for item in values}
 
 
 def named_values(values: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -43,20 +40,14 @@ def named_values(values: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [{"name": name, "value": value} for name, value in values.items()]
 
 
-def _nonempty(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not value:
-        raise ValueError(f"{attribute.name} must not be empty")
-
-
-@attrs.frozen
-class WireRun:
+class WireRun(msgspec.Struct, gc=False):
     """A run object as ``GET /v2/runs/{run_id}``, ``POST /v2/runs`` and lists return it.
 
     ``inputs``, ``started_at``, ``finished_at`` and ``error`` are not in the
     documented schema; they are read when present and otherwise stay empty.
     """
 
-    id: str = attrs.field(validator=_nonempty)
+    id: str
     agent_id: str
     process_id: str
     name: str
@@ -64,18 +55,19 @@ class WireRun:
     stage: str
     status: str
     file_ids: list[str] | None = None
-    outputs: Values | None = None
-    inputs: Values | None = None
+    """Not translated, but declared so that a run object with other ``file_ids`` is
+    refused as malformed, as the schema says it is."""
+    outputs: Values = None
+    inputs: Values = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
     error: Any = None
 
 
-@attrs.frozen
-class WireList:
+class WireList(msgspec.Struct, gc=False):
     """The ``ListResponse`` envelope; both keys are required, ``null`` token ends a listing."""
 
-    items: list[Any] | None
+    items: list[WireRun] | None
     continuation_token: str | None
 
 
@@ -91,15 +83,10 @@ class WireCreate:
     file_ids: list[str] | None = None
 
 
-converter = make_converter()
-converter.register_structure_hook(str, _strict_str)
-converter.register_structure_hook(Values, _structure_values)
-converter.register_structure_hook(Values | None, _structure_values)
-
-
 def create_body(wire: WireCreate) -> dict[str, Any]:
     """The JSON body for a create, leaving out ``file_ids`` when there are none."""
-    body: dict[str, Any] = converter.unstructure(wire)
+    # Every field is plain JSON already: no converter needed (nor imported) to send it.
+    body = attrs.asdict(wire, recurse=False)
     if body["file_ids"] is None:
         del body["file_ids"]
     return body

@@ -37,7 +37,7 @@ from ._requests import (
 )
 from ._target import FORMS, Directory, Target, parse_target, targets_of
 from ._translate import STATUSES, error_info, run_of
-from ._wire import WirePage, WireRun, converter
+from ._wire import WirePage, WireRun, decoded, link_of
 
 NOTES = {
     "create": (
@@ -101,7 +101,7 @@ class RunflowAdapter(TaggedCreates):
         },
     )
     statuses = STATUSES
-    converter = converter
+    # Responses decode straight into ``WireRun``; ``run_from`` translates one.
     wire_run = WireRun
     create_options = CREATE_OPTIONS
     update_options = UPDATE_OPTIONS
@@ -155,8 +155,8 @@ class RunflowAdapter(TaggedCreates):
                 return known.segments
         return target.segments
 
-    def _target_of(self, payload: Mapping[str, Any]) -> str | None:
-        ident, path = targets_of(payload)
+    def _target_of(self, wire: WireRun) -> str | None:
+        ident, path = targets_of(wire)
         if ident is not None and path is not None:
             self.directory.learn(path, ident)
         if ident is not None:
@@ -176,8 +176,8 @@ class RunflowAdapter(TaggedCreates):
     # -- translation ----------------------------------------------------------------
 
     def run_from(self, wire: WireRun, ref: RunRef, payload: Mapping[str, Any]) -> Run:
-        """The canonical run from a Runflow run record."""
-        return run_of(wire, ref, payload, self._target_of(payload))
+        """The canonical run from a Runflow run record (``payload`` is only kept)."""
+        return run_of(wire, ref, payload, self._target_of(wire))
 
     def check_update(self, update: RunUpdate) -> None:
         """One status, one the PATCH can send; a cancellation needs the admin key."""
@@ -236,9 +236,9 @@ class RunflowAdapter(TaggedCreates):
         body = create_body(call, request)
         template = f"/v1/{target.kind}/" + "/".join("{}" for _ in segments) + "/runs"
         response = await call.request(
-            "POST", call.path(template, *segments), json=body, expect=(200, 201)
+            "POST", call.path(template, *segments), json=body, expect=(200, 201), into=WireRun
         )
-        return self.created(self.to_run(call, response.data), target)
+        return self.created(self.to_run(call, response.data, response.raw()), target)
 
     def bulk_item(self, call: Call, request: RunRequest) -> tuple[Batch, Any] | None:
         return bulk_item(self, call, request)
@@ -247,8 +247,8 @@ class RunflowAdapter(TaggedCreates):
         return await send_chunk(self, call, chunk)
 
     async def get(self, call: Call, run_id: str) -> Run:
-        response = await call.request("GET", call.path("/v1/runs/{}", run_id))
-        return self.to_run(call, response.data)
+        response = await call.request("GET", call.path("/v1/runs/{}", run_id), into=WireRun)
+        return self.to_run(call, response.data, response.raw())
 
     async def list_page(
         self, call: Call, filters: RunFilter, cursor: str | None, limit: int | None
@@ -261,14 +261,15 @@ class RunflowAdapter(TaggedCreates):
             params["q"] = scope.q
         if cursor is not None:
             params.update(cursor_params(call, cursor))
-        response = await call.request("GET", scope.path, params=params)
-        page = call.structure(converter, response.data, WirePage)
-        runs = [self.to_run(call, item) for item in page.items]
+        response = await call.request("GET", scope.path, params=params, into=WirePage)
+        page = decoded(call, response, WirePage)
+        to_run, raw = self.to_run, response.raw
+        runs = [to_run(call, item, raw("items", n)) for n, item in enumerate(page.items)]
         items = report(call, scope, runs, self.directory)
-        link = page.next if page.next is not None else page.next_pq
+        link = link_of(page)
         following = next_cursor(call, link) if link else None
         if following is not None and following == cursor:
-            raise call.bad_response("the next page cursor did not advance", body=response.data)
+            raise call.bad_response("the next page cursor did not advance", body=response.raw())
         return Page(items, following)
 
     async def update(self, call: Call, run_id: str, update: RunUpdate) -> Run:
@@ -278,8 +279,10 @@ class RunflowAdapter(TaggedCreates):
             cancelled = await self.cancel(call, run_id)
             if not body:
                 return cancelled
-        response = await call.request("PATCH", call.path("/v1/runs/{}", run_id), json=body)
-        return self.to_run(call, response.data)
+        response = await call.request(
+            "PATCH", call.path("/v1/runs/{}", run_id), json=body, into=WireRun
+        )
+        return self.to_run(call, response.data, response.raw())
 
     async def cancel(self, call: Call, run_id: str) -> Run:
         admin_token = self.settings.admin_token

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qsl
 
 import attrs
+import msgspec
 
 import runbridge
 from runbridge import BulkError, Run, RunbridgeError, RunRequest
@@ -21,7 +22,7 @@ from runbridge.adapter import Call, Chunk, ChunkResult
 from ._listing import next_cursor
 from ._requests import create_body
 from ._target import Target, parse_target
-from ._wire import WireBatch, WireBatchItem, WirePage, converter
+from ._wire import WireBatch, WireBatchItem, WireItems, count_of, decoded, link_of
 
 if TYPE_CHECKING:
     from ._adapter import RunflowAdapter
@@ -71,6 +72,7 @@ async def send_chunk(adapter: RunflowAdapter, call: Call, chunk: Chunk) -> Chunk
             headers={"Idempotency-Key": chunk.key},
             expect=(200, 201),
             idempotent=True,
+            into=WireBatch,
         )
     except runbridge.InvalidRequest as exc:
         # Refused as a whole, so nothing exists yet: the core creates them singly.
@@ -79,30 +81,34 @@ async def send_chunk(adapter: RunflowAdapter, call: Call, chunk: Chunk) -> Chunk
             provider=adapter.name,
             operation="create_many",
         ) from exc
-    batch_id = call.structure(converter, response.data, WireBatch).id
+    batch_id = decoded(call, response, WireBatch).id
     return await _collect(adapter, call, batch_id, batch.target, chunk)
 
 
-async def _items(call: Call, batch_id: str) -> list[Mapping[str, Any]]:
+async def _items(call: Call, batch_id: str) -> list[WireBatchItem]:
     """Every item of a batch, across pages."""
-    found: list[Mapping[str, Any]] = []
+    found: list[WireBatchItem] = []
     params: dict[str, str] = {"limit": "500"}
     path = call.path("/v1/batches/{}/items", batch_id)
     seen: set[str] = set()
     while True:
-        response = await call.request("GET", path, params=params)
-        page = call.structure(converter, response.data, WirePage)
-        found.extend(item for item in page.items if isinstance(item, Mapping))
-        link = page.next if page.next is not None else page.next_pq
+        response = await call.request("GET", path, params=params, into=WireItems)
+        page = decoded(call, response, WireItems)
+        found.extend(page.items)
+        link = link_of(page)
         if not link or link in seen:
             return found
         seen.add(link)
         params = {"limit": "500", **dict(parse_qsl(next_cursor(call, link)))}
 
 
-def _positions(items: list[Mapping[str, Any]], call: Call) -> dict[int, Mapping[str, Any]]:
-    rows = [call.structure(converter, item, WireBatchItem) for item in items]
-    indexes = [row.sequence_index for row in rows]
+def _positions(items: list[WireBatchItem], call: Call) -> dict[int, WireBatchItem]:
+    try:
+        indexes = [count_of(item.sequence_index) for item in items]
+    except ValueError:
+        indexes = None
+    if indexes is None:  # raised outside the handler, which quotes the value
+        raise call.bad_response("a batch item's sequence_index is not a number")
     if any(i is None for i in indexes):
         return dict(enumerate(items))  # no sequence numbers: the listing order
     numbers = [i for i in indexes if i is not None]
@@ -137,14 +143,16 @@ async def _run_of(
     target: Target,
     batch_id: str,
     position: int,
-    item: Mapping[str, Any] | None,
+    item: WireBatchItem | None,
 ) -> Run:
     if item is None:
         raise call.bad_response(f"batch {batch_id} lists no item {position}")
-    embedded = item.get("run")
+    embedded = item.run
     if isinstance(embedded, Mapping) and embedded.get("id"):
         return adapter.created(adapter.to_run(call, embedded), target)
-    run_id = call.structure(converter, item, WireBatchItem).run_id
+    run_id = item.run_id if isinstance(item.run_id, str) else None
     if run_id is None or adapter.id_format.normalize(run_id) is None:
-        raise call.bad_response(f"batch {batch_id} item {position} has no run yet", body=dict(item))
+        raise call.bad_response(
+            f"batch {batch_id} item {position} has no run yet", body=msgspec.to_builtins(item)
+        )
     return adapter.created(await adapter.get(call, run_id.lower()), target)

@@ -18,7 +18,7 @@ from runbridge.adapter import Adapter, Call
 
 from ._listing import RUNS
 from ._target import Target, parse_target
-from ._wire import WirePage, converter
+from ._wire import WirePage, decoded
 
 TOKEN_KEY = "runbridge_token"  # noqa: S105 - a metadata key, not a credential
 """Key of ``metadata`` that holds the exactly-once client token when ``client_ref`` is taken."""
@@ -86,13 +86,15 @@ class TaggedCreates(Adapter):
             return None  # the token is in metadata, which q cannot search
         params = {"q": f'client_ref:"{token}"', "limit": "10"}
         try:
-            response = await call.request("GET", RUNS, params=params)
+            response = await call.request("GET", RUNS, params=params, into=WirePage)
         except runbridge.InvalidRequest as exc:
             if exc.status in (400, 422):
                 return None  # the server refuses this filter
             raise
-        page = call.structure(converter, response.data, WirePage)
-        runs = [self.to_run(call, item) for item in page.items]
+        page = decoded(call, response, WirePage)
+        runs = [
+            self.to_run(call, item, response.raw("items", n)) for n, item in enumerate(page.items)
+        ]
         tokens = [self.token_of(run) for run in runs]
         if any(t is not None and t != token for t in tokens):
             # A run carrying another token: the server ignored the filter. The walk

@@ -13,12 +13,15 @@ runs the adapter creates and from payloads that carry both.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import OrderedDict
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Literal
 
 import attrs
+
+from ._wire import WireResource, WireRun
 
 Kind = Literal["models", "comfyui-workflows", "flows"]
 
@@ -128,55 +131,74 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _owner(resource: Mapping[str, Any]) -> str | None:
-    owner = resource.get("owner")
+def _owner(resource: WireResource) -> str | None:
+    owner = resource.owner
     if isinstance(owner, Mapping):
         return _text(owner.get("slug")) or _text(owner.get("handle"))
-    return _text(owner) or _text(resource.get("owner_slug"))
+    return _text(owner) or _text(resource.owner_slug)
 
 
-def _path_of(kind: Kind, raw: Mapping[str, Any]) -> str | None:
+def _path_of(kind: Kind, wire: WireRun) -> str | None:
     """The path form from a nested resource that carries ``owner`` and ``slug``.
 
     Runflow does not document an owner field; a slug alone is not read as a
     path, since it cannot say where the owner ends.
     """
     name = _RESOURCES.get(kind)
-    resource = raw.get(name) if name else None
-    if not isinstance(resource, Mapping):
+    resource = getattr(wire, name) if name else None
+    if not isinstance(resource, WireResource):
         return None
-    owner, slug = _owner(resource), _text(resource.get("slug"))
+    owner, slug = _owner(resource), _text(resource.slug)
     if owner is None or slug is None:
         return None
     target = parse_target(f"{kind}/{owner}/{slug}")
     return str(target) if target is not None and not target.is_id else None
 
 
-def _kind_of(raw: Mapping[str, Any]) -> Kind | None:
-    target_type = raw.get("target_type")
-    if isinstance(target_type, str):
-        normalized = target_type.lower().replace("-", "_")
-        if normalized in ("model", "models"):
-            return "models"
-        if "comfy" in normalized:
-            return "comfyui-workflows"
-        if normalized in ("flow", "flows"):
-            return "flows"
+# Pages repeat the same few targets: each target_type and id is read once (bounded).
+@functools.lru_cache(maxsize=256)
+def _kind_named(target_type: str) -> Kind | None:
+    normalized = target_type.lower().replace("-", "_")
+    if normalized in ("model", "models"):
+        return "models"
+    if "comfy" in normalized:
+        return "comfyui-workflows"
+    if normalized in ("flow", "flows"):
+        return "flows"
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _id_form(kind: Kind, value: str) -> str | None:
+    ident = uuid_of(value)
+    return f"{kind}/{ident}" if ident is not None else None
+
+
+def id_form(kind: Kind, value: object) -> str | None:
+    """``<kind>/<uuid>`` when ``value`` is a UUID, else ``None``."""
+    if not isinstance(value, str) or len(value) != 36:
+        return None
+    return _id_form(kind, value)
+
+
+def _kind_of(wire: WireRun) -> Kind | None:
+    target_type = wire.target_type
+    if isinstance(target_type, str) and (kind := _kind_named(target_type)) is not None:
+        return kind
     # No target_type, or one we do not know (the reference example's "<string>"):
     # the first id that is present says, then a nested resource.
     for kind, field in ID_FIELDS.items():
-        if uuid_of(raw.get(field)) is not None:
+        if id_form(kind, getattr(wire, field)) is not None:
             return kind
     for kind, name in _RESOURCES.items():
-        if isinstance(raw.get(name), Mapping):
+        if isinstance(getattr(wire, name), WireResource):
             return kind
     return None
 
 
-def targets_of(raw: Mapping[str, Any]) -> tuple[str | None, str | None]:
-    """The id form and the path form of a run payload's target, each if it says."""
-    kind = _kind_of(raw)
+def targets_of(wire: WireRun) -> tuple[str | None, str | None]:
+    """The id form and the path form of a run record's target, each if it says."""
+    kind = _kind_of(wire)
     if kind is None:
         return None, None
-    ident = uuid_of(raw.get(ID_FIELDS[kind]))
-    return (f"{kind}/{ident}" if ident else None), _path_of(kind, raw)
+    return id_form(kind, getattr(wire, ID_FIELDS[kind])), _path_of(kind, wire)

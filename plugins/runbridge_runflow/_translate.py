@@ -7,9 +7,9 @@ from datetime import timedelta
 from typing import Any
 
 from runbridge import Failure, FailureKind, Progress, Run, RunRef, RunStatus
-from runbridge.adapter import ErrorInfo, StatusMap
+from runbridge.adapter import ErrorInfo, StatusMap, parse_timestamp
 
-from ._wire import WireRun
+from ._wire import WireRun, cost_of, count_of, text_of
 
 STATUSES = StatusMap(
     {
@@ -60,50 +60,52 @@ def text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _failure(payload: Mapping[str, Any], wire: WireRun) -> Failure:
+def _failure(wire: WireRun) -> Failure:
     # The docs put failures in failure_code/_message/_stage_code; the SDK type
     # still declares error: {code, message}.
-    error = payload.get("error")
+    error = wire.error
     sdk: Mapping[str, Any] = error if isinstance(error, Mapping) else {}
-    code = wire.failure_code or text(sdk.get("code"))
-    message = wire.failure_message or text(sdk.get("message")) or text(error)
-    return Failure(failure_kind(code, wire.failure_stage_code), message, code)
+    code = text_of(wire.failure_code) or text(sdk.get("code"))
+    message = text_of(wire.failure_message) or text(sdk.get("message")) or text(error)
+    return Failure(failure_kind(code, text_of(wire.failure_stage_code)), message, code)
 
 
-def _name_of(payload: Mapping[str, Any]) -> str | None:
-    metadata = payload.get("metadata")
-    name = metadata.get(NAME_KEY) if isinstance(metadata, Mapping) else None
-    return name if isinstance(name, str) else None
+def run_of(wire: WireRun, ref: RunRef, raw: Mapping[str, Any], target: str | None) -> Run:
+    """The canonical run from a decoded Runflow run record, on ``target``.
 
-
-def run_of(wire: WireRun, ref: RunRef, payload: Mapping[str, Any], target: str | None) -> Run:
-    """The canonical run from a structured Runflow run record, on ``target``."""
-    status = STATUSES.canonical(wire.status_code)
+    Only ``wire`` is read: ``raw`` (the full payload) becomes ``Run.raw`` untouched,
+    so a run read from a response never decodes it here.
+    """
+    native = text_of(wire.status_code)
+    status = STATUSES.canonical(native)
+    completed, total = count_of(wire.nodes_completed), count_of(wire.nodes_total)
     progress = None
-    if wire.nodes_completed is not None or wire.nodes_total is not None:
-        progress = Progress(wire.nodes_completed or 0, wire.nodes_total)
-    finished_at = wire.completed_at
-    started, duration = wire.started_at, wire.duration_ms
+    if completed is not None or total is not None:
+        progress = Progress(completed or 0, total)
+    started = parse_timestamp(wire.started_at)
+    finished_at = parse_timestamp(wire.completed_at)
+    duration = count_of(wire.duration_ms)
     if finished_at is None and status.is_terminal and started and duration is not None:
         try:
             finished_at = started + timedelta(milliseconds=duration)
         except OverflowError:  # a nonsense duration: leave the end unknown
             finished_at = None
+    name = wire.metadata.name if wire.metadata is not None else None
     return Run(
         ref=ref,
         status=status,
-        native_status=wire.status_code,
+        native_status=native,
         target=target,
-        name=_name_of(payload),
+        name=name if isinstance(name, str) else None,
         inputs=wire.input or {},
         outputs=wire.output,
-        failure=_failure(payload, wire) if status is RunStatus.FAILED else None,
-        created_at=wire.created_at,
-        started_at=wire.started_at,
+        failure=_failure(wire) if status is RunStatus.FAILED else None,
+        created_at=parse_timestamp(wire.created_at),
+        started_at=started,
         finished_at=finished_at,
-        cost=wire.cost,
+        cost=cost_of(wire.cost),
         progress=progress,
-        raw=payload,
+        raw=raw,
     )
 
 

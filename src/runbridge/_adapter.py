@@ -82,10 +82,12 @@ class Adapter:
     reports. When not, the core retries only runs whose request it remembers (those
     this client created) and refuses others before any request."""
 
-    converter: ClassVar[cattrs.Converter]
-    """The adapter's own cattrs converter (``make_converter()``), for ``to_run``."""
     wire_run: ClassVar[type[Any]]
-    """The wire class of a run payload; it has an ``id`` field."""
+    """The wire class of a run payload, with an ``id`` field: a msgspec ``Struct``
+    (decoded straight from response bytes), or an attrs class with ``converter``."""
+    converter: ClassVar[cattrs.Converter | None] = None
+    """The adapter's cattrs converter (``make_converter()``) when ``wire_run`` is an
+    attrs class; ``None`` for msgspec structs."""
 
     def __init__(self, settings: Any = None) -> None:
         self.settings = settings if settings is not None else self.settings_type()
@@ -180,27 +182,41 @@ class Adapter:
 
     # -- reading ----------------------------------------------------------------------
 
-    def to_run(self, call: Call, payload: Any) -> Run:
+    def to_run(self, call: Call, payload: Any, raw: Mapping[str, Any] | None = None) -> Run:
         """The canonical run for one of the provider's run payloads.
 
-        The core's part: the payload must be an object, it is structured into
-        ``wire_run`` with ``converter``, and its id must match ``id_format``; any
-        failure is a ``ResponseError``. Then ``run_from`` translates.
+        ``payload`` is a ``wire_run`` already decoded (``call.request(..., into=...)``),
+        with ``raw`` its full payload (``response.raw(...)``); or plain JSON values,
+        which the core checks are an object and structures into ``wire_run``. Either
+        way the id must match ``id_format``; any failure is a ``ResponseError``. Then
+        ``run_from`` translates.
         """
-        if type(payload) is not dict and not isinstance(payload, Mapping):
-            raise call.bad_response("expected a run object", body=payload)
-        wire = call.structure(self.converter, payload, self.wire_run)
+        if type(payload) is self.wire_run:
+            wire = payload
+        else:
+            if type(payload) is not dict and not isinstance(payload, Mapping):
+                raise call.bad_response("expected a run object", body=payload)
+            wire = call.structure(self.converter, payload, self.wire_run)
+        if raw is None:
+            raw = payload if isinstance(payload, Mapping) else {}
         raw_id = wire.id
         run_id = self.id_format.normalize(raw_id) if isinstance(raw_id, str) else None
         if run_id is None:
             shown = repr(raw_id)[:64]
             raise call.bad_response(
-                f"run id {shown} does not match the {self.id_format.name} format", body=payload
+                f"run id {shown} does not match the {self.id_format.name} format", body=raw
             )
-        return self.run_from(wire, RunRef(self.name, run_id), payload)
+        try:
+            return self.run_from(wire, RunRef(self.name, run_id), raw)
+        except (ValueError, TypeError, OverflowError, KeyError, AttributeError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        # Outside the handler: the exception may quote the payload. A value the wire
+        # struct accepted but the translation cannot use (a timestamp out of range in
+        # UTC, say) is the provider's malformed answer, never a crash.
+        raise call.bad_response(f"cannot read run {run_id}: {problem}"[:500], body=raw)
 
     def run_from(self, wire: Any, ref: RunRef, payload: Mapping[str, Any]) -> Run:
-        """The canonical run from a structured wire run; ``payload`` becomes ``Run.raw``."""
+        """The canonical run from a decoded wire run; ``payload`` becomes ``Run.raw``."""
         raise self._unsupported("parse")
 
     def retry_request(self, run: Run) -> RunRequest:

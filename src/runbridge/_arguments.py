@@ -27,6 +27,7 @@ class Arguments:
         self.adapter = adapter
         self.provider = adapter.name
         self._redactor = redactor
+        self._id_format = adapter.id_format
 
     def safe(self, value: object, limit: int = 60) -> str:
         """``repr(value)`` shortened, with this client's secrets masked."""
@@ -37,6 +38,15 @@ class Arguments:
         return InvalidRequest(message, field=field, provider=self.provider, operation=operation)
 
     # -- refs -------------------------------------------------------------------------
+
+    def run_id(self, run: RunRef | Run | str) -> str:
+        """``ref(run).id``, without building a ref when ``run`` is a plain id of the right
+        format (the common case of ``get``)."""
+        if type(run) is str and ":" not in run:
+            normalized = self._id_format.normalize(run)
+            if normalized:
+                return normalized
+        return self.ref(run).id
 
     def ref(self, run: RunRef | Run | str) -> RunRef:
         """A validated ref on this provider from a ref, a run, ``"provider:id"`` or an id."""

@@ -11,7 +11,6 @@ import re
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import quote
 
 import orjson
 
@@ -29,6 +28,7 @@ T = TypeVar("T")
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]+")  # what quote() leaves alone: no work to do
+_DOTS = (".", "..")  # URL-safe, but they would move the request to another path
 
 
 class _RetryableStatus(Exception):
@@ -125,12 +125,14 @@ class Call:
         Empty, ``.`` and ``..`` segments are refused: quoting leaves dots alone, and
         such a segment would move the request to another path.
         """
+        if len(segments) == 1:  # the usual case (a run id), without the loops
+            segment = segments[0]
+            if _URL_SAFE.fullmatch(segment) and segment not in _DOTS:
+                return template.format(segment)
         for segment in segments:
-            if segment in ("", ".", ".."):
+            if segment in ("", *_DOTS):
                 raise self.invalid(f"{segment!r} cannot be a URL path segment", field="path")
-        return template.format(
-            *(s if _URL_SAFE.fullmatch(s) else quote(s, safe="") for s in segments)
-        )
+        return template.format(*(s if _URL_SAFE.fullmatch(s) else _quote(s) for s in segments))
 
     def invalid(self, message: str, *, field: str | None = None) -> InvalidRequest:
         """An ``InvalidRequest`` for bad caller input, naming the field."""
@@ -150,8 +152,9 @@ class Call:
             body=self.redactor.body(body),
         )
 
-    def structure(self, converter: cattrs.Converter, payload: Any, cls: type[T]) -> T:
-        """Structure a response payload into ``cls``; failures raise ``ResponseError``."""
+    def structure(self, converter: cattrs.Converter | None, payload: Any, cls: type[T]) -> T:
+        """Structure plain JSON values into ``cls`` (a msgspec struct, or an attrs class
+        with ``converter``); failures raise ``ResponseError`` naming the path."""
         try:
             return structure(
                 converter, payload, cls, provider=self.provider, operation=self.operation
@@ -171,26 +174,31 @@ class Call:
         headers: Mapping[str, str] | None = None,
         expect: tuple[int, ...] = (200,),
         idempotent: bool | None = None,
+        into: type[Any] | None = None,
     ) -> Response:
         """Send a request and return the decoded response, or raise a typed error.
 
         ``idempotent`` says whether the request may be retried; by default reads
         are and writes are not. Pass ``True`` for a write that carries an
-        idempotency key, so that a retry cannot create a duplicate.
+        idempotency key, so that a retry cannot create a duplicate. ``into`` (a
+        msgspec ``Struct``) decodes a success body straight into that wire struct:
+        ``response.data`` is then an instance, and ``response.raw(...)`` the payload
+        for ``Run.raw``; a body of another shape is a ``ResponseError`` naming the path.
         """
         retryable = method not in _WRITE_METHODS if idempotent is None else idempotent
-        data = orjson.dumps(json) if json is not None else None
-        if data is not None:
+        data = None
+        if json is not None:
+            data = orjson.dumps(json)
             headers = {**(headers or {}), "Content-Type": "application/json"}
         try:  # the common case: one attempt, no retry machinery
-            return await self._attempt(method, path, params, data, headers, expect, retryable)
+            return await self._attempt(method, path, params, data, headers, expect, retryable, into)
         except Exception as first:
             if not (retryable and _may_retry(first)):
                 raise self._typed(first) from None
             failed = first
 
         async def attempt() -> Response:
-            return await self._attempt(method, path, params, data, headers, expect, retryable)
+            return await self._attempt(method, path, params, data, headers, expect, retryable, into)
 
         policy = self._channel.http.options.retry
         try:
@@ -215,6 +223,7 @@ class Call:
         headers: Mapping[str, str] | None,
         expect: tuple[int, ...],
         retryable: bool,
+        into: type[Any] | None = None,
     ) -> Response:
         http = self._channel.http
         response = await http.send(
@@ -227,13 +236,19 @@ class Call:
             provider=self.provider,
             operation=self.operation,
             redactor=self.redactor,
+            into=into,
         )
         if response.status in expect:
             return response
-        if retryable and (response.status in http.options.retry.statuses or _in_progress(response)):
+        raise self._refusal(response, retryable)
+
+    def _refusal(self, response: Response, retryable: bool) -> Exception:
+        """What an unexpected status means: a retry may help, or the typed error."""
+        statuses = self._channel.http.options.retry.statuses
+        if retryable and (response.status in statuses or _in_progress(response)):
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            raise _RetryableStatus(response, retry_after)
-        raise self._channel.translator.error(
+            return _RetryableStatus(response, retry_after)
+        return self._channel.translator.error(
             response, operation=self.operation, redactor=self.redactor
         )
 
@@ -244,6 +259,12 @@ class Call:
                 exc.response, operation=self.operation, redactor=self.redactor
             )
         return exc
+
+
+def _quote(segment: str) -> str:
+    from urllib.parse import quote  # rarely needed: ids are usually URL-safe already
+
+    return quote(segment, safe="")
 
 
 def _in_progress(response: Response) -> bool:

@@ -56,6 +56,25 @@ log = logging.getLogger("runbridge")
 _WARN_LIMIT = 256
 _warned: set[tuple[str, str]] = set()
 _NO_FILTER = RunFilter()
+# Module constants: on Python 3.11 reading an enum member off its class costs several
+# times a plain attribute, and some of these are read once per run of a page.
+_UNKNOWN = RunStatus.UNKNOWN
+_UNSUPPORTED = Support.UNSUPPORTED
+
+
+def _select(filters: RunFilter, runs: tuple[Run, ...]) -> tuple[Run, ...]:
+    """The runs that pass ``filters``: the provider may not have applied them all."""
+    target = filters.target
+    if (
+        target is not None
+        and not filters.statuses
+        and filters.created_after is None
+        and filters.created_before is None
+    ):
+        # The usual filter (Kognitos always lists one target): one comparison a run.
+        return tuple([run for run in runs if run.target == target])
+    keep = filters.matches
+    return tuple([run for run in runs if keep(run)])
 
 
 def _warn_unknown(provider: str, native: str) -> None:
@@ -83,6 +102,7 @@ class RunClient:
         """The profile this client was made from, if any."""
         self._channel = channel
         self._capabilities = adapter.instance_capabilities()
+        self._cannot_get = self._capabilities.support("get") is _UNSUPPORTED
         self._args = Arguments(adapter, channel.redactor)
         self._creator = Creator(adapter, channel, MemoryJournal())
         self._owns_journal = False
@@ -244,9 +264,13 @@ class RunClient:
 
     async def get(self, run: RunRef | Run | str) -> Run:
         """Read a run."""
-        ref = self.ref(run)
-        self._require("get")
-        return self._seen(await self.adapter.get(self._channel.call("get"), ref.id))
+        run_id = self._args.run_id(run)
+        if self._cannot_get:
+            self._require("get")
+        found = await self.adapter.get(self._channel.call("get"), run_id)
+        if found.status is _UNKNOWN:
+            self._seen(found)
+        return found
 
     async def list_page(
         self,
@@ -408,7 +432,7 @@ class RunClient:
 
     def _require(self, operation: str) -> Support:
         support = self._capabilities.support(operation)
-        if support is Support.UNSUPPORTED:
+        if support is _UNSUPPORTED:
             reason = self.adapter.unsupported_reason(operation)
             raise UnsupportedOperation(
                 reason or f"{self.provider} does not support {operation}",
@@ -422,7 +446,7 @@ class RunClient:
         return request if resolved == request.target else attrs.evolve(request, target=resolved)
 
     def _seen(self, run: Run) -> Run:
-        if run.status is RunStatus.UNKNOWN:
+        if run.status is _UNKNOWN:
             _warn_unknown(self.provider, self._channel.redactor.text(run.native_status or ""))
         return run
 
@@ -457,10 +481,10 @@ class RunClient:
             )
         items = page.items
         for run in items:
-            if run.status is RunStatus.UNKNOWN:
+            if run.status is _UNKNOWN:
                 self._seen(run)
         if filters != _NO_FILTER:
-            items = tuple(run for run in items if filters.matches(run))
+            items = _select(filters, items)
         following = page.next_cursor
         next_cursor = (
             encode_cursor(self.provider, following, key=key) if following is not None else None

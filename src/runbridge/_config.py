@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._errors import ConfigError
 from ._http import ClientOptions
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CONFIG_ENV = "RUNBRIDGE_CONFIG"
 """Path of the configuration file; ``runbridge.toml`` in the working directory otherwise."""
@@ -144,13 +145,19 @@ def _client_options(name: str, table: Mapping[str, Any]) -> ClientOptions:
 
 def config_path() -> Path:
     """Where the configuration is read from."""
+    from pathlib import Path  # on first use: it is a tenth of the import time
+
     return Path(os.environ.get(CONFIG_ENV) or DEFAULT_FILE)
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read and check a configuration file (``RUNBRIDGE_CONFIG`` or ``./runbridge.toml``)."""
+    from pathlib import Path
+
     where = Path(path) if path is not None else config_path()
     try:
+        import tomllib  # only when a file is read: it is a tenth of the import time
+
         data = tomllib.loads(where.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(

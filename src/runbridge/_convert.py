@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._errors import ResponseError
+from ._payload import is_struct
 
 if TYPE_CHECKING:
     import cattrs
@@ -30,7 +31,8 @@ def parse_timestamp(value: object) -> datetime | None:
     else:
         raise ValueError(f"not a timestamp: {type(value).__name__}")
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
+        # combine() is several times cheaper than replace() on 3.11; same value.
+        return datetime.combine(parsed.date(), parsed.time(), UTC)
     return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
 
 
@@ -81,14 +83,22 @@ def make_converter() -> cattrs.Converter:
 
 
 def structure(
-    converter: cattrs.Converter,
+    converter: cattrs.Converter | None,
     payload: Any,
     cls: type[T],
     *,
     provider: str,
     operation: str,
 ) -> T:
-    """Structure ``payload`` into ``cls``; failures become ``ResponseError`` naming the paths."""
+    """Structure ``payload`` into ``cls``; failures become ``ResponseError`` naming the paths.
+
+    A msgspec ``Struct`` is converted by msgspec (``converter`` unused); any other
+    class by the adapter's cattrs ``converter``.
+    """
+    if is_struct(cls):
+        return _convert_struct(payload, cls, provider=provider, operation=operation)
+    if converter is None:
+        raise TypeError(f"{cls.__name__} is not a msgspec Struct: structuring it needs a converter")
     hook = _hooks.get((converter, cls))
     if hook is None:  # resolved once per converter and class: dispatch is not free
         hook = _hooks[(converter, cls)] = converter.get_structure_hook(cls)
@@ -105,6 +115,21 @@ def structure(
             raise
     # Raised outside the handler so the cattrs error, whose messages quote raw
     # payload values, is not kept as the new error's context.
+    raise ResponseError(
+        f"cannot read {cls.__name__} from the response: {detail}",
+        provider=provider,
+        operation=operation,
+    )
+
+
+def _convert_struct(payload: Any, cls: type[T], *, provider: str, operation: str) -> T:
+    import msgspec
+
+    try:
+        return msgspec.convert(payload, cls)
+    except msgspec.ValidationError as exc:
+        detail = str(exc)
+    # Outside the handler, as above: the message names paths, never values.
     raise ResponseError(
         f"cannot read {cls.__name__} from the response: {detail}",
         provider=provider,

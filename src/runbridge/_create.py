@@ -17,11 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime
-from secrets import token_hex
 
 from ._adapter import Adapter
 from ._call import Channel
@@ -62,6 +60,8 @@ def key_of(token: str) -> str:
 
 def new_token() -> str:
     """A fresh client token."""
+    from secrets import token_hex
+
     return token_hex(8)
 
 
@@ -269,6 +269,8 @@ class Creator:
             # Equal jitter: never much less than the backoff, so a slow provider that is
             # still making the run gets the time to finish.
             ceiling = min(policy.max_delay, policy.base_delay * 2 ** min(look - 1, 16))
+            import random
+
             pause = ceiling / 2 + random.uniform(0, ceiling / 2) if policy.wait else 0.0  # noqa: S311
             if pause >= deadline.remaining():
                 return None

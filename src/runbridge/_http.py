@@ -19,11 +19,17 @@ import attrs
 import orjson
 
 from ._errors import ConfigError, ProviderUnavailable, ResponseError, TLSError
+from ._payload import Body, decoder_for
 from ._redact import Redactor
 from ._retry import RetryPolicy
 
 if TYPE_CHECKING:
     import aiohttp
+
+
+_CEILING = 1.0
+"""aiohttp rounds timeouts of more than 5 seconds up to the next whole second: when the
+call's deadline is within this of the attempt's timeout, the attempt gets its own exact limit."""
 
 
 class GarbledBody(ResponseError):
@@ -137,10 +143,25 @@ class BodyBudget:
         """Give back ``size`` bytes."""
         if size:
             self.used -= size
-            self._wake()
+            if self._waiters:
+                self._wake()
 
-    async def acquire(self, size: int, body: int | None = None) -> None:
-        """Wait until ``size`` more bytes fit, then hold them (for growing ``body``, if named)."""
+    def try_acquire(self, size: int) -> bool:
+        """Hold ``size`` bytes of a body of known length if they fit now, without waiting."""
+        if not self._fits(size, None, None):
+            return False
+        self.used += size
+        if self.used > self.peak:
+            self.peak = self.used
+        return True
+
+    async def acquire(
+        self, size: int, body: int | None = None, *, until: float | None = None
+    ) -> None:
+        """Wait until ``size`` more bytes fit, then hold them (for growing ``body``, if named).
+
+        ``until`` (the event loop's clock) bounds the wait: past it, ``TimeoutError``.
+        """
         ticket: int | None = None
         try:
             while not self._fits(size, body, ticket):
@@ -149,13 +170,15 @@ class BodyBudget:
                     self._queue.append(ticket)
                 waiter = asyncio.get_running_loop().create_future()
                 self._waiters.append(waiter)
-                await waiter
+                async with asyncio.timeout_at(until):
+                    await waiter
         finally:
             if ticket is not None:
                 self._queue.remove(ticket)
                 self._wake()
         self.used += size
-        self.peak = max(self.peak, self.used)
+        if self.used > self.peak:
+            self.peak = self.used
         if body is not None:
             self._growing[body] += size
 
@@ -178,13 +201,33 @@ class BodyBudget:
                 waiter.set_result(None)
 
 
-@attrs.frozen
 class Response:
-    """A decoded provider response: JSON, or the (redacted) text of a non-JSON error body."""
+    """A decoded provider response.
 
-    status: int
-    headers: Mapping[str, str] = attrs.field(repr=False)
-    data: Any = attrs.field(repr=False)
+    ``data`` is the body as the request asked for it: an instance of the wire struct
+    passed as ``into``, plain JSON values, or the (redacted) text of a non-JSON error
+    body. ``raw(*path)`` is the provider's payload at ``path`` inside the body, decoded
+    only when read (for ``Run.raw``).
+    """
+
+    __slots__ = ("_body", "data", "headers", "status")
+
+    def __init__(
+        self, status: int, headers: Mapping[str, str], data: Any, body: Body | None = None
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self.data = data
+        self._body = body
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status}>"
+
+    def raw(self, *path: str | int) -> Mapping[str, Any]:
+        """The payload at ``path`` in the body (``()``: all of it), decoded on first read."""
+        if self._body is None:
+            self._body = Body.of(self.data)
+        return self._body.at(*path)
 
 
 class HttpClient:
@@ -244,34 +287,48 @@ class HttpClient:
         provider: str,
         operation: str,
         redactor: Redactor,
+        into: type[Any] | None = None,
     ) -> Response:
-        """One attempt; it may take the configured timeout, but never more than ``time_left``."""
+        """One attempt; it may take the configured timeout, but never more than ``time_left``.
+
+        A success body is decoded into ``into`` (a msgspec struct) when given.
+        """
         session = self._session
         if session is None:
             raise RuntimeError("client is not open: use 'async with runbridge.connect(...)'")
-        limit = max(min(time_left, self.options.timeout), 0.001)
-        timeout: Any = None
-        if time_left < self.options.timeout:
+        options = self.options
+        limit = options.timeout
+        extra: dict[str, Any] = {}
+        if time_left < limit + _CEILING:
+            # The call's deadline comes first: an exact limit of its own for this attempt.
+            # Otherwise the session's timeout bounds the attempt and one timer is enough.
             import aiohttp
 
-            timeout = aiohttp.ClientTimeout(total=limit, sock_connect=self.options.connect_timeout)
+            limit = max(min(time_left, limit), 0.001)
+            extra["timeout"] = aiohttp.ClientTimeout(
+                total=limit, sock_connect=options.connect_timeout
+            )
+        until = asyncio.get_running_loop().time() + limit
         held = 0
         failure: BaseException | None = None
+        exchange = session.request(
+            method,
+            self.base_url + path,
+            params=params,
+            data=data,
+            headers=headers,
+            allow_redirects=False,
+            **extra,
+        )
         try:
-            async with (
-                asyncio.timeout(limit),
-                session.request(
-                    method,
-                    self.base_url + path,
-                    params=params,
-                    data=data,
-                    headers=headers,
-                    allow_redirects=False,
-                    **({"timeout": timeout} if timeout is not None else {}),
-                ) as resp,
-            ):
-                body, held = await self._read(resp, provider, operation)
-                status, resp_headers = resp.status, resp.headers
+            if extra:
+                async with asyncio.timeout_at(until), exchange as resp:
+                    body, held = await self._read(resp, provider, operation, until)
+                    status, resp_headers = resp.status, resp.headers
+            else:
+                async with exchange as resp:
+                    body, held = await self._read(resp, provider, operation, until)
+                    status, resp_headers = resp.status, resp.headers
         except self._transient as exc:  # TLS failures included: told apart below
             failure = exc
         except BaseException:
@@ -283,6 +340,8 @@ class HttpClient:
             self.budget.release(held)
             raise self._unreachable(failure, provider, operation, redactor)
         try:
+            if into is not None and 200 <= status < 300:
+                return _decode_into(into, status, resp_headers, body, provider, operation, redactor)
             return self._decode(status, resp_headers, body, provider, operation, redactor)
         finally:
             self.budget.release(held)
@@ -333,7 +392,7 @@ class HttpClient:
             # walked only when one is there, so an echo never reaches a Run.
             if redactor.seen_in(body):
                 data = redactor.payload(data)
-            return Response(status, headers, data)
+            return Response(status, headers, data, Body.of(data))
         # Outside the handler: the decode error holds the raw body as context.
         if 200 <= status < 300:
             raise GarbledBody(
@@ -343,16 +402,20 @@ class HttpClient:
         return Response(status, headers, decoded)
 
     async def _read(
-        self, resp: aiohttp.ClientResponse, provider: str, operation: str
+        self, resp: aiohttp.ClientResponse, provider: str, operation: str, until: float
     ) -> tuple[bytes | bytearray, int]:
-        """The body, and the bytes of the budget it holds (the caller gives them back)."""
+        """The body, and the bytes of the budget it holds (the caller gives them back).
+
+        A wait for room in the budget ends at ``until`` (the loop's clock), like the attempt.
+        """
         budget = self.budget
         largest = budget.largest
         length = resp.content_length
         if length is not None and length > largest:
             raise _over_cap(largest, provider, operation, length)
         if length is not None and resp.headers.get("Content-Encoding", "identity") == "identity":
-            await budget.acquire(length)
+            if not budget.try_acquire(length):
+                await budget.acquire(length, until=until)
             try:
                 return await resp.read(), length
             except BaseException:
@@ -365,12 +428,51 @@ class HttpClient:
             async for chunk in resp.content.iter_chunked(65536):
                 if len(received) + len(chunk) > largest:
                     raise _over_cap(largest, provider, operation)
-                await budget.acquire(len(chunk), body)
+                await budget.acquire(len(chunk), body, until=until)
                 received += chunk
         except BaseException:
             budget.release(budget.settle(body))
             raise
         return received, budget.settle(body)
+
+
+def _decode_into(
+    into: type[Any],
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes | bytearray,
+    provider: str,
+    operation: str,
+    redactor: Redactor,
+) -> Response:
+    """A success body decoded straight into the wire struct ``into``.
+
+    Not JSON is a ``GarbledBody`` (retried like a lost answer); JSON of another shape is
+    a ``ResponseError`` naming the path. A body that echoes a secret is decoded as
+    plain JSON first, redacted, then converted, so no secret reaches a wire struct or
+    ``Run.raw``.
+    """
+    import msgspec
+
+    if not body:  # a run was asked for and nothing came: as good as a lost answer
+        raise GarbledBody("response body is empty", provider=provider, operation=operation)
+    try:
+        if redactor.seen_in(body):
+            plain = redactor.payload(orjson.loads(body))
+            return Response(status, headers, msgspec.convert(plain, into), Body.of(plain))
+        return Response(status, headers, decoder_for(into).decode(body), Body(body))
+    except msgspec.ValidationError as exc:
+        problem = str(exc)
+    except (msgspec.DecodeError, orjson.JSONDecodeError):
+        problem = None
+    # Raised outside the handler: the decode error may quote the body.
+    if problem is None:
+        raise GarbledBody("response body is not valid JSON", provider=provider, operation=operation)
+    raise ResponseError(
+        redactor.text(f"cannot read {into.__name__} from the response: {problem}"),
+        provider=provider,
+        operation=operation,
+    )
 
 
 def _over_cap(

@@ -11,20 +11,20 @@ implements the same small ``Journal`` protocol.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
 import orjson
 
 from ._model import RunRequest
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 State = Literal["pending", "done", "abandoned"]
 
@@ -40,6 +40,8 @@ def fingerprint(request: RunRequest) -> str:
     files = [(f.name, f.id, f.content, dict(f.options)) for f in request.files]
     data = [request.target, request.name, dict(request.inputs), dict(request.options)]
     raw = orjson.dumps(data, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
+    import hashlib
+
     digest = hashlib.sha256(raw)
     for name, file_id, content, options in files:
         digest.update(orjson.dumps([name, file_id, options], option=orjson.OPT_SORT_KEYS))
@@ -189,8 +191,12 @@ class SQLiteJournal:
     """
 
     def __init__(self, path: str | Path) -> None:
+        from pathlib import Path
+
         self.path = Path(path)
         self._lock = threading.Lock()
+        import sqlite3  # only for a journal on disk
+
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=5000")
@@ -301,6 +307,8 @@ def open_journal(journal: Journal | str | os.PathLike[str] | None) -> Journal:
 
 def batch_id(provider: str, requests: Iterable[RunRequest]) -> str:
     """The identity of a ``create_many`` batch: the same requests make the same batch."""
+    import hashlib
+
     digest = hashlib.sha256(provider.encode())
     for request in requests:
         digest.update(bytes.fromhex(fingerprint(request)))

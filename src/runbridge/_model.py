@@ -14,6 +14,7 @@ import attrs
 import orjson
 
 from ._errors import InvalidRequest
+from ._payload import RawPayload
 
 _PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
@@ -150,6 +151,14 @@ class File:
             )
 
 
+def _same_payload(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return _plain(a) == _plain(b)
+
+
+def _plain(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return value.mapping() if isinstance(value, RawPayload) else value
+
+
 @attrs.frozen(kw_only=True)
 class Run:
     """A run in canonical form; ``raw`` keeps the provider payload untouched."""
@@ -167,7 +176,23 @@ class Run:
     finished_at: datetime | None = None
     cost: Decimal | None = None
     progress: Progress | None = None
-    raw: Mapping[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
+    _raw: Mapping[str, Any] = attrs.field(
+        factory=dict,
+        alias="raw",
+        repr=False,
+        hash=False,
+        eq=attrs.cmp_using(eq=_same_payload, require_same_type=False),
+    )
+
+    @property
+    def raw(self) -> Mapping[str, Any]:
+        """The provider's payload, untouched; a run read from a response decodes it from
+        the response bytes on first access (a listing that never reads it never pays)."""
+        raw = self._raw
+        if type(raw) is not dict and isinstance(raw, RawPayload):
+            raw = raw.mapping()
+            object.__setattr__(self, "_raw", raw)
+        return raw
 
     @property
     def provider(self) -> str:

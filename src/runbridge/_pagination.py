@@ -13,10 +13,7 @@ length of the listing.
 
 from __future__ import annotations
 
-import base64
 import binascii
-import hashlib
-import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 import orjson
@@ -40,6 +37,9 @@ _MAC_BYTES = 16
 
 def cursor_key(provider: str, credential: str) -> bytes:
     """The key cursors are signed with by every client of ``provider`` holding ``credential``."""
+    import hashlib
+    import hmac
+
     return hmac.new(
         credential.encode("utf-8", "surrogatepass"),
         b"runbridge cursor key\0" + provider.encode(),
@@ -48,10 +48,15 @@ def cursor_key(provider: str, credential: str) -> bytes:
 
 
 def _b64(data: bytes) -> str:
+    import base64
+
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def _mac(key: bytes, payload: str) -> str:
+    import hashlib
+    import hmac
+
     return _b64(hmac.new(key, payload.encode(), hashlib.sha256).digest()[:_MAC_BYTES])
 
 
@@ -70,6 +75,8 @@ def decode_cursor(provider: str, cursor: object, *, key: bytes) -> str:
         payload, dot, mac = cursor.partition(".")
         if not dot:
             raise ValueError
+        import base64
+
         padded = payload + "=" * (-len(payload) % 4)
         owner, native = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (ValueError, TypeError, binascii.Error, UnicodeEncodeError):
@@ -86,6 +93,8 @@ def decode_cursor(provider: str, cursor: object, *, key: bytes) -> str:
             provider=provider,
             operation="list",
         )
+    import hmac
+
     if not hmac.compare_digest(mac, _mac(key, payload)):
         raise InvalidRequest(
             "cursor was altered, or issued to a client with other credentials",
@@ -97,6 +106,8 @@ def decode_cursor(provider: str, cursor: object, *, key: bytes) -> str:
 
 
 def _digest(text: str) -> int:
+    import hashlib
+
     return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
 
 

@@ -3,8 +3,6 @@ and every adapter it registers declares and implements what it must."""
 
 from __future__ import annotations
 
-import difflib
-
 import pluggy
 
 from . import _hookspecs
@@ -39,6 +37,8 @@ def add(manager: pluggy.PluginManager, name: str, plugin: object) -> None:
     for caller in callers:
         if caller.has_spec() or all(i.optionalhook for i in caller.get_hookimpls()):
             continue
+        import difflib
+
         close = difflib.get_close_matches(caller.name, specs, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"runbridge's hooks: {', '.join(specs)}"
         raise PluginError(

@@ -7,14 +7,10 @@ secret is masked in every one of those spellings.
 
 from __future__ import annotations
 
-import base64
-import html
-import json
 import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 import orjson
 
@@ -75,6 +71,8 @@ def _base64_cores(secret: bytes) -> set[str]:
     """The base64 text every encoding of a blob containing ``secret`` contains, whatever
     the secret's offset in it: one core per alignment, without the characters that also
     depend on the bytes around it."""
+    import base64
+
     cores: set[str] = set()
     for offset in range(3):
         for encode in (base64.b64encode, base64.urlsafe_b64encode):
@@ -88,6 +86,11 @@ def _base64_cores(secret: bytes) -> set[str]:
 def spellings(secret: str) -> frozenset[str]:
     """``secret`` as a provider might echo it: as sent, URL-encoded, HTML-escaped,
     JSON-escaped (``\\uXXXX`` forms included) and base64-encoded."""
+    # Imported here: spellings are worked out on a redactor's first use, not at import.
+    import html
+    import json
+    from urllib.parse import quote, quote_plus
+
     try:
         raw = secret.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate: no encoder would send it
@@ -123,6 +126,49 @@ def spellings(secret: str) -> frozenset[str]:
     return frozenset(s for s in found if len(s) >= _MIN_SECRET_LEN)
 
 
+_MARKERS = (b"\\", b"&", b"%")
+"""Bytes that every escaped spelling contains (``\\u``, ``&#``, ``%``): a body without one
+skips those spellings after one ``memchr``-fast pass."""
+
+_RARE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ!#$'()*+;<=>?@^`|~"
+"""Bytes seldom seen in JSON keys, ids, timestamps and numbers: a plain spelling that holds
+one is looked for only when that byte occurs in the body (a ``memchr``-fast test)."""
+
+_PRUNE_LIMIT = 400
+"""Most spellings worth pruning pairwise (the pruning is quadratic; it only saves scans)."""
+
+Needle = tuple[bytes, bytes | None]
+"""A spelling to look for, and a single byte it holds that makes a cheap first test."""
+
+
+def _scan_plan(
+    spelled: Iterable[str],
+) -> tuple[tuple[Needle, ...], tuple[tuple[bytes, tuple[bytes, ...]], ...]]:
+    """What ``seen_in`` looks for: the spellings as bytes, plain ones apart (with a rare
+    byte each holds, when one does), and the others grouped under a marker each contains.
+
+    A spelling that contains another is dropped: a body holding it holds the shorter
+    one too (most spellings of ``Bearer <token>`` hold a spelling of ``<token>``).
+    """
+    needles = sorted({s.encode("utf-8", "surrogatepass") for s in spelled}, key=len)
+    if len(needles) <= _PRUNE_LIMIT:
+        kept: list[bytes] = []
+        for needle in needles:
+            if not any(shorter in needle for shorter in kept):
+                kept.append(needle)
+        needles = kept
+    plain: list[Needle] = []
+    groups: dict[bytes, list[bytes]] = {}
+    for needle in needles:
+        marker = next((m for m in _MARKERS if m in needle), None)
+        if marker is None:
+            probe = next((bytes([b]) for b in _RARE if b in needle), None)
+            plain.append((needle, probe))
+        else:
+            groups.setdefault(marker, []).append(needle)
+    return tuple(plain), tuple((marker, tuple(group)) for marker, group in groups.items())
+
+
 def _number(secret: str) -> int | float | None:
     """The JSON number ``secret`` reads as, when it is written as one."""
     if _INTEGER.fullmatch(secret):
@@ -137,10 +183,11 @@ class Redactor:
     """Masks known secret values (in every spelling) and sensitive keys; immutable once built."""
 
     __slots__ = (
+        "_grouped",
         "_inner",
-        "_needles",
         "_numbers",
         "_parent",
+        "_plain",
         "_secrets",
         "_spelled",
         "_spellings",
@@ -181,7 +228,7 @@ class Redactor:
         self._whole: tuple[str, ...] = tuple(by_length)
         self._inner: tuple[str, ...] = tuple(s for s in by_length if s in inner)
         self._numbers: frozenset[int | float] = frozenset(numbers)
-        self._needles: tuple[bytes, ...] = tuple(s.encode("utf-8", "surrogatepass") for s in every)
+        self._plain, self._grouped = _scan_plan(every)
         self._spelled = True
 
     def seen_in(self, data: bytes | bytearray) -> bool:
@@ -190,7 +237,18 @@ class Redactor:
             return False
         if not self._spelled:
             self._spell()
-        return any(needle in data for needle in self._needles)
+        # Every response body is scanned: as few passes over it as can be.
+        for needle, probe in self._plain:
+            # A single byte is found at memchr speed; a long needle in text made of the
+            # same characters (hex ids, say) is found several times slower.
+            if (probe is None or probe in data) and needle in data:
+                return True
+        for marker, group in self._grouped:
+            if marker in data:
+                for needle in group:
+                    if needle in data:
+                        return True
+        return False
 
     def text(self, text: str) -> str:
         """``text`` with every spelling of every known secret replaced by a mask."""

@@ -22,7 +22,6 @@ from ._adapter import Adapter
 from ._capabilities import Capabilities, IdFormat
 from ._errors import ConfigError, PluginError
 from ._model import _PROVIDER_NAME
-from ._plugin_checks import add, manager, registrations, validate
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -240,6 +239,8 @@ class Registry:
 
     def _load(self) -> dict[str, ProviderInfo]:
         selection = self._select()
+        from ._plugin_checks import add, manager, registrations, validate
+
         plugins_manager = manager()
         for source in selection.sources:
             add(plugins_manager, source.name, source.load())
@@ -334,6 +335,8 @@ class Registry:
 def _ask(source: _Source) -> tuple[frozenset[str], str | None]:
     """The provider names a plugin registers, asked in a manager of its own; on failure,
     none and what went wrong."""
+    from ._plugin_checks import add, manager, registrations
+
     plugins_manager = manager()
     try:
         add(plugins_manager, source.name, source.load())

@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import attrs
@@ -91,6 +89,8 @@ class RetryPolicy:
             return 0.0
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_delay)
+        import random  # only once a retry is due: not part of import time
+
         ceiling = min(self.max_delay, self.base_delay * (2 ** (attempt - 1)))
         return random.uniform(0.0, ceiling)  # noqa: S311 - jitter, not cryptography
 
@@ -104,6 +104,8 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return max(float(value), 0.0)
     except ValueError:
         pass
+    from email.utils import parsedate_to_datetime  # the rare HTTP-date form (import time)
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

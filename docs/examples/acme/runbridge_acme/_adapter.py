@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-import attrs
+import msgspec
 
 from runbridge import (
     Capabilities,
@@ -28,7 +28,7 @@ from runbridge.adapter import (
     PageNumbers,
     RunFilter,
     StatusMap,
-    make_converter,
+    parse_timestamp,
 )
 
 STATUSES = StatusMap(
@@ -49,17 +49,15 @@ PAGES = PageNumbers(default_size=20)
 """Acme pages by number; the cursor is an offset, so a resumed listing may change size."""
 
 
-@attrs.frozen
-class WireFailure:
+class WireFailure(msgspec.Struct, gc=False):
     code: str | None = None
     reason: str | None = None
 
 
-@attrs.frozen
-class WireJob:
+class WireJob(msgspec.Struct, gc=False):
     """A job as Acme sends it: only the fields this adapter reads."""
 
-    id: str  # an integer on the wire; structuring makes it its decimal string
+    number: int = msgspec.field(name="id")  # an integer on the wire
     task: str
     state: str
     created_at: datetime
@@ -69,14 +67,15 @@ class WireJob:
     failure: WireFailure | None = None
     finished_at: datetime | None = None
 
+    @property
+    def id(self) -> str:
+        """The job's id as runbridge spells run ids: its decimal string."""
+        return str(self.number)
 
-@attrs.frozen
-class WireJobList:
-    jobs: list[Any]
+
+class WireJobList(msgspec.Struct, gc=False):
+    jobs: list[WireJob]
     total: int
-
-
-converter = make_converter()  # Acme's own: never register hooks on the global one
 
 
 class AcmeAdapter(Adapter):
@@ -99,7 +98,6 @@ class AcmeAdapter(Adapter):
     statuses = STATUSES
     errors = ErrorMap(codes={"quota_exceeded": RateLimited})  # sent with a 403
     idempotent_create = True  # a repeated Idempotency-Key answers with the first job
-    converter = converter
     wire_run = WireJob
 
     def parse_error(self, status: int, body: Any) -> ErrorInfo:
@@ -128,8 +126,8 @@ class AcmeAdapter(Adapter):
             inputs=wire.params or {},
             outputs=wire.result,
             failure=failure,
-            created_at=wire.created_at,
-            finished_at=wire.finished_at,
+            created_at=parse_timestamp(wire.created_at),  # aware, in UTC
+            finished_at=parse_timestamp(wire.finished_at),
             raw=payload,
         )
 
@@ -148,16 +146,18 @@ class AcmeAdapter(Adapter):
             headers={"Idempotency-Key": call.idempotency_key},
             expect=(201,),
             idempotent=True,  # the key makes a resend safe
+            into=WireJob,
         )
-        return self.to_run(call, response.data)
+        return self.to_run(call, response.data, response.raw())
 
     async def get(self, call: Call, run_id: str) -> Run:
-        response = await call.request("GET", call.path("/v1/jobs/{}", run_id))
-        return self.to_run(call, response.data)
+        response = await call.request("GET", call.path("/v1/jobs/{}", run_id), into=WireJob)
+        return self.to_run(call, response.data, response.raw())
 
     async def cancel(self, call: Call, run_id: str) -> Run:
-        response = await call.request("POST", call.path("/v1/jobs/{}/abort", run_id))
-        return self.to_run(call, response.data)
+        path = call.path("/v1/jobs/{}/abort", run_id)
+        response = await call.request("POST", path, into=WireJob)
+        return self.to_run(call, response.data, response.raw())
 
     async def list_page(
         self, call: Call, filters: RunFilter, cursor: str | None, limit: int | None
@@ -166,7 +166,10 @@ class AcmeAdapter(Adapter):
         params = {"page": str(at.page), "per_page": str(at.size)}
         if filters.target is not None:
             params["task"] = filters.target
-        response = await call.request("GET", "/v1/jobs", params=params)
-        wire = call.structure(converter, response.data, WireJobList)
-        runs = tuple(self.to_run(call, job) for job in wire.jobs[at.skip :])
+        response = await call.request("GET", "/v1/jobs", params=params, into=WireJobList)
+        wire: WireJobList = response.data
+        runs = tuple(  # each run's raw payload is the job at its place in the body
+            self.to_run(call, wire.jobs[n], response.raw("jobs", n))
+            for n in range(at.skip, len(wire.jobs))
+        )
         return Page(runs, at.next_cursor(len(wire.jobs), total=wire.total), total=wire.total)
