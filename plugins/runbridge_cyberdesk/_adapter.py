@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -17,11 +17,14 @@ from runbridge.adapter import (
     Chunk,
     ChunkResult,
     ErrorInfo,
+    EventRejected,
     Pagination,
+    RunEvent,
     RunFilter,
     format_timestamp,
     parse_decimal,
     parse_timestamp,
+    verify_standard_webhook,
 )
 
 from . import _bulk
@@ -37,6 +40,9 @@ from ._options import (
 from ._wire import STATUSES, WirePage, WireRun, strings
 
 MAX_BATCH = _bulk.MAX_BATCH
+
+EVENT_TYPE = "run_complete"
+"""The webhook event Cyberdesk sends when a run finishes (``RunCompletedEvent``)."""
 
 _COST_KEYS = ("total_cost_usd", "cost_usd")
 """``usage_metadata`` keys read as the run's cost (USD) when they hold a number."""
@@ -75,6 +81,7 @@ class CyberdeskAdapter(Adapter):
         reports=RUN_FIELDS - {"name", "progress"},
         newest_first=True,  # list_page asks for sort_mode=created_at_desc
         notes=_NOTES,
+        events=True,  # the run_complete webhook, delivered by Svix
     )
     statuses = STATUSES
 
@@ -152,6 +159,52 @@ class CyberdeskAdapter(Adapter):
         )
 
     # -- checks made before any request -----------------------------------------------
+
+    # -- run events (the run_complete webhook, Standard Webhooks signed by Svix) ---------
+
+    def verify_event(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        secrets: Sequence[str],
+        *,
+        now: float,
+        tolerance: float,
+    ) -> str:
+        """Check the Standard Webhooks signature (``webhook-*`` or ``svix-*`` headers)."""
+        return verify_standard_webhook(
+            headers, body, secrets, now=now, tolerance=tolerance, provider=self.name
+        )
+
+    def event_from(self, call: Call, payload: Any, event_id: str) -> RunEvent:
+        """``{event_id, event_type: "run_complete", occurred_at, run: RunResponse}``.
+
+        The id is the payload's ``event_id``, else the delivery's (``webhook-id``);
+        other event types are acknowledged and not delivered (``ignored``).
+        """
+        kind = payload.get("event_type")
+        if kind != EVENT_TYPE:
+            raise EventRejected(
+                f"event type {str(kind)[:64]!r} is not a run event runbridge reads",
+                reason="ignored" if isinstance(kind, str) else "malformed",
+                provider=self.name,
+                operation="event",
+            )
+        run = payload.get("run")
+        if not isinstance(run, Mapping):
+            raise call.bad_response("run_complete event without a run object")
+        own_id = payload.get("event_id")
+        try:
+            occurred = parse_timestamp(payload.get("occurred_at"))
+        except (ValueError, TypeError, OverflowError):
+            raise call.bad_response("occurred_at is not a timestamp") from None
+        return RunEvent(
+            id=own_id if isinstance(own_id, str) and own_id else event_id,
+            type=kind,
+            run=self.to_run(call, run),
+            occurred_at=occurred,
+            raw=payload,
+        )
 
     def check_options(self, operation: str, options: Mapping[str, Any]) -> None:
         """A retry field given under two spellings, or a file Cyberdesk cannot take.

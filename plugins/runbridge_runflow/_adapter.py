@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -18,12 +18,14 @@ from runbridge.adapter import (
     ErrorInfo,
     ErrorMap,
     Pagination,
+    RunEvent,
     RunFilter,
     Support,
     secret_setting,
 )
 
 from ._batches import MAX_BATCH, Batch, bulk_item, send_chunk
+from ._callbacks import run_payload, verify
 from ._listing import cursor_params, next_cursor, report, scope_for
 from ._lookup import TaggedCreates
 from ._requests import (
@@ -83,6 +85,7 @@ class RunflowAdapter(TaggedCreates):
         reports={"target", "inputs", "outputs", "started_at", "finished_at", "cost", "progress"},
         newest_first=True,
         notes=NOTES,
+        events=True,  # callbacks: run.completed, run.failed, run.cancelled, run.partial_succeeded
     )
     errors = ErrorMap(
         statuses={402: runbridge.AuthError},
@@ -178,6 +181,34 @@ class RunflowAdapter(TaggedCreates):
     def run_from(self, wire: WireRun, ref: RunRef, payload: Mapping[str, Any]) -> Run:
         """The canonical run from a Runflow run record (``payload`` is only kept)."""
         return run_of(wire, ref, payload, self._target_of(wire))
+
+    # -- callbacks ------------------------------------------------------------------
+
+    def verify_event(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        secrets: Sequence[str],
+        *,
+        now: float,
+        tolerance: float,
+    ) -> str:
+        """``Runflow-Signature`` (hex HMAC-SHA256 of the body); the id is
+        ``Runflow-Request-Id``. The scheme signs no timestamp: ``now`` is unused."""
+        return verify(headers, body, secrets, self.name)
+
+    def event_from(self, call: Call, payload: Any, event_id: str) -> RunEvent:
+        """A partial run from ``{event, run_id, status, output, duration_ms, created_at,
+        completed_at, metadata}``; ``batch.*`` events are ``ignored``."""
+        kind, record = run_payload(payload, self.name)
+        run = self.to_run(call, record)
+        return RunEvent(
+            id=event_id,
+            type=kind,
+            run=attrs.evolve(run, raw=payload),
+            occurred_at=run.finished_at,
+            raw=payload,
+        )
 
     def check_update(self, update: RunUpdate) -> None:
         """One status, one the PATCH can send; a cancellation needs the admin key."""

@@ -32,6 +32,7 @@ from ._errors import (
     UnsupportedOperation,
     WaitTimeout,
 )
+from ._events import EventRejected, RunEvent
 from ._fanout import Fanout, FanoutError, Outcome, fanout
 from ._http import ClientOptions
 from ._model import (
@@ -49,6 +50,7 @@ from ._model import (
     RunUpdate,
 )
 from ._pagination import RunIterator
+from ._receiver import EventReceiver
 from ._registry import PluginInfo, ProviderInfo, plugins, providers
 from ._retry import RetryPolicy
 
@@ -63,6 +65,8 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "CreateUnconfirmed",
+    "EventReceiver",
+    "EventRejected",
     "Failure",
     "FailureKind",
     "Fanout",
@@ -85,6 +89,7 @@ __all__ = [
     "RetryPolicy",
     "Run",
     "RunClient",
+    "RunEvent",
     "RunIterator",
     "RunRef",
     "RunRequest",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
@@ -10,6 +10,7 @@ import attrs
 from ._bulk import Chunk, ChunkResult
 from ._capabilities import Capabilities, IdFormat
 from ._errors import InvalidRequest, UnsupportedOperation
+from ._events import RunEvent
 from ._mapping import ErrorInfo, ErrorMap, StatusMap
 from ._model import Page, Run, RunFilter, RunRef, RunRequest, RunUpdate
 from ._options import NO_OPTIONS, Options
@@ -218,6 +219,37 @@ class Adapter:
     def run_from(self, wire: Any, ref: RunRef, payload: Mapping[str, Any]) -> Run:
         """The canonical run from a decoded wire run; ``payload`` becomes ``Run.raw``."""
         raise self._unsupported("parse")
+
+    # -- run events (webhooks) ---------------------------------------------------------
+
+    def verify_event(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        secrets: Sequence[str],
+        *,
+        now: float,
+        tolerance: float,
+    ) -> str:
+        """Verify a delivery's signature (and signed timestamp, where the scheme has one)
+        against each of ``secrets``, before anything in it is read; return the event id.
+
+        Raise ``EventRejected``. ``runbridge.adapter.verify_standard_webhook`` and
+        ``verify_hmac_hex`` implement the usual schemes. Adapters of providers that push
+        run events declare ``Capabilities(events=True)`` and implement this and
+        ``event_from``.
+        """
+        raise self._unsupported("events")
+
+    def event_from(self, call: Call, payload: Any, event_id: str) -> RunEvent:
+        """The event a verified delivery's JSON ``payload`` reports.
+
+        Build the run with ``to_run`` (a partial payload leaves unknown fields ``None``).
+        Raise ``EventRejected(reason="malformed")`` for a payload that is not an event of
+        this provider, ``reason="ignored"`` for one that is, but not a run event; a
+        ``ResponseError`` from ``to_run`` is turned into ``malformed`` by the core.
+        """
+        raise self._unsupported("events")
 
     def retry_request(self, run: Run) -> RunRequest:
         """The request that starts a run again, for retries the core emulates."""

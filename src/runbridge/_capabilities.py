@@ -66,6 +66,9 @@ class Capabilities:
     """Whether listings come newest first, so a search by creation time may stop early."""
     notes: Mapping[str, str] = attrs.field(factory=dict, hash=False)
     """Caveats per operation, e.g. when an emulated operation works only sometimes."""
+    events: bool = False
+    """Whether the provider pushes run events (webhooks) that ``RunClient.parse_event``
+    and ``runbridge.EventReceiver`` verify and read."""
 
     @classmethod
     def of(
@@ -81,6 +84,7 @@ class Capabilities:
         reports: Iterable[str] = RUN_FIELDS,
         newest_first: bool = False,
         notes: Mapping[str, str] | None = None,
+        events: bool = False,
     ) -> Capabilities:
         """Build capabilities from the operations a provider has and those to emulate."""
         native, emulated = set(native), set(emulated)
@@ -118,6 +122,7 @@ class Capabilities:
             frozenset(reports),
             newest_first,
             dict(notes or {}),
+            events,
         )
 
     def support(self, operation: str) -> Support:

@@ -8,9 +8,10 @@ cannot do before any request, and hands the adapter a ``Call``. Creating is in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -24,6 +25,7 @@ from ._call import Channel
 from ._capabilities import Capabilities, Support
 from ._create import Creator
 from ._errors import (
+    ConfigError,
     InvalidRequest,
     ProviderUnavailable,
     RateLimited,
@@ -31,6 +33,7 @@ from ._errors import (
     UnsupportedOperation,
     WaitTimeout,
 )
+from ._events import DEFAULT_TOLERANCE, MAX_EVENT_BYTES, EventRejected, RunEvent
 from ._journal import Journal, JournalEntry, MemoryJournal
 from ._lifecycle import Move, check_transition
 from ._model import (
@@ -50,6 +53,7 @@ from ._retry import Deadline
 
 if TYPE_CHECKING:
     from ._config import Profile
+    from ._receiver import EventReceiver
 
 log = logging.getLogger("runbridge")
 
@@ -95,11 +99,22 @@ class RunClient:
     """Runs on one provider, in canonical form. Open it with ``async with``."""
 
     def __init__(
-        self, adapter: Adapter, channel: Channel, *, profile: Profile | None = None
+        self,
+        adapter: Adapter,
+        channel: Channel,
+        *,
+        profile: Profile | None = None,
+        webhook_secrets: Sequence[str] = (),
+        max_event_bytes: int = MAX_EVENT_BYTES,
     ) -> None:
         self.adapter = adapter
         self.profile = profile
         """The profile this client was made from, if any."""
+        self._webhook_secrets = tuple(webhook_secrets)
+        self._receiver: EventReceiver | None = None
+        """The receiver whose events finish this client's waits (set by ``EventReceiver``)."""
+        self.max_event_bytes = max_event_bytes
+        """The largest event delivery (body bytes) ``parse_event`` reads."""
         self._channel = channel
         self._capabilities = adapter.instance_capabilities()
         self._cannot_get = self._capabilities.support("get") is _UNSUPPORTED
@@ -168,6 +183,81 @@ class RunClient:
         """The canonical run for a provider payload received some other way (a webhook,
         a file); malformed payloads raise ``ResponseError``."""
         return self._seen(self.adapter.to_run(self._channel.call("parse"), payload))
+
+    # -- run events ---------------------------------------------------------------------
+
+    async def parse_event(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        now: float | None = None,
+        tolerance: float = DEFAULT_TOLERANCE,
+    ) -> RunEvent:
+        """The run event a provider delivered (a webhook request's headers and raw body).
+
+        Checked before anything in it is read: the body's size (``max_event_bytes``),
+        then its signature against each of the client's ``webhook_secrets`` (and its
+        signed timestamp against ``now``, default the clock, within ``tolerance``
+        seconds, where the provider's scheme signs one). A delivery that fails raises
+        ``EventRejected`` naming the reason; nothing in it was processed. Replay
+        protection (refusing an event id seen before) is the caller's:
+        ``runbridge.EventReceiver`` does it.
+        """
+        if not self._capabilities.events:
+            raise UnsupportedOperation(
+                f"{self.provider} does not push run events",
+                provider=self.provider,
+                operation="events",
+            )
+        if not self._webhook_secrets:
+            raise ConfigError(
+                "no webhook secret is configured: pass connect(..., webhook_secrets=[...])",
+                field="webhook_secrets",
+                provider=self.provider,
+            )
+        if not isinstance(body, bytes | bytearray | memoryview):
+            raise self._args.invalid("body must be the raw bytes of the request", "body", "events")
+        body = bytes(body)
+        if len(body) > self.max_event_bytes:
+            raise EventRejected(
+                f"delivery of {len(body)} bytes is over the {self.max_event_bytes}-byte cap",
+                reason="too_large",
+                provider=self.provider,
+                operation="event",
+            )
+        event_id = self.adapter.verify_event(
+            headers,
+            body,
+            self._webhook_secrets,
+            now=time.time() if now is None else now,
+            tolerance=tolerance,
+        )
+        try:
+            import orjson
+
+            payload = orjson.loads(body)
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            raise EventRejected(
+                "delivery is signed but its body is not a JSON object",
+                reason="malformed",
+                provider=self.provider,
+                operation="event",
+            )
+        try:
+            event = self.adapter.event_from(self._channel.call("event"), payload, event_id)
+        except ResponseError as exc:
+            raise EventRejected(
+                f"delivery is signed but not a run event: {exc.message}",
+                reason="malformed",
+                provider=self.provider,
+                operation="event",
+                body=exc.body,
+            ) from None
+        self._seen(event.run)
+        return event
 
     # -- operations ---------------------------------------------------------------------
 
@@ -381,7 +471,9 @@ class RunClient:
         The wait ends within ``timeout`` whatever the provider does: a read never
         outlives it, and reads that fail for a while (an outage, throttling) are
         polled through until then. ``on_poll`` is called with every run read, e.g.
-        to drive a progress display.
+        to drive a progress display. When an ``EventReceiver`` serves this client,
+        the run is read again as soon as an event about it arrives, and otherwise
+        only every ``max_interval`` seconds, so a lost delivery never stalls a wait.
         """
         ref = self.ref(run)
         self._args.seconds(timeout, "timeout", positive=False)
@@ -389,10 +481,32 @@ class RunClient:
         self._args.seconds(max_interval, "max_interval")
         self._require("get")
         end = time.monotonic() + timeout
+        receiver = self._receiver
+        if receiver is None:
+            return await self._poll(ref, end, timeout, poll_interval, max_interval, on_poll, None)
+        flag = receiver.watch(ref)
+        try:
+            return await self._poll(ref, end, timeout, max_interval, max_interval, on_poll, flag)
+        finally:
+            receiver.unwatch(ref, flag)
+
+    async def _poll(
+        self,
+        ref: RunRef,
+        end: float,
+        timeout: float,
+        poll_interval: float,
+        max_interval: float,
+        on_poll: Callable[[Run], object] | None,
+        arrived: asyncio.Event | None,
+    ) -> Run:
+        """Read until terminal; between reads, sleep, or wait for ``arrived`` to be set."""
         interval = min(poll_interval, max_interval)
         last: Run | None = None
         failure: Exception | None = None
         while True:
+            if arrived is not None:
+                arrived.clear()  # before the read: an event during it means read again
             left = end - time.monotonic()
             try:
                 current = await self._read(ref, min(left, self._channel.http.options.deadline))
@@ -407,7 +521,11 @@ class RunClient:
             left = end - time.monotonic()
             if left <= 0:
                 raise self._timed_out(ref, last, timeout) from failure
-            await asyncio.sleep(min(interval, left))
+            if arrived is None:
+                await asyncio.sleep(min(interval, left))
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(arrived.wait(), min(interval, left))
             interval = min(interval * 1.5, max_interval)
 
     def _timed_out(self, ref: RunRef, last: Run | None, timeout: float) -> WaitTimeout:

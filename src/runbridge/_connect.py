@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -13,6 +14,7 @@ from ._call import Channel
 from ._client import RunClient
 from ._config import Config, Profile, client_options, load_config
 from ._errors import ConfigError
+from ._events import MAX_EVENT_BYTES
 from ._http import ClientOptions, HttpClient
 from ._journal import Journal, open_journal
 from ._pagination import cursor_key
@@ -32,6 +34,8 @@ def connect(
     registry: Registry | None = None,
     environ: Mapping[str, str] | None = None,
     journal: Journal | str | os.PathLike[str] | None = None,
+    webhook_secrets: Sequence[str] | None = None,
+    max_event_bytes: int = MAX_EVENT_BYTES,
     **settings: Any,
 ) -> RunClient:
     """A client; use it as ``async with connect(...) as client``.
@@ -46,6 +50,13 @@ def connect(
     ``journal`` records every create before it is sent (a ``Journal``, or the path
     of an SQLite file that survives the process); by default the client keeps one
     in memory.
+
+    ``webhook_secrets`` are the secrets run events are signed with (several while one
+    is rotated out): ``client.parse_event`` and ``runbridge.EventReceiver`` accept a
+    delivery signed with any of them. They are redacted like the token. A profile
+    names them with ``webhook_secrets_env`` (one variable; secrets separated by
+    whitespace or commas); ``webhook_secrets`` given here override the profile's.
+    ``max_event_bytes`` caps the body of a delivery (default 1 MiB).
     """
     if provider is not None:
         _check_provider(provider)
@@ -58,11 +69,23 @@ def connect(
         if not isinstance(profile, Profile):
             loaded = config if isinstance(config, Config) else load_config(config)
             profile = loaded.profile(profile)
-        client = _connect_profile(profile, options, registry, environ)
+        client = _connect_profile(
+            profile, options, registry, environ, webhook_secrets, max_event_bytes
+        )
     else:
         if token is None:
             raise ConfigError("a non-empty token is required", field="token", provider=provider)
-        client = _build(provider, token, base_url, options, registry, settings, None)
+        client = _build(
+            provider,
+            token,
+            base_url,
+            options,
+            registry,
+            settings,
+            None,
+            _webhook_secrets(webhook_secrets or (), provider),
+            _event_cap(max_event_bytes, provider),
+        )
     if journal is not None:
         client.use_journal(open_journal(journal), owned=not hasattr(journal, "begin"))
     return client
@@ -73,9 +96,11 @@ def _connect_profile(
     options: ClientOptions | None,
     registry: Registry | None,
     environ: Mapping[str, str] | None,
+    webhook_secrets: Sequence[str] | None = None,
+    max_event_bytes: int = MAX_EVENT_BYTES,
 ) -> RunClient:
     adapter_cls = _profile_adapter(profile, registry)  # named before any variable is read
-    secret = {a.name for a in _secret_fields(adapter_cls.settings_type)}
+    secret = {a.name for a in _secret_fields(adapter_cls.settings_type)} | {"webhook_secrets"}
     for key in profile.settings:
         if key in secret:
             raise ConfigError(
@@ -86,15 +111,52 @@ def _connect_profile(
             )
     if options is None and profile.client:
         options = client_options(profile)
+    resolved = profile.resolved_settings(environ)
+    from_profile = resolved.pop("webhook_secrets", None)
+    if webhook_secrets is None and from_profile is not None:
+        webhook_secrets = [s for s in re.split(r"[\s,]+", str(from_profile)) if s]
     return _build(
         profile.provider,
         profile.token(environ),
         profile.base_url,
         options,
         registry,
-        profile.resolved_settings(environ),
+        resolved,
         profile,
+        _webhook_secrets(webhook_secrets or (), profile.provider),
+        _event_cap(max_event_bytes, profile.provider),
     )
+
+
+def _webhook_secrets(secrets: Iterable[str], provider: str) -> tuple[str, ...]:
+    if isinstance(secrets, str | bytes):
+        raise ConfigError(
+            "webhook_secrets must be a list of secrets, not one string",
+            field="webhook_secrets",
+            provider=provider,
+        )
+    out = tuple(secrets)
+    if any(not isinstance(s, str) or not s for s in out):
+        raise ConfigError(
+            "each webhook secret must be a non-empty string",
+            field="webhook_secrets",
+            provider=provider,
+        )
+    return out
+
+
+def _event_cap(max_event_bytes: int, provider: str) -> int:
+    if (
+        isinstance(max_event_bytes, bool)
+        or not isinstance(max_event_bytes, int)
+        or max_event_bytes < 1
+    ):
+        raise ConfigError(
+            "max_event_bytes must be a positive integer",
+            field="max_event_bytes",
+            provider=provider,
+        )
+    return max_event_bytes
 
 
 def _profile_adapter(profile: Profile, registry: Registry | None) -> type[Adapter]:
@@ -115,6 +177,8 @@ def _build(
     registry: Registry | None,
     settings: Mapping[str, Any],
     profile: Profile | None,
+    webhook_secrets: tuple[str, ...] = (),
+    max_event_bytes: int = MAX_EVENT_BYTES,
 ) -> RunClient:
     _check_provider(provider)
     adapter_cls = (registry or default_registry).adapter(provider)
@@ -139,7 +203,9 @@ def _build(
     url = _check_url(
         base_url or adapter.base_url(), provider, allow_insecure=options.allow_insecure_http
     )
-    secrets: list[Any] = [token, *_secret_settings(adapter.settings)]
+    secrets: list[Any] = [token, *_secret_settings(adapter.settings), *webhook_secrets]
+    # A Standard Webhooks secret is also masked without its whsec_ prefix.
+    secrets.extend(s.removeprefix("whsec_") for s in webhook_secrets if s.startswith("whsec_"))
     headers = adapter.auth_headers(token)
     # A header that carries an ordinary setting (an organization id) is no secret: masking
     # it would mask that value in every run that reports it.
@@ -153,7 +219,13 @@ def _build(
         Redactor(secrets),
         cursor_key=cursor_key(adapter.name, token),
     )
-    return RunClient(adapter, channel, profile=profile)
+    return RunClient(
+        adapter,
+        channel,
+        profile=profile,
+        webhook_secrets=webhook_secrets,
+        max_event_bytes=max_event_bytes,
+    )
 
 
 def _check_provider(provider: object) -> None:

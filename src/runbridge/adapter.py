@@ -23,6 +23,7 @@ from ._capabilities import (
     Support,
 )
 from ._convert import format_timestamp, make_converter, parse_decimal, parse_timestamp, structure
+from ._events import EventRejected, RunEvent, header, verify_hmac_hex, verify_standard_webhook
 from ._hookspecs import hookimpl
 from ._http import Response
 from ._lifecycle import TRANSITIONS, can_transition, check_transition
@@ -49,6 +50,7 @@ __all__ = [
     "ChunkResult",
     "ErrorInfo",
     "ErrorMap",
+    "EventRejected",
     "IdFormat",
     "NoSettings",
     "Option",
@@ -58,6 +60,7 @@ __all__ = [
     "Pagination",
     "Registry",
     "Response",
+    "RunEvent",
     "RunFilter",
     "StatusMap",
     "Support",
@@ -65,6 +68,7 @@ __all__ = [
     "check_transition",
     "default_registry",
     "format_timestamp",
+    "header",
     "hookimpl",
     "make_converter",
     "parse_decimal",
@@ -72,4 +76,6 @@ __all__ = [
     "register_plugin",
     "secret_setting",
     "structure",
+    "verify_hmac_hex",
+    "verify_standard_webhook",
 ]

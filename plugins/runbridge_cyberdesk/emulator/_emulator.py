@@ -9,6 +9,7 @@ Serve it in-process with ``async with CyberdeskEmulator().serve() as base_url``
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -19,14 +20,18 @@ from aiohttp import web
 from runbridge.emulation import (
     BearerAuth,
     Clock,
+    Delivery,
     Faults,
     NativeStatuses,
+    Outbound,
     Timeline,
+    iso,
     json_response,
 )
 from runbridge.emulation.fastapi import Issue, check_uuid, parse_int
 
 from . import _schemas as s
+from . import _webhooks as hooks
 from ._records import Attachment, EmulatedRun
 from ._views import RunViews
 
@@ -44,6 +49,11 @@ class CyberdeskEmulator(RunViews):
     emulator time are allowed before answering 429. ``fail_bulk`` and
     ``lose_responses`` (and the inherited ``inject``, ``inject_fault``,
     ``faults`` and ``force_status``) make faults.
+
+    With ``webhook_url``, every run that reaches a terminal status is announced
+    there as a ``run_complete`` event signed the Svix way with ``webhook_secret``
+    (``whsec_...``; one is made up when not given), retried on non-2xx
+    (``deliveries``, ``delivery_faults``, ``inject_delivery_fault``).
     """
 
     provider = "cyberdesk"
@@ -76,6 +86,8 @@ class CyberdeskEmulator(RunViews):
         rate_limit: int | None = None,
         rate_window: float = 60.0,
         checks_seconds: float = 0.0,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
     ) -> None:
         super().__init__(
             token=token,
@@ -96,6 +108,10 @@ class CyberdeskEmulator(RunViews):
         self._bulk_failures: deque[tuple[int, str]] = deque()
         self._seq = itertools.count()
         self._default_target = self.add_workflow(name="Default workflow")
+        self.webhook_url = webhook_url
+        """Where ``run_complete`` events go; ``None``: no webhooks."""
+        self.webhook_secret = webhook_secret or hooks.new_secret()
+        """The endpoint's signing secret, ``whsec_<base64>``."""
 
     # -- seeding and steering ---------------------------------------------------------
 
@@ -119,6 +135,30 @@ class CyberdeskEmulator(RunViews):
     def fail_bulk(self, failed: int, *, message: str = "No machine available") -> None:
         """Make the next bulk create create ``failed`` runs fewer and report them failed."""
         self._bulk_failures.append((failed, message))
+
+    # -- webhooks ---------------------------------------------------------------------
+
+    def event_runs(self) -> Iterable[tuple[str, EmulatedRun]]:
+        return self.runs.items() if self.webhook_url else ()
+
+    def run_event(self, run_id: str, run: Any) -> Outbound | None:
+        if self.webhook_url is None:
+            return None
+        payload = {
+            "event_id": str(uuid.uuid4()),
+            "event_type": hooks.EVENT_TYPE,
+            "occurred_at": iso(self.now()),
+            "run": self.run_json(run),
+        }
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        return Outbound(url=self.webhook_url, event=hooks.EVENT_TYPE, body=body)
+
+    def sign_delivery(self, delivery: Delivery, at: float, *, forged: bool) -> dict[str, str]:
+        secret = hooks.new_secret() if forged else self.webhook_secret
+        return hooks.svix_headers(secret, delivery.id, int(at), delivery.body)
+
+    def new_delivery_id(self) -> str:
+        return hooks.message_id()
 
     # -- errors -----------------------------------------------------------------------
 

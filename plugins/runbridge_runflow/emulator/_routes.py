@@ -9,6 +9,7 @@ from aiohttp import web
 from runbridge.emulation import json_response
 
 from . import _batches as batches
+from . import _callbacks as callbacks
 from ._facts import SORTS, STATUSES
 from ._query import Invalid
 from ._records import Batch
@@ -110,6 +111,22 @@ def add_routes(emu: RunflowEmulator, app: web.Application) -> None:
             return emu.error(404, "The batch item does not exist", code="NOT_FOUND")
         return json_response(batches.item_json(emu, found, found.item_ids.index(item_id)))
 
+    async def callback_deliveries(request: web.Request) -> web.Response:
+        found = emu.find(request)
+        if isinstance(found, web.Response):
+            return found
+        return json_response([callbacks.record(d) for d in emu.deliveries_of(found.id)])
+
+    async def redeliver_callback(request: web.Request) -> web.Response:
+        found = emu.find(request)
+        if isinstance(found, web.Response):
+            return found
+        delivery = emu.redeliver(found.id)
+        if delivery is None:
+            # ASSUMPTION (undocumented): no callback URL, or not finished, is a conflict.
+            return emu.error(409, "the run has no callback to deliver", code="CONFLICT")
+        return json_response(callbacks.record(delivery), status=201)
+
     router = app.router
     router.add_post("/v1/models/{ref:.+}/runs", create_model_run)
     router.add_post("/v1/models/{ref:.+}/batches", create_batch)
@@ -119,6 +136,8 @@ def add_routes(emu: RunflowEmulator, app: web.Application) -> None:
     router.add_get("/v1/runs/statuses", statuses)
     router.add_get("/v1/runs/{id}", get_run)
     router.add_patch("/v1/runs/{id}", patch_run)
+    router.add_get("/v1/runs/{id}/callback", callback_deliveries)
+    router.add_post("/v1/runs/{id}/callback-redeliveries", redeliver_callback)
     router.add_post("/v1/admin/runs/{id}/cancellation", cancel_run)
     router.add_get("/v1/batches/{id}", get_batch)
     router.add_get("/v1/batches/{id}/items", batch_items)

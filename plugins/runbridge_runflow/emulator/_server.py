@@ -15,14 +15,17 @@ from runbridge.emulation import (
     CREDENTIAL,
     BearerAuth,
     Clock,
+    Delivery,
     Emulator,
     Faults,
     IdempotencyCache,
+    Outbound,
     Timeline,
     json_response,
     read_json,
 )
 
+from . import _callbacks as callbacks
 from ._facts import (
     ASSUMED_CODES,
     DOCUMENTED_CODES,
@@ -48,6 +51,10 @@ class RunflowEmulator(Emulator):
     ``cursor_style`` (how ``next`` looks), ``query_fields`` (what ``q`` may filter
     on; a field outside it is refused with 422 like an unknown one) and
     ``max_batch_items`` (a batch size limit; Runflow documents none).
+
+    A run created with a ``callback_url`` is POSTed there once finished, signed
+    with ``callback_secret`` and retried on non-2xx (``deliveries``,
+    ``delivery_faults``, ``inject_delivery_fault``); batch callbacks are not sent.
     """
 
     provider = "runflow"
@@ -73,6 +80,7 @@ class RunflowEmulator(Emulator):
         cursor_style: CursorStyle = "token",
         query_fields: Iterable[str] = QUERY_FIELDS,
         max_batch_items: int | None = None,
+        callback_secret: str | None = None,
         faults: Faults | None = None,
         extras: Iterable[str] = (),
     ) -> None:
@@ -103,6 +111,22 @@ class RunflowEmulator(Emulator):
         self.idempotency = IdempotencyCache()
         self._seq = itertools.count(1)
         self._default_target = self.add_model("acme/echo/v1")
+        self.callback_secret = callback_secret or f"rf_cb_{secrets.token_hex(16)}"
+        """The key of ``Runflow-Signature`` on callbacks."""
+
+    # -- callbacks ----------------------------------------------------------------------
+
+    def event_runs(self) -> Iterable[tuple[str, EmuRun]]:
+        return [(run_id, run) for run_id, run in self.runs.items() if run.callback_url]
+
+    def run_event(self, run_id: str, run: Any) -> Outbound | None:
+        return callbacks.outbound(self, run)
+
+    def sign_delivery(self, delivery: Delivery, at: float, *, forged: bool) -> dict[str, str]:
+        return callbacks.headers(self.callback_secret, delivery, forged=forged)
+
+    def new_delivery_id(self) -> str:
+        return callbacks.new_request_id()
 
     # -- seeding ------------------------------------------------------------------------
 

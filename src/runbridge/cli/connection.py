@@ -35,9 +35,24 @@ def provider_info(name: str) -> ProviderInfo:
     return default_registry.provider(name)
 
 
+def webhook_secrets_from(args: argparse.Namespace) -> list[str] | None:
+    """The secrets ``--secret-env`` names (never given literally), or ``None``."""
+    names = getattr(args, "secret_env", None) or []
+    secrets = []
+    for name in names:
+        value = os.environ.get(name)
+        if not value:
+            raise ConfigError(
+                f"--secret-env: environment variable {name!r} is not set", field="secret_env"
+            )
+        secrets.append(value)
+    return secrets or None
+
+
 def connect_from_args(args: argparse.Namespace) -> RunClient:
     """A client from ``--provider`` and friends, or from a profile of the configuration."""
     settings = [*args.settings, *getattr(args, "settings_after", [])]
+    secrets = webhook_secrets_from(args)
     if args.provider is None:
         if args.base_url is not None or args.token_env is not None or settings:
             raise UsageError(
@@ -52,7 +67,12 @@ def connect_from_args(args: argparse.Namespace) -> RunClient:
                 f"{PROFILE_ENV}, or set default_profile in {config.path}",
                 field="profile",
             )
-        return connect(profile=args.profile, config=config, journal=getattr(args, "journal", None))
+        return connect(
+            profile=args.profile,
+            config=config,
+            journal=getattr(args, "journal", None),
+            webhook_secrets=secrets,
+        )
     if args.profile is not None or args.config is not None:
         raise UsageError("use either --provider or --profile/--config, not both")
     provider_info(args.provider)  # an unknown provider is the first thing to say
@@ -73,4 +93,4 @@ def connect_from_args(args: argparse.Namespace) -> RunClient:
     # An in-memory profile gets the same checks as one from a file: settings ending in
     # _env are read from the environment, and credentials as literals are refused.
     profile = parse_config({"profiles": {ADHOC_PROFILE: body}}).profile(ADHOC_PROFILE)
-    return connect(profile=profile, journal=getattr(args, "journal", None))
+    return connect(profile=profile, journal=getattr(args, "journal", None), webhook_secrets=secrets)

@@ -17,6 +17,7 @@ from runbridge import InvalidRequest, RunbridgeError, RunClient, WaitTimeout, pl
 from . import commands
 from .connection import connect_from_args
 from .exits import INTERRUPTED, OK, PROVIDER_ERROR, RUN_FAILED, USAGE, UsageError
+from .listen import listen
 from .parser import PROG, build_parser
 from .render import Output
 
@@ -50,6 +51,7 @@ CLIENT_COMMANDS: dict[str, ClientCommand] = {
     "cancel": commands.cancel,
     "retry": commands.retry,
     "bulk": commands.bulk,
+    "listen": listen,
 }
 """Commands that talk to a provider through the client the global options choose."""
 

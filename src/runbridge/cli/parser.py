@@ -196,6 +196,22 @@ def _demo(sub: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _listen(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    sub.add_argument(
+        "--port", type=int, default=8766, help="port to bind (default 8766; 0 picks a free one)"
+    )
+    sub.add_argument(
+        "--secret-env", metavar="VAR", action="append", default=[],
+        help="the environment variable holding a webhook secret (repeatable, for a "
+        "rotation); default: the profile's webhook_secrets_env",
+    )  # fmt: skip
+    sub.add_argument(
+        "--tolerance", metavar="S", type=positive_float, default=300.0,
+        help="refuse deliveries signed more than S seconds from now (default 300)",
+    )  # fmt: skip
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "providers": ("show every available provider and what it supports", _no_arguments),
     "plugins": ("show every loaded plugin, where it came from, and its providers", _no_arguments),
@@ -206,6 +222,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "cancel": ("cancel a run that has not finished", _cancel),
     "retry": ("run a finished run again", _retry),
     "bulk": ("start many runs of one target at once", _bulk),
+    "listen": ("receive run events (webhooks) and print the verified ones", _listen),
     "emulate": ("serve a provider's emulator on this machine, for development", _emulate),
     "demo": ("runs on every provider's emulator, in-process: no account, no network", _demo),
 }

@@ -6,14 +6,16 @@ adapter it checks. Each adapter ships an ``Emulator`` subclass that declares its
 provider's auth, documented statuses and error shape; tests, demos and users'
 own tests serve it on loopback with ``async with emulator.serve() as base_url``.
 A ``Faults`` profile makes it misbehave (429s, 5xx, dropped connections, bad
-bodies). ``runbridge.emulation.fastapi`` answers validation errors the way
-FastAPI services do.
+bodies); ``DeliveryFaults`` spoils the run events it delivers.
+``runbridge.emulation.fastapi`` answers validation errors the way FastAPI
+services do.
 """
 
 from __future__ import annotations
 
 from ._auth import Auth, BearerAuth, HeaderAuth
 from ._clock import Clock, ManualClock, RealClock, iso
+from ._deliveries import Attempt, Delivery, DeliveryFaultKind, DeliveryFaults, Outbound
 from ._faults import FaultKind, Faults
 from ._idempotency import IdempotencyCache, Stored
 from ._lifecycle import Meaning, NativeStatuses, Phase, Plan, Timeline
@@ -23,9 +25,13 @@ from ._server import CREDENTIAL, Emulator, json_response, read_json
 __all__ = [
     "CREDENTIAL",
     "MASK",
+    "Attempt",
     "Auth",
     "BearerAuth",
     "Clock",
+    "Delivery",
+    "DeliveryFaultKind",
+    "DeliveryFaults",
     "Emulator",
     "FaultKind",
     "Faults",
@@ -35,6 +41,7 @@ __all__ = [
     "ManualClock",
     "Meaning",
     "NativeStatuses",
+    "Outbound",
     "Phase",
     "Plan",
     "RealClock",

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ._auth import Auth, matching
 from ._clock import Clock, ManualClock
+from ._deliveries import DeliveryLoop
 from ._faults import FaultKind, Faults
 from ._injection import FaultInjection
 from ._lifecycle import NativeStatuses, Plan, Timeline
@@ -47,7 +48,7 @@ async def read_json(request: web.Request) -> Any:
         raise ValueError(f"body is not valid JSON: {exc}") from None
 
 
-class Emulator(FaultInjection):
+class Emulator(FaultInjection, DeliveryLoop):
     """Base of provider emulators: an aiohttp app, a clock, a token, and run plans.
 
     A subclass declares what its provider documents, once:
@@ -72,6 +73,10 @@ class Emulator(FaultInjection):
     fail on purpose. Faults hit the requests ``fault_eligible`` accepts; to
     garble run objects, subclasses declare ``status_field``, ``run_keys`` and
     ``optional_fields``.
+
+    Run events: a subclass that declares ``event_runs``, ``run_event`` and
+    ``sign_delivery`` has each terminal transition POSTed to its receiver while
+    ``serve()`` runs (``deliveries``, ``delivery_faults``, ``inject_delivery_fault``).
     """
 
     provider: ClassVar[str]
@@ -116,6 +121,7 @@ class Emulator(FaultInjection):
             )
         self.enabled_extras = wanted
         """The undocumented behaviours turned on for this emulator."""
+        self._init_deliveries()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.provider}>"
@@ -321,7 +327,11 @@ class Emulator(FaultInjection):
             site = web.TCPSite(runner, host, port)
             await site.start()
             bound_host, bound_port = runner.addresses[0][:2]
-            yield f"http://{bound_host}:{bound_port}"
+            await self._start_deliveries()
+            try:
+                yield f"http://{bound_host}:{bound_port}"
+            finally:
+                await self._stop_deliveries()
         finally:
             await runner.cleanup()
 

@@ -1,0 +1,99 @@
+"""Runflow's run callbacks (``/concepts/callbacks``), restated for the emulator.
+
+A finished run that was created with a ``callback_url`` is POSTed there as
+``{"event", "run_id", "status", "output", "duration_ms", "created_at",
+"completed_at", "metadata"}`` with ``Runflow-Signature`` (hex HMAC-SHA256 of the
+body under the callback secret) and ``Runflow-Request-Id``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from runbridge.emulation import Delivery, Outbound, iso
+
+from ._render import run_json
+
+if TYPE_CHECKING:
+    from ._records import EmuRun
+    from ._server import RunflowEmulator
+
+EVENTS = {
+    "succeeded": "run.completed",
+    "failed": "run.failed",
+    "canceled": "run.cancelled",
+    "partial_succeeded": "run.partial_succeeded",
+}
+"""The documented events, by the terminal ``status_code`` that raises them."""
+
+
+def new_request_id() -> str:
+    """An id for one callback delivery, sent as ``Runflow-Request-Id``."""
+    return f"req_{secrets.token_hex(12)}"
+
+
+def payload(emu: RunflowEmulator, run: EmuRun) -> dict[str, Any]:
+    """The documented callback body for ``run`` as it stands now."""
+    record = run_json(emu, run)
+    status = record["status_code"]
+    output = record["output"]
+    if status == "failed":
+        # ASSUMPTION: the "error envelope" is the error body shape of /concepts/errors.
+        output = {
+            "code": record["failure_code"] or "RUN_FAILED",
+            "message": record["failure_message"] or "the run failed",
+            "errors": None,
+        }
+    elif status == "canceled":
+        output = None
+    return {
+        "event": EVENTS.get(status, f"run.{status}"),
+        "run_id": run.id,
+        "status": status,
+        "output": output,
+        "duration_ms": record["duration_ms"],
+        "created_at": record["created_at"],
+        "completed_at": record["completed_at"],
+        "metadata": record["metadata"],
+    }
+
+
+def outbound(emu: RunflowEmulator, run: EmuRun) -> Outbound | None:
+    """What to POST for ``run``, ``None`` when it was created without a callback URL."""
+    if run.callback_url is None:
+        return None
+    body = payload(emu, run)
+    encoded = json.dumps(body, separators=(",", ":")).encode()
+    return Outbound(url=run.callback_url, event=body["event"], body=encoded)
+
+
+def signature(secret: str, body: bytes) -> str:
+    """``Runflow-Signature``: the hex HMAC-SHA256 of the body."""
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def headers(secret: str, delivery: Delivery, *, forged: bool) -> dict[str, str]:
+    """The headers of one attempt; ``forged`` signs with a key nobody holds."""
+    key = secrets.token_hex(16) if forged else secret
+    return {"Runflow-Signature": signature(key, delivery.body), "Runflow-Request-Id": delivery.id}
+
+
+def record(delivery: Delivery) -> dict[str, Any]:
+    """ASSUMPTION: a delivery as ``GET /v1/runs/{id}/callback`` lists it (undocumented)."""
+    last = delivery.attempts[-1] if delivery.attempts else None
+    # A dropped delivery is the provider's belief: it went out.
+    status = "delivered" if delivery.state == "dropped" else delivery.state
+    return {
+        "id": delivery.id,
+        "event": delivery.event,
+        "url": delivery.url,
+        "status": status,
+        "attempts": delivery.tries,
+        "response_status": last.status if last else None,
+        "created_at": iso(delivery.created, z=False),
+        "last_attempt_at": iso(last.at, z=False) if last else None,
+    }
