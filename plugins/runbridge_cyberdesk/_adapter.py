@@ -158,8 +158,6 @@ class CyberdeskAdapter(Adapter):
             raw=payload,
         )
 
-    # -- checks made before any request -----------------------------------------------
-
     # -- run events (the run_complete webhook, Standard Webhooks signed by Svix) ---------
 
     def verify_event(
@@ -205,6 +203,8 @@ class CyberdeskAdapter(Adapter):
             occurred_at=occurred,
             raw=payload,
         )
+
+    # -- checks made before any request -----------------------------------------------
 
     def check_options(self, operation: str, options: Mapping[str, Any]) -> None:
         """A retry field given under two spellings, or a file Cyberdesk cannot take.
