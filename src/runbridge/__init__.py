@@ -1,7 +1,8 @@
 """runbridge: one async API for runs on several automation providers.
 
 This namespace is what application code uses: ``connect``, the client, the
-canonical model, the errors, profiles and fan-out. Adapter authors find their
+canonical model, the errors, profiles and fan-out, and their synchronous forms
+(``connect_sync``, ``fanout_sync``). Adapter authors find their
 kit in ``runbridge.adapter``; ``runbridge.emulation`` builds provider emulators
 and ``runbridge.testing`` serves them to tests. Modules starting with ``_`` are
 private.
@@ -53,6 +54,7 @@ from ._pagination import RunIterator
 from ._receiver import EventReceiver
 from ._registry import PluginInfo, ProviderInfo, plugins, providers
 from ._retry import RetryPolicy
+from ._sync import SyncFanout, SyncRunClient, SyncRunIterator, connect_sync, fanout_sync
 
 __all__ = [
     "OPERATIONS",
@@ -97,11 +99,16 @@ __all__ = [
     "RunUpdate",
     "RunbridgeError",
     "Support",
+    "SyncFanout",
+    "SyncRunClient",
+    "SyncRunIterator",
     "TLSError",
     "UnsupportedOperation",
     "WaitTimeout",
     "connect",
+    "connect_sync",
     "fanout",
+    "fanout_sync",
     "load_config",
     "parse_config",
     "plugins",

@@ -1,0 +1,572 @@
+"""The synchronous API: ``connect_sync`` and ``fanout_sync``.
+
+Each sync client wraps the async one and runs it on a private event loop on a
+daemon thread (``LoopThread``), started on first use and stopped by ``close()``.
+No operation is implemented twice: every method hands the async method to the
+loop and blocks for its result, so the errors are the same exception objects
+(raised again in the caller's frame) and the behaviour is the async client's.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import weakref
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypeVar
+
+from ._client import RunClient
+from ._config import Config
+from ._connect import connect
+from ._errors import ConfigError
+from ._events import DEFAULT_TOLERANCE, MAX_EVENT_BYTES, RunEvent
+from ._fanout import Fanout, OnError, Outcome, fanout
+from ._loop_thread import LoopThread
+from ._model import BulkResult, File, Page, Run, RunRef, RunRequest, RunStatus, RunUpdate
+from ._pagination import RunIterator
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from ._capabilities import Capabilities
+    from ._config import Profile
+    from ._http import ClientOptions
+    from ._journal import Journal, JournalEntry
+    from ._registry import Registry
+
+T = TypeVar("T")
+
+
+class _Runner:
+    """A loop thread plus the async resource opened on it, closed together once."""
+
+    def __init__(
+        self,
+        name: str,
+        opener: Callable[[], Awaitable[Any]],
+        closer: Callable[[], Awaitable[Any]],
+    ) -> None:
+        self.thread = LoopThread(name)
+        self._opener, self._closer = opener, closer
+        self._lock = threading.Lock()
+        self._opened = False
+        self.closed = False
+
+    def call(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
+        if not self._opened:
+            self._open()
+        return self.thread.call(fn, *args, **kwargs)
+
+    def _open(self) -> None:
+        with self._lock:
+            if self.closed:
+                raise RuntimeError("this synchronous runbridge client is closed")
+            if not self._opened:
+                self.thread.call(self._opener)
+                self._opened = True
+
+    def close(self) -> None:
+        with self._lock:
+            if self.closed:
+                return
+            self.closed = True
+        if self.thread.in_loop_thread():
+            # Dropped on its own loop: close as the loop ends, since nothing can wait here.
+            self.thread.stop(self._closer)
+            return
+        try:
+            # Never opened: closing still releases what connect() made (an owned journal).
+            self.thread.call(self._closer)
+        finally:
+            self.thread.stop()
+
+
+def _finalize(runner: _Runner) -> None:
+    runner.close()
+
+
+class SyncRunIterator:
+    """Iterator over runs, fetching pages lazily on the client's loop; ``pages()`` for pages."""
+
+    def __init__(self, runner: _Runner, runs: RunIterator) -> None:
+        self._runner = runner
+        self._runs = runs
+
+    def __iter__(self) -> Iterator[Run]:
+        for page in self.pages():
+            yield from page.items
+
+    def pages(self) -> Iterator[Page]:
+        """Yield each page in turn; each page's ``next_cursor`` resumes after it."""
+        return _drive(self._runner, self._runs.pages())
+
+    def collect(self) -> list[Run]:
+        """Every run, in a list (mind the size of the listing)."""
+        return list(self)
+
+
+def _drive(runner: _Runner, stream: AsyncIterator[T]) -> Iterator[T]:
+    """Iterate an async iterator on the runner's loop, one hand-off per item."""
+    step = stream.__anext__
+    try:
+        while True:
+            try:
+                item: T = runner.call(step)
+            except StopAsyncIteration:
+                return
+            yield item
+    finally:
+        closer = getattr(stream, "aclose", None)
+        if closer is not None and not runner.closed and not runner.thread.in_loop_thread():
+            runner.call(closer)
+
+
+class SyncRunClient:
+    """Runs on one provider, without ``await``: the async ``RunClient`` driven on a
+    private event-loop thread. Use it with ``with``, or call ``close()``.
+
+    Safe to share between threads; each call blocks its caller only.
+    """
+
+    def __init__(self, client: RunClient) -> None:
+        self._client = client
+        self._runner = _Runner(
+            f"runbridge-sync-{client.provider}", client.__aenter__, client.aclose
+        )
+        self._finalizer = weakref.finalize(self, _finalize, self._runner)
+
+    def __repr__(self) -> str:
+        named = f" profile={self.profile.name!r}" if self.profile else ""
+        return f"<SyncRunClient {self.provider}{named} {self.base_url}>"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the async client (its HTTP session), stop the loop and join its thread."""
+        self._finalizer()
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._runner.closed
+
+    # -- what this client is ------------------------------------------------------------
+
+    @property
+    def async_client(self) -> RunClient:
+        """The async client this one drives; it lives on this client's loop thread."""
+        return self._client
+
+    @property
+    def provider(self) -> str:
+        """The provider this client talks to."""
+        return self._client.provider
+
+    @property
+    def base_url(self) -> str:
+        """The provider base URL in use."""
+        return self._client.base_url
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What the provider supports natively, what is emulated, and how it pages."""
+        return self._client.capabilities
+
+    @property
+    def profile(self) -> Profile | None:
+        """The profile this client was made from, if any."""
+        return self._client.profile
+
+    @property
+    def journal(self) -> Journal:
+        """Where this client records its creates."""
+        return self._client.journal
+
+    def target(self, name: str) -> str:
+        """The provider target for ``name``: resolved through the profile's aliases."""
+        return self._client.target(name)
+
+    def ref(self, run: RunRef | Run | str) -> RunRef:
+        """A validated ref on this provider from a ref, a run, ``"provider:id"`` or an id."""
+        return self._client.ref(run)
+
+    def parse_run(self, payload: Any) -> Run:
+        """The canonical run for a provider payload received some other way."""
+        return self._client.parse_run(payload)
+
+    def parse_event(
+        self,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        now: float | None = None,
+        tolerance: float = DEFAULT_TOLERANCE,
+    ) -> RunEvent:
+        """The run event a provider delivered; see ``RunClient.parse_event``."""
+        return self._runner.call(
+            self._client.parse_event, headers, body, now=now, tolerance=tolerance
+        )
+
+    # -- operations ---------------------------------------------------------------------
+
+    def create(
+        self,
+        request: RunRequest | str,
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        files: Iterable[File] = (),
+        secrets: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> Run:
+        """Start a run from a ``RunRequest``, or from a target and keyword arguments."""
+        return self._runner.call(
+            self._client.create,
+            request,
+            inputs=inputs,
+            name=name,
+            files=tuple(files),
+            secrets=secrets,
+            **options,
+        )
+
+    def create_many(
+        self, requests: Iterable[RunRequest], *, concurrency: int = 8, resume: bool = False
+    ) -> BulkResult:
+        """Start many runs; failures are reported per request in the result, not raised."""
+        return self._runner.call(
+            self._client.create_many, list(requests), concurrency=concurrency, resume=resume
+        )
+
+    def resolve(self, token: str, *, request: RunRequest | None = None) -> Run | None:
+        """The run a create with client ``token`` made, or ``None`` if it made none."""
+        return self._runner.call(self._client.resolve, token, request=request)
+
+    def unconfirmed(self) -> list[JournalEntry]:
+        """Creates of this provider whose outcome is unknown, oldest first."""
+        return self._client.unconfirmed()
+
+    def get(self, run: RunRef | Run | str) -> Run:
+        """Read a run."""
+        return self._runner.call(self._client.get, run)
+
+    def list_page(
+        self,
+        *,
+        target: str | None = None,
+        status: RunStatus | str | Iterable[RunStatus | str] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        page_size: int | None = None,
+        cursor: str | None = None,
+    ) -> Page:
+        """One page of runs; pass its ``next_cursor`` as ``cursor`` to continue."""
+        return self._runner.call(
+            self._client.list_page,
+            target=target,
+            status=status,
+            created_after=created_after,
+            created_before=created_before,
+            page_size=page_size,
+            cursor=cursor,
+        )
+
+    def list(
+        self,
+        *,
+        target: str | None = None,
+        status: RunStatus | str | Iterable[RunStatus | str] | None = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        page_size: int | None = None,
+        cursor: str | None = None,
+        limit: int | None = None,
+    ) -> SyncRunIterator:
+        """Every matching run across pages, fetched lazily; ``.pages()`` for pages.
+
+        Arguments are checked now, before any request is made.
+        """
+        runs = self._client.list(
+            target=target,
+            status=status,
+            created_after=created_after,
+            created_before=created_before,
+            page_size=page_size,
+            cursor=cursor,
+            limit=limit,
+        )
+        return SyncRunIterator(self._runner, runs)
+
+    def update(
+        self, run: RunRef | Run | str, update: RunUpdate | None = None, **fields: Any
+    ) -> Run:
+        """Change some fields of a run; a status change must be a legal transition."""
+        return self._runner.call(self._client.update, run, update, **fields)
+
+    def cancel(self, run: RunRef | Run | str) -> Run:
+        """Cancel a run that has not finished; ``IllegalTransition`` if it has."""
+        return self._runner.call(self._client.cancel, run)
+
+    def retry(self, run: RunRef | Run | str, **options: Any) -> Run:
+        """Run a finished run again: in place where the provider can, else as a new run."""
+        return self._runner.call(self._client.retry, run, **options)
+
+    def delete(self, run: RunRef | Run | str) -> None:
+        """Delete a run."""
+        self._runner.call(self._client.delete, run)
+
+    def wait(
+        self,
+        run: RunRef | Run | str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 1.0,
+        max_interval: float = 30.0,
+        on_poll: Callable[[Run], object] | None = None,
+    ) -> Run:
+        """Poll until the run is terminal; ``WaitTimeout`` carries the last run.
+
+        Ctrl+C stops the wait at once (the polling is cancelled) and raises
+        ``KeyboardInterrupt``. ``on_poll`` runs on the client's loop thread: it must
+        not call this client.
+        """
+        return self._runner.call(
+            self._client.wait,
+            run,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            max_interval=max_interval,
+            on_poll=on_poll,
+        )
+
+
+def connect_sync(
+    provider: str | None = None,
+    *,
+    profile: str | Profile | None = None,
+    config: Config | str | os.PathLike[str] | None = None,
+    token: str | None = None,
+    base_url: str | None = None,
+    options: ClientOptions | None = None,
+    registry: Registry | None = None,
+    environ: Mapping[str, str] | None = None,
+    journal: Journal | str | os.PathLike[str] | None = None,
+    webhook_secrets: Sequence[str] | None = None,
+    max_event_bytes: int = MAX_EVENT_BYTES,
+    **settings: Any,
+) -> SyncRunClient:
+    """A synchronous client; use it as ``with connect_sync(...) as client``.
+
+    Takes the arguments of ``connect``. Works in scripts, in threads sharing one
+    client, and where an event loop already runs (Jupyter): the client runs its
+    own loop on a daemon thread.
+    """
+    return SyncRunClient(
+        connect(
+            provider,
+            profile=profile,
+            config=config,
+            token=token,
+            base_url=base_url,
+            options=options,
+            registry=registry,
+            environ=environ,
+            journal=journal,
+            webhook_secrets=webhook_secrets,
+            max_event_bytes=max_event_bytes,
+            **settings,
+        )
+    )
+
+
+class SyncFanout:
+    """A fan-out without ``await``: the async ``Fanout`` driven on a private loop thread.
+
+    Build it with ``runbridge.fanout_sync(...)``; use it with ``with`` or ``close()``.
+    """
+
+    def __init__(self, fan: Fanout, adopted: Sequence[RunClient]) -> None:
+        self._fanout = fan
+        adopted = list(adopted)
+        self._runner = _Runner(
+            "runbridge-sync-fanout",
+            functools.partial(_open_fanout, fan, adopted),
+            functools.partial(_close_fanout, fan, adopted),
+        )
+        self._finalizer = weakref.finalize(self, _finalize, self._runner)
+
+    def __repr__(self) -> str:
+        return f"<SyncFanout {', '.join(self.members)}>"
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every member client, stop the loop and join its thread."""
+        self._finalizer()
+
+    @property
+    def members(self) -> list[str]:
+        """Member labels, in input order."""
+        return self._fanout.members
+
+    def create(
+        self,
+        target: str | RunRequest,
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        files: Iterable[File] = (),
+        secrets: Mapping[str, Any] | None = None,
+        on_error: OnError = "return",
+        **options: Any,
+    ) -> list[Outcome]:
+        """Create the same logical run on every member (targets resolve per profile)."""
+        return self._runner.call(
+            self._fanout.create,
+            target,
+            inputs=inputs,
+            name=name,
+            files=tuple(files),
+            secrets=secrets,
+            on_error=on_error,
+            **options,
+        )
+
+    def wait(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 1.0,
+        on_error: OnError = "return",
+    ) -> list[Outcome]:
+        """Wait for every run in ``outcomes`` to finish; failed creates pass through."""
+        return self._runner.call(
+            self._fanout.wait,
+            outcomes,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_error=on_error,
+        )
+
+    def run(
+        self,
+        target: str | RunRequest,
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        timeout: float = 600.0,
+        poll_interval: float = 1.0,
+        on_error: OnError = "return",
+        **kwargs: Any,
+    ) -> list[Outcome]:
+        """Create the logical run everywhere and wait for all of them."""
+        return self._runner.call(
+            self._fanout.run,
+            target,
+            inputs=inputs,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_error=on_error,
+            **kwargs,
+        )
+
+    def race(
+        self,
+        target: str | RunRequest,
+        *,
+        inputs: Mapping[str, Any] | None = None,
+        timeout: float = 600.0,
+        poll_interval: float = 1.0,
+        **kwargs: Any,
+    ) -> Outcome:
+        """Run everywhere; the first success wins and the others are cancelled."""
+        return self._runner.call(
+            self._fanout.race,
+            target,
+            inputs=inputs,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            **kwargs,
+        )
+
+    def list(
+        self,
+        *,
+        target: str | None = None,
+        status: Any = None,
+        created_after: datetime | None = None,
+        created_before: datetime | None = None,
+        page_size: int | None = None,
+        limit: int | None = None,
+        on_error: OnError = "raise",
+    ) -> Iterator[Run]:
+        """Every member's runs merged newest first, fetched lazily."""
+        stream = self._fanout.list(
+            target=target,
+            status=status,
+            created_after=created_after,
+            created_before=created_before,
+            page_size=page_size,
+            limit=limit,
+            on_error=on_error,
+        )
+        return _drive(self._runner, stream)
+
+
+async def _open_fanout(fan: Fanout, adopted: Sequence[RunClient]) -> None:
+    await fan.__aenter__()
+    for client in adopted:
+        await client.__aenter__()
+
+
+async def _close_fanout(fan: Fanout, adopted: Sequence[RunClient]) -> None:
+    try:
+        for client in adopted:
+            await client.aclose()
+    finally:
+        await fan.aclose()
+
+
+def fanout_sync(
+    members: Iterable[RunClient | str],
+    *,
+    concurrency: int | Mapping[str, int] = 8,
+    config: Config | str | None = None,
+) -> SyncFanout:
+    """Drive several providers together without ``await``: ``with fanout_sync(...)``.
+
+    Members are profile names (connected and closed by the fan-out) or clients
+    from ``connect`` that are not open yet: the fan-out opens them on its own
+    loop and closes them with itself. ``concurrency`` is as for ``fanout``.
+    """
+    items = list(members)
+    for item in items:
+        if isinstance(item, SyncRunClient):
+            raise ConfigError(
+                "fanout_sync takes profile names or clients from connect(), not a "
+                "SyncRunClient (each runs on its own loop)",
+                field="members",
+            )
+    adopted = [item for item in items if isinstance(item, RunClient)]
+    return SyncFanout(fanout(items, concurrency=concurrency, config=config), adopted)
