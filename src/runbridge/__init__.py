@@ -54,7 +54,8 @@ from ._pagination import RunIterator
 from ._receiver import EventReceiver
 from ._registry import PluginInfo, ProviderInfo, plugins, providers
 from ._retry import RetryPolicy
-from ._sync import SyncFanout, SyncRunClient, SyncRunIterator, connect_sync, fanout_sync
+from ._sync import SyncRunClient, SyncRunIterator, connect_sync
+from ._sync_fanout import SyncFanout, fanout_sync
 
 __all__ = [
     "OPERATIONS",
