@@ -14,6 +14,7 @@ def runbridge_provider(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.mark.runbridge_clock("manual")
 async def test_fixtures_serve_the_emulator_and_connect_a_client(
     runbridge_client: RunClient, runbridge_emulator: Emulator, runbridge_provider: str
 ) -> None:

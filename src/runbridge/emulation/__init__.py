@@ -14,7 +14,7 @@ services do.
 from __future__ import annotations
 
 from ._auth import Auth, BearerAuth, HeaderAuth
-from ._clock import Clock, ManualClock, RealClock, iso
+from ._clock import Clock, ManualClock, PollingClock, RealClock, iso
 from ._deliveries import Attempt, Delivery, DeliveryFaultKind, DeliveryFaults, Outbound
 from ._faults import FaultKind, Faults
 from ._idempotency import IdempotencyCache, Stored
@@ -44,6 +44,7 @@ __all__ = [
     "Outbound",
     "Phase",
     "Plan",
+    "PollingClock",
     "RealClock",
     "Stored",
     "Timeline",

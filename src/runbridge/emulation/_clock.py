@@ -35,6 +35,28 @@ class ManualClock:
         self._now += seconds
 
 
+class PollingClock(ManualClock):
+    """A manual clock that also moves ``step`` seconds on every request the emulator serves.
+
+    Runs finish as a client polls them, without sleeping and without a test
+    advancing time: the default clock of the pytest fixtures. ``advance`` still
+    works, for tests that want to jump ahead.
+    """
+
+    def __init__(self, *, step: float = 60.0, start: float | None = None) -> None:
+        if isinstance(step, bool) or not step >= 0:
+            raise ValueError("step must be a non-negative number of seconds")
+        super().__init__(start)
+        self.step = step
+
+    def __repr__(self) -> str:
+        return f"PollingClock(step={self.step!r})"
+
+    def tick(self) -> None:
+        """Move ``step`` seconds forward (the emulator calls it as each request arrives)."""
+        self.advance(self.step)
+
+
 class RealClock:
     """Wall-clock time, optionally sped up (``speed=10`` runs ten times faster)."""
 

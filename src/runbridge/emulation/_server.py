@@ -12,7 +12,7 @@ import orjson
 from aiohttp import web
 
 from ._auth import Auth, matching
-from ._clock import Clock, ManualClock
+from ._clock import Clock, ManualClock, PollingClock
 from ._deliveries import DeliveryLoop
 from ._faults import FaultKind, Faults
 from ._injection import FaultInjection
@@ -65,7 +65,8 @@ class Emulator(FaultInjection, DeliveryLoop):
 
     Subclasses keep their runs in ``runs`` (each with a ``timeline``), implement
     ``routes``, ``default_target`` and ``unknown_id``. Tests steer outcomes with
-    ``plan_next``, move time with ``advance`` (manual clock), put a run in any
+    ``plan_next``, move time with ``advance`` (manual clock; a ``PollingClock``
+    also moves on every request), put a run in any
     documented native status with ``force_status``, and read ``log``.
 
     ``faults`` (a ``Faults`` profile, settable at any time) makes the emulator
@@ -303,6 +304,8 @@ class Emulator(FaultInjection, DeliveryLoop):
 
     @web.middleware
     async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if isinstance(self.clock, PollingClock):
+            self.clock.tick()
         await self._log_request(request)
         if self._injected:
             status, headers, body = self._injected.popleft()
