@@ -121,23 +121,15 @@ def _drive(runner: _Runner, stream: AsyncIterator[T]) -> Iterator[T]:
             runner.call(closer)
 
 
-class SyncRunClient:
-    """Runs on one provider, without ``await``: the async ``RunClient`` driven on a
-    private event-loop thread. Use it with ``with``, or call ``close()``.
+class _SyncHandle:
+    """What every sync object shares: its runner, ``with``, ``close()`` and ``closed``;
+    a finaliser closes it if it is dropped or the interpreter exits first."""
 
-    Safe to share between threads; each call blocks its caller only.
-    """
+    _runner: _Runner
 
-    def __init__(self, client: RunClient) -> None:
-        self._client = client
-        self._runner = _Runner(
-            f"runbridge-sync-{client.provider}", client.__aenter__, client.aclose
-        )
-        self._finalizer = weakref.finalize(self, _finalize, self._runner)
-
-    def __repr__(self) -> str:
-        named = f" profile={self.profile.name!r}" if self.profile else ""
-        return f"<SyncRunClient {self.provider}{named} {self.base_url}>"
+    def _start(self, runner: _Runner) -> None:
+        self._runner = runner
+        self._finalizer = weakref.finalize(self, _finalize, runner)
 
     def __enter__(self) -> Self:
         return self
@@ -151,13 +143,29 @@ class SyncRunClient:
         self.close()
 
     def close(self) -> None:
-        """Close the async client (its HTTP session), stop the loop and join its thread."""
+        """Close what it drives, stop the loop and join its thread; idempotent."""
         self._finalizer()
 
     @property
     def closed(self) -> bool:
         """Whether ``close()`` was called."""
         return self._runner.closed
+
+
+class SyncRunClient(_SyncHandle):
+    """Runs on one provider, without ``await``: the async ``RunClient`` driven on a
+    private event-loop thread. Use it with ``with``, or call ``close()``.
+
+    Safe to share between threads; each call blocks its caller only.
+    """
+
+    def __init__(self, client: RunClient) -> None:
+        self._client = client
+        self._start(_Runner(f"runbridge-sync-{client.provider}", client.__aenter__, client.aclose))
+
+    def __repr__(self) -> str:
+        named = f" profile={self.profile.name!r}" if self.profile else ""
+        return f"<SyncRunClient {self.provider}{named} {self.base_url}>"
 
     # -- what this client is ------------------------------------------------------------
 

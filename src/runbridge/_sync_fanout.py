@@ -4,21 +4,19 @@ event-loop thread like ``SyncRunClient`` (see ``_sync``)."""
 from __future__ import annotations
 
 import functools
-import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from ._client import RunClient
 from ._config import Config
 from ._errors import ConfigError
 from ._fanout import Fanout, OnError, Outcome, fanout
 from ._model import File, Run, RunRequest
-from ._sync import SyncRunClient, _drive, _finalize, _Runner
+from ._sync import SyncRunClient, _drive, _Runner, _SyncHandle
 
 
-class SyncFanout:
+class SyncFanout(_SyncHandle):
     """A fan-out without ``await``: the async ``Fanout`` driven on a private loop thread.
 
     Build it with ``runbridge.fanout_sync(...)``; use it with ``with`` or ``close()``.
@@ -27,30 +25,16 @@ class SyncFanout:
     def __init__(self, fan: Fanout, adopted: Sequence[RunClient]) -> None:
         self._fanout = fan
         adopted = list(adopted)
-        self._runner = _Runner(
-            "runbridge-sync-fanout",
-            functools.partial(_open_fanout, fan, adopted),
-            functools.partial(_close_fanout, fan, adopted),
+        self._start(
+            _Runner(
+                "runbridge-sync-fanout",
+                functools.partial(_open_fanout, fan, adopted),
+                functools.partial(_close_fanout, fan, adopted),
+            )
         )
-        self._finalizer = weakref.finalize(self, _finalize, self._runner)
 
     def __repr__(self) -> str:
         return f"<SyncFanout {', '.join(self.members)}>"
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close every member client, stop the loop and join its thread."""
-        self._finalizer()
 
     @property
     def members(self) -> list[str]:
