@@ -20,6 +20,7 @@ from aiohttp import web
 from runbridge.emulation import (
     BearerAuth,
     Clock,
+    CreatedRun,
     Delivery,
     Faults,
     NativeStatuses,
@@ -36,6 +37,20 @@ from ._records import Attachment, EmulatedRun
 from ._views import RunViews
 
 _PATH_ID = ("path", "run_id")
+_CREATE_FIELDS = frozenset({"workflow_id", "input_values", "sensitive_input_values", "file_inputs"})
+"""Create fields ``CreatedRun`` shows apart from its ``options``."""
+_SEEDABLE = frozenset(
+    {
+        "machine_id",
+        "pool_ids",
+        "session_id",
+        "session_alias",
+        "release_session_after",
+        "is_priority",
+        "main_prompt",
+        "model_metadata",
+    }
+)
 
 
 class CyberdeskEmulator(RunViews):
@@ -72,6 +87,17 @@ class CyberdeskEmulator(RunViews):
         "(the docs give only their type and id)",
     }
     secret_fields = s.SECRET_FIELDS
+    operations: ClassVar[Mapping[tuple[str, str], str]] = {
+        ("GET", "/v1/health"): "health",
+        ("GET", "/v1/health/db"): "health",
+        ("GET", "/v1/runs"): "list",
+        ("POST", "/v1/runs"): "create",
+        ("POST", "/v1/runs/bulk"): "create_many",
+        ("GET", "/v1/runs/{run_id}"): "get",
+        ("PATCH", "/v1/runs/{run_id}"): "update",
+        ("DELETE", "/v1/runs/{run_id}"): "delete",
+        ("POST", "/v1/runs/{run_id}/retry"): "retry",
+    }
     status_field = "status"
     run_keys = frozenset({"workflow_id"})
     optional_fields = s.OPTIONAL_FIELDS
@@ -124,6 +150,46 @@ class CyberdeskEmulator(RunViews):
     @property
     def default_target(self) -> str:
         return self._default_target
+
+    def knows_target(self, target: str) -> bool:
+        """Whether ``target`` is the id of a workflow added here."""
+        try:
+            return str(uuid.UUID(target)) in self.workflows
+        except ValueError:
+            return False
+
+    def operation_of(self, method: str, route: str, body: Any) -> str | None:
+        """``cancel`` for a PATCH that sets ``status: cancelled``; the route's otherwise."""
+        if method == "PATCH" and isinstance(body, dict) and body.get("status") == "cancelled":
+            return "cancel"
+        return super().operation_of(method, route, body)
+
+    def seed_run(
+        self,
+        target: str,
+        timeline: Timeline,
+        *,
+        inputs: dict[str, Any],
+        name: str | None,
+        options: dict[str, Any],
+    ) -> str:
+        """A run of workflow ``target``; ``options`` may set the run's ``machine_id``,
+        ``pool_ids``, ``session_id``, ``session_alias``, ``release_session_after``,
+        ``is_priority``, ``main_prompt`` and ``model_metadata``."""
+        if name is not None:
+            raise ValueError("cyberdesk runs have no name")
+        if unknown := sorted(set(options) - _SEEDABLE):
+            raise TypeError(f"a seeded cyberdesk run has no field {unknown[0]!r}")
+        run = EmulatedRun(
+            id=str(uuid.uuid4()),
+            workflow_id=str(uuid.UUID(target)),
+            timeline=timeline,
+            seq=next(self._seq),
+            input_values=inputs or None,
+            **options,
+        )
+        self.runs[run.id] = run
+        return run.id
 
     def unknown_id(self) -> str:
         return str(uuid.uuid4())
@@ -188,7 +254,7 @@ class CyberdeskEmulator(RunViews):
         run = EmulatedRun(
             id=run_id,
             workflow_id=s.uid(body["workflow_id"]),
-            timeline=Timeline(self.now(), self.take_plan()),
+            timeline=Timeline(self.now(), self.take_plan(s.uid(body["workflow_id"]))),
             seq=next(self._seq),
             input_values=body.get("input_values"),
             machine_id=s.uid(body.get("machine_id")),
@@ -205,6 +271,15 @@ class CyberdeskEmulator(RunViews):
         self._give_secrets(run, body.get("sensitive_input_values"))
         self._give_files(run, files)
         self.runs[run_id] = run
+        self.record_created(
+            CreatedRun(
+                id=run_id,
+                target=run.workflow_id,
+                inputs=dict(run.input_values or {}),
+                options={k: v for k, v in body.items() if k not in _CREATE_FIELDS},
+                secrets=tuple(body.get("sensitive_input_values") or ()),
+            )
+        )
         return run
 
     def _give_secrets(self, run: EmulatedRun, secrets: Mapping[str, Any] | None) -> None:
@@ -349,7 +424,7 @@ class CyberdeskEmulator(RunViews):
                 f"Run is {status}; only terminal runs "
                 "(success, task_failed, error, cancelled) can be retried",
             )
-        found.timeline.restart(now, self.take_plan())
+        found.timeline.restart(now, self.take_plan(found.workflow_id))
         for key in s.CLEARED_BY_RETRY:
             found.patched.pop(key, None)
         self._apply_retry(found, body, files)

@@ -83,9 +83,9 @@ class RunViews(Gateway):
             planned = timeline.plan.outputs
             output = planned if planned is not None else {"echo": run.input_values}
         elif natural and status == "task_failed":
-            error = [self.task_failure_message]
+            error = [timeline.plan.message or self.task_failure_message]
         elif natural and status == "error":
-            error = [self.system_error_message]
+            error = [timeline.plan.message or self.system_error_message]
         body: dict[str, Any] = {
             "workflow_id": run.workflow_id,
             "machine_id": run.machine_id or (None if started is None else self.machine_id),

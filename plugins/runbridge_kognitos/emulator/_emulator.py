@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from runbridge.emulation import (
+    CreatedRun,
     Emulator,
     HeaderAuth,
     Timeline,
@@ -67,6 +68,12 @@ class KognitosEmulator(Emulator):
         "inputs": "run objects carry `inputs`, the [{name, value}] list the create sent",
         "timings": "run objects carry `started_at` and `finished_at` (no offset, or null)",
     }
+    operations: ClassVar[Mapping[tuple[str, str], str]] = {
+        ("POST", "/v2/runs"): "create",
+        ("GET", "/v2/runs"): "list",
+        ("GET", "/v2/runs/{run_id}"): "get",
+        ("GET", "/v2/health"): "health",
+    }
     status_field = "status"
     run_keys = frozenset({"agent_id", "process_id"})
     optional_fields = frozenset({"file_ids", "outputs", "inputs", "started_at", "finished_at"})
@@ -108,6 +115,49 @@ class KognitosEmulator(Emulator):
     def default_target(self) -> str:
         """``<agent_id>/<process_id>`` of the process seeded at construction."""
         return "/".join(self._default)
+
+    def knows_target(self, target: str) -> bool:
+        """Whether ``target`` is ``<agent_id>/<process_id>`` of a process added here."""
+        agent, _, process = target.partition("/")
+        return (agent, process) in self.processes
+
+    def seed_run(
+        self,
+        target: str,
+        timeline: Timeline,
+        *,
+        inputs: dict[str, Any],
+        name: str | None,
+        options: dict[str, Any],
+    ) -> str:
+        """A run of process ``target``; ``options`` may give its ``stage`` and
+        ``file_ids``. Without ``name`` the run is named ``run <n>``."""
+        if unknown := sorted(set(options) - {"stage", "file_ids"}):
+            raise TypeError(f"a seeded kognitos run has no field {unknown[0]!r}")
+        agent_id, _, process_id = target.partition("/")
+        stage = options.get("stage", STAGES[-1])
+        if stage not in self.processes[agent_id, process_id]:
+            raise ValueError(f"process {target} has no {stage!r} stage")
+        seq = next(self._seq)
+        return self._store(
+            StoredRun(
+                id=self.unknown_id(),
+                seq=seq,
+                agent_id=agent_id,
+                process_id=process_id,
+                stage=stage,
+                name=name if name is not None else f"run {seq}",
+                inputs=[{"name": k, "value": v} for k, v in inputs.items()],
+                file_ids=options.get("file_ids"),
+                timeline=timeline,
+            )
+        )
+
+    def _store(self, run: StoredRun) -> str:
+        self.runs[run.id] = run
+        listed = self._listed.setdefault((run.agent_id, run.process_id), [])
+        bisect.insort(listed, run, key=_newest_first)
+        return run.id
 
     def unknown_id(self) -> str:
         """A well-formed run id that no run has."""
@@ -220,11 +270,19 @@ class KognitosEmulator(Emulator):
             name=body["name"],
             inputs=list(body.get("inputs") or ()),
             file_ids=body.get("file_ids"),
-            timeline=Timeline(now, self.take_plan()),
+            timeline=Timeline(now, self.take_plan(f"{body['agent_id']}/{body['process_id']}")),
         )
-        self.runs[run.id] = run
-        listed = self._listed.setdefault((run.agent_id, run.process_id), [])
-        bisect.insort(listed, run, key=_newest_first)
+        self._store(run)
+        options = {k: v for k, v in body.items() if k not in ("agent_id", "process_id", "inputs")}
+        self.record_created(
+            CreatedRun(
+                id=run.id,
+                target=f"{run.agent_id}/{run.process_id}",
+                inputs=_by_name(run.inputs),
+                name=options.pop("name"),
+                options=options,
+            )
+        )
         return json_response(self.to_json(run, now), status=201)
 
     async def _list(self, request: web.Request) -> web.Response:

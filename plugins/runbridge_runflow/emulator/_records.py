@@ -71,6 +71,11 @@ class EmuRun:
     patched: dict[str, Any] = field(default_factory=dict)
     """Fields set by PATCH, shown instead of the computed ones."""
 
+    @property
+    def rank(self) -> int:
+        """Listing order: creation time (to the microsecond), then creation number."""
+        return (round(self.timeline.created * 1_000_000) << 32) | self.seq
+
 
 @dataclass
 class Batch:

@@ -111,7 +111,8 @@ def run_json(emu: RunflowEmulator, run: EmuRun, *, fresh: bool = False) -> dict[
     status = "queued" if fresh else emu.native_status(tl, now)
     failure: tuple[str | None, ...] = (None, None, None)
     if status == "failed" and not run.status_patched:
-        failure = FAILURES[tl.plan.failure]
+        code, stage, text = FAILURES[tl.plan.failure]
+        failure = (code, stage, tl.plan.message or text)
     output = None
     if status in SUCCEEDED:
         output = tl.plan.outputs

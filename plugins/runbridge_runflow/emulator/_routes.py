@@ -33,7 +33,7 @@ def add_routes(emu: RunflowEmulator, app: web.Application) -> None:
 
     async def list_runs(request: web.Request) -> web.Response:
         org, admin = emu.org_of(request), emu.is_admin(request)
-        rows = [(run.seq, run) for run in emu.runs.values() if admin or run.org_id == org]
+        rows = [(run.rank, run) for run in emu.runs.values() if admin or run.org_id == org]
         return emu.listing(request, rows, sorts=SORTS, fields=emu.query_view, render=emu.run_json)
 
     async def list_workflow_runs(request: web.Request) -> web.Response:
@@ -43,7 +43,7 @@ def add_routes(emu: RunflowEmulator, app: web.Application) -> None:
         if workflow is None:
             return emu.error(404, f"no workflow {name!r}", code="NOT_FOUND")
         rows = [
-            (run.seq, run)
+            (run.rank, run)
             for run in emu.runs.values()
             if run.target is workflow and run.org_id == emu.org_of(request)
         ]

@@ -15,6 +15,7 @@ from runbridge.emulation import (
     CREDENTIAL,
     BearerAuth,
     Clock,
+    CreatedRun,
     Delivery,
     Emulator,
     Faults,
@@ -65,6 +66,22 @@ class RunflowEmulator(Emulator):
         "comfyui_workflow": (
             "a nested 'comfyui_workflow' object {id, owner, slug} on runs (undocumented)"
         ),
+    }
+    operations: ClassVar[Mapping[tuple[str, str], str]] = {
+        ("POST", "/v1/models/{ref}/runs"): "create",
+        ("POST", "/v1/comfyui-workflows/{ref}/runs"): "create",
+        ("POST", "/v1/models/{ref}/batches"): "create_many",
+        ("GET", "/v1/comfyui-workflows/{owner}/{slug}/runs"): "list",
+        ("GET", "/v1/runs"): "list",
+        ("GET", "/v1/runs/statuses"): "statuses",
+        ("GET", "/v1/runs/{id}"): "get",
+        ("PATCH", "/v1/runs/{id}"): "update",
+        ("GET", "/v1/runs/{id}/callback"): "callback_deliveries",
+        ("POST", "/v1/runs/{id}/callback-redeliveries"): "redeliver_callback",
+        ("POST", "/v1/admin/runs/{id}/cancellation"): "cancel",
+        ("GET", "/v1/batches/{id}"): "get_batch",
+        ("GET", "/v1/batches/{id}/items"): "batch_items",
+        ("GET", "/v1/batches/{batch_id}/items/{id}"): "batch_item",
     }
     status_field = "status_code"
     run_keys = frozenset({"target_type"})  # batches and batch items have ids and statuses too
@@ -193,6 +210,41 @@ class RunflowEmulator(Emulator):
             raise KeyError(f"no seeded target {target!r}")
         return found.path
 
+    def knows_target(self, target: str) -> bool:
+        """Whether ``target`` names a seeded target, in its id or path form."""
+        return "/" in target and self.lookup(*target.split("/", 1)) is not None
+
+    def seed_run(
+        self,
+        target: str,
+        timeline: Timeline,
+        *,
+        inputs: dict[str, Any],
+        name: str | None,
+        options: dict[str, Any],
+    ) -> str:
+        """A run of ``target`` (either form); ``options`` may give its ``metadata``,
+        ``client_ref``, ``callback_url`` and ``org_id`` (default: the keys' own)."""
+        if name is not None:
+            raise ValueError("runflow runs have no name")
+        if unknown := sorted(set(options) - {"metadata", "client_ref", "callback_url", "org_id"}):
+            raise TypeError(f"a seeded runflow run has no field {unknown[0]!r}")
+        found = self.lookup(*target.split("/", 1))
+        assert found is not None  # knows_target said so
+        run = EmuRun(
+            id=uuid7(timeline.created),
+            seq=self.next_seq(),
+            org_id=options.get("org_id") or self.organization_id,
+            target=found,
+            input=inputs,
+            metadata=options.get("metadata") or {},
+            callback_url=options.get("callback_url"),
+            client_ref=options.get("client_ref"),
+            timeline=timeline,
+        )
+        self.runs[run.id] = run
+        return run.id
+
     def lookup(self, kind: str, ref: str) -> EmuTarget | None:
         """The seeded target of ``kind`` named by ``owner/slug`` or, ASSUMPTION, by its id."""
         ident = uuid_text(ref)
@@ -307,10 +359,16 @@ class RunflowEmulator(Emulator):
             metadata=data.get("metadata") or {},
             callback_url=data.get("callback_url"),
             client_ref=data.get("client_ref"),
-            timeline=Timeline(now, self.take_plan()),
+            timeline=Timeline(now, self.take_plan(target.target, target.path)),
             batch_id=batch_id,
         )
         self.runs[run.id] = run
+        options = {k: v for k, v in data.items() if k != "input" and v not in (None, {})}
+        if batch_id is not None:
+            options["batch_id"] = batch_id
+        self.record_created(
+            CreatedRun(id=run.id, target=target.target, inputs=run.input, options=options)
+        )
         return run
 
     def find(self, request: web.Request, key: str = "id") -> EmuRun | web.Response:

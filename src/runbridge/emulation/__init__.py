@@ -19,7 +19,7 @@ from ._deliveries import Attempt, Delivery, DeliveryFaultKind, DeliveryFaults, O
 from ._faults import FaultKind, Faults
 from ._idempotency import IdempotencyCache, Stored
 from ._lifecycle import Meaning, NativeStatuses, Phase, Plan, Timeline
-from ._log import MASK, LoggedRequest
+from ._log import MASK, CreatedRun, LoggedRequest
 from ._server import CREDENTIAL, Emulator, json_response, read_json
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "Auth",
     "BearerAuth",
     "Clock",
+    "CreatedRun",
     "Delivery",
     "DeliveryFaultKind",
     "DeliveryFaults",

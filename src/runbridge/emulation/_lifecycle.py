@@ -6,6 +6,7 @@ the base class turns a run's ``Timeline`` into the native status of the moment.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -21,7 +22,11 @@ _OUTCOMES = {
     "succeeded": RunStatus.SUCCEEDED,
     "failed": RunStatus.FAILED,
     "cancelled": RunStatus.CANCELLED,
+    "pending": RunStatus.PENDING,
+    "running": RunStatus.RUNNING,
 }
+_ENDS = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED)
+_STAYS = (RunStatus.PENDING, RunStatus.RUNNING)
 
 
 _MEANINGS = ("pending", "running", "succeeded", "failed", "cancelled")
@@ -29,8 +34,11 @@ _MEANINGS = ("pending", "running", "succeeded", "failed", "cancelled")
 
 def _outcome(value: RunStatus | str) -> RunStatus:
     status = _OUTCOMES.get(value) if isinstance(value, str) else value
-    if status not in (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED):
-        raise ValueError(f"a plan ends in succeeded, failed or cancelled, not {value!r}")
+    if status not in _ENDS + _STAYS:
+        raise ValueError(
+            "a plan ends in succeeded, failed or cancelled, or stays pending or running, "
+            f"not {value!r}"
+        )
     return status
 
 
@@ -45,8 +53,11 @@ class Plan:
 
     ``outcome`` is canonical (a ``RunStatus`` or its name); the emulator turns it
     into its provider's native status (``failure`` picks among native failure
-    flavours where there are several). ``native`` ends the run in that native
-    status verbatim instead, e.g. one the adapter has never seen.
+    flavours where there are several; ``message`` is the failure's text, where
+    the provider reports one). ``"pending"`` or ``"running"`` keep the run there
+    until something else ends it (a cancel, ``force_status``). ``native`` ends
+    the run in that native status verbatim instead, e.g. one the adapter has
+    never seen.
     """
 
     outcome: RunStatus = attrs.field(default=RunStatus.SUCCEEDED, converter=_outcome)
@@ -56,10 +67,23 @@ class Plan:
     outputs: dict[str, Any] | None = None
     native: str | None = None
     """A native terminal status to end in verbatim, e.g. one the adapter has never seen."""
+    message: str | None = None
+    """The failure's text, shown where the provider documents one (else not at all)."""
 
     def __attrs_post_init__(self) -> None:
         if self.failure not in ("task", "system", "timeout"):
             raise ValueError(f"failure must be task, system or timeout, not {self.failure!r}")
+        if self.stays and self.native is not None:
+            raise ValueError(f"a plan that stays {self.outcome.value} never ends in a native")
+        if self.message is not None and not isinstance(self.message, str):
+            raise ValueError(f"message must be a string, not {type(self.message).__name__}")
+        if self.message is not None and self.outcome is not RunStatus.FAILED and not self.native:
+            raise ValueError("message is the text of a failure: give it with outcome='failed'")
+
+    @property
+    def stays(self) -> bool:
+        """Whether the run never reaches an outcome on its own (it stays pending or running)."""
+        return self.outcome in _STAYS
 
 
 @attrs.frozen(kw_only=True)
@@ -112,7 +136,9 @@ class NativeStatuses:
         return tuple(dict.fromkeys(ordered))
 
     def outcome(self, plan: Plan) -> str:
-        """The native status a plan ends in."""
+        """The native status a plan ends in (``ValueError`` for a plan that stays)."""
+        if plan.stays:
+            raise ValueError(f"a plan that stays {plan.outcome.value} ends in no status")
         if plan.native is not None:
             return plan.native
         if plan.outcome is RunStatus.SUCCEEDED:
@@ -184,12 +210,16 @@ class Timeline:
 
     @property
     def starts(self) -> float:
-        """When the run leaves the queue under its plan."""
+        """When the run leaves the queue under its plan (never, for a plan staying pending)."""
+        if self.plan.outcome is RunStatus.PENDING:
+            return math.inf
         return self.created + self.plan.queued
 
     @property
     def ends(self) -> float:
-        """When the run reaches its planned outcome."""
+        """When the run reaches its planned outcome (never, for a plan that stays)."""
+        if self.plan.stays:
+            return math.inf
         return self.starts + self.plan.running
 
     def phase(self, now: float) -> Phase:

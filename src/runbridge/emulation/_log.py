@@ -25,6 +25,9 @@ class LoggedRequest:
     query: tuple[tuple[str, str], ...]
     headers: Mapping[str, str] = attrs.field(hash=False)
     body: Any = attrs.field(hash=False)
+    operation: str | None = None
+    """What the request asked for, in the emulator's words (``create``, ``get``,
+    ``list``...); ``None`` when no route took it."""
 
     def param(self, name: str) -> str | None:
         """The first value of query parameter ``name``."""
@@ -37,6 +40,24 @@ class LoggedRequest:
     def header(self, name: str) -> str | None:
         """A header's value (masked if it is a credential); names are case-insensitive."""
         return self.headers.get(name.lower())
+
+
+@attrs.frozen(kw_only=True)
+class CreatedRun:
+    """A run the emulator created through its API, as the application asked for it.
+
+    ``target`` is in the form of the emulator's ``default_target``; ``inputs``
+    are the run's inputs as a mapping; ``name`` is the provider's own run name,
+    where it has one; ``options`` holds the other fields the create sent, in the
+    provider's words. Sensitive inputs appear only as names in ``secrets``.
+    """
+
+    id: str
+    target: str
+    inputs: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    name: str | None = None
+    options: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    secrets: tuple[str, ...] = ()
 
 
 def mask_headers(headers: Iterable[tuple[str, str]], secrets: Iterable[str]) -> dict[str, str]:

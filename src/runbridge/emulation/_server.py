@@ -18,6 +18,7 @@ from ._faults import FaultKind, Faults
 from ._injection import FaultInjection
 from ._lifecycle import NativeStatuses, Plan, Timeline
 from ._log import LoggedRequest, mask_body, mask_headers
+from ._planning import Planning
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -48,7 +49,7 @@ async def read_json(request: web.Request) -> Any:
         raise ValueError(f"body is not valid JSON: {exc}") from None
 
 
-class Emulator(FaultInjection, DeliveryLoop):
+class Emulator(Planning, FaultInjection, DeliveryLoop):
     """Base of provider emulators: an aiohttp app, a clock, a token, and run plans.
 
     A subclass declares what its provider documents, once:
@@ -64,10 +65,13 @@ class Emulator(FaultInjection, DeliveryLoop):
     - ``secret_fields``: body keys whose values the request ``log`` masks.
 
     Subclasses keep their runs in ``runs`` (each with a ``timeline``), implement
-    ``routes``, ``default_target`` and ``unknown_id``. Tests steer outcomes with
-    ``plan_next``, move time with ``advance`` (manual clock; a ``PollingClock``
-    also moves on every request), put a run in any
-    documented native status with ``force_status``, and read ``log``.
+    ``routes``, ``default_target`` and ``unknown_id``, name each route's
+    ``operations``, and note creates with ``record_created``; ``knows_target``
+    and ``seed_run`` let tests plan per target and seed histories. Tests steer
+    outcomes with ``plan_next``/``plan_every``, add existing runs with ``seed``,
+    move time with ``advance`` (manual clock; a ``PollingClock`` also moves on
+    every request), put a run in any documented native status with
+    ``force_status``, and read ``log``, ``calls`` and ``created``.
 
     ``faults`` (a ``Faults`` profile, settable at any time) makes the emulator
     misbehave at random; ``inject`` and ``inject_fault`` make the next requests
@@ -92,6 +96,8 @@ class Emulator(FaultInjection, DeliveryLoop):
     """Undocumented behaviours a test may turn on, by name, with what each adds."""
     secret_fields: ClassVar[frozenset[str]] = frozenset()
     """Request body keys whose values the log masks (sensitive inputs)."""
+    operations: ClassVar[Mapping[tuple[str, str], str]] = {}
+    """What each route does, by ``(METHOD, route path)``: ``create``, ``get``, ``list``..."""
 
     def __init__(
         self,
@@ -103,8 +109,7 @@ class Emulator(FaultInjection, DeliveryLoop):
     ) -> None:
         self.token = token or f"emu-{secrets.token_hex(12)}"
         self.clock: Clock = clock or ManualClock()
-        self.default_plan = Plan()
-        self._plans: deque[Plan] = deque()
+        self._init_plans()
         self.runs: dict[str, Any] = {}
         """Runs by id; each has a ``timeline``."""
         self.log: list[LoggedRequest] = []
@@ -139,6 +144,15 @@ class Emulator(FaultInjection, DeliveryLoop):
         return [(entry.method, entry.path) for entry in self.log]
 
     @property
+    def calls(self) -> Counter[str]:
+        """How many requests each operation received (``calls["create"]``), refused ones too."""
+        return Counter(entry.operation for entry in self.log if entry.operation is not None)
+
+    def operation_of(self, method: str, route: str, body: Any) -> str | None:
+        """The operation a request to ``route`` (its path template) asks for."""
+        return self.operations.get((method, route))
+
+    @property
     def default_target(self) -> str:
         """A target string that exists on this emulator, for tests and demos."""
         raise NotImplementedError
@@ -169,16 +183,6 @@ class Emulator(FaultInjection, DeliveryLoop):
         if not isinstance(self.clock, ManualClock):
             raise TypeError("only a ManualClock can be advanced")
         self.clock.advance(seconds)
-
-    def plan_next(self, plan: Plan | None = None, /, **fields: Any) -> Plan:
-        """Queue the plan the next created run follows (``Plan(**fields)`` by default)."""
-        chosen = plan if plan is not None else Plan(**fields)
-        self._plans.append(chosen)
-        return chosen
-
-    def take_plan(self) -> Plan:
-        """The plan for a run being created now."""
-        return self._plans.popleft() if self._plans else self.default_plan
 
     def outcome_native(self, plan: Plan) -> str:
         """The native terminal status a plan ends in."""
@@ -292,6 +296,8 @@ class Emulator(FaultInjection, DeliveryLoop):
                 body = orjson.loads(raw)
             except orjson.JSONDecodeError:
                 body = raw.decode("utf-8", "replace")
+        resource = request.match_info.route.resource
+        route = resource.canonical if resource is not None else None
         self.log.append(
             LoggedRequest(
                 request.method,
@@ -299,6 +305,7 @@ class Emulator(FaultInjection, DeliveryLoop):
                 tuple(request.query.items()),
                 mask_headers(request.headers.items(), self.accepted_tokens()),
                 mask_body(body, self.secret_fields),
+                None if route is None else self.operation_of(request.method, route, body),
             )
         )
 

@@ -1,7 +1,8 @@
 """Test support: serve a provider's emulator on loopback and connect a client to it.
 
-``emulated_client`` and ``load_emulator`` work with any test runner. The pytest
-fixtures (``runbridge_client``, ``runbridge_emulator``) are in
+``emulated_client`` (async) and ``emulated_sync_client`` (sync) and
+``load_emulator`` work with any test runner. The pytest fixtures
+(``runbridge_client``, ``runbridge_sync_client``, ``runbridge_emulator``) are in
 ``runbridge.testing.fixtures``, registered as the ``runbridge`` pytest plugin;
 ``runbridge.testing.conformance`` holds the reusable conformance suite for
 adapter authors.
@@ -9,83 +10,17 @@ adapter authors.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
-from collections.abc import AsyncIterator
-from typing import Any
-
-from .._client import RunClient
-from .._connect import connect
-from .._http import ClientOptions
-from .._registry import Registry, default_registry
-from .._retry import RetryPolicy
-from ..emulation import Emulator
+from ._emulated import emulated_client, emulated_providers, load_emulator, testing_options
 from ._raw import RawClient, RawResponse, raw_client
+from ._sync import emulated_sync_client
 
 __all__ = [
     "RawClient",
     "RawResponse",
     "emulated_client",
     "emulated_providers",
+    "emulated_sync_client",
     "load_emulator",
     "raw_client",
     "testing_options",
 ]
-
-
-def emulated_providers(*, registry: Registry | None = None, builtin: bool = False) -> list[str]:
-    """Every available provider whose adapter ships an emulator, sorted; with ``builtin``,
-    only those runbridge itself ships. For running one test against each of them."""
-    return [
-        info.name
-        for info in (registry or default_registry).providers()
-        if info.adapter.emulator and (info.builtin or not builtin)
-    ]
-
-
-def load_emulator(provider: str, *, registry: Registry | None = None, **kwargs: Any) -> Emulator:
-    """A new emulator for ``provider``, from the import path its adapter declares."""
-    adapter = (registry or default_registry).adapter(provider)
-    if not adapter.emulator:
-        raise LookupError(f"the {provider} adapter does not declare an emulator")
-    module_name, _, attr = adapter.emulator.partition(":")
-    factory = getattr(importlib.import_module(module_name), attr)
-    emulator = factory(**kwargs)
-    if not isinstance(emulator, Emulator):
-        raise TypeError(f"{adapter.emulator} did not build an Emulator")
-    return emulator
-
-
-def testing_options(**overrides: Any) -> ClientOptions:
-    """Client options for tests: retries as in production but without sleeping."""
-    fields: dict[str, Any] = {"retry": RetryPolicy.testing(), "deadline": 30.0, "timeout": 10.0}
-    fields.update(overrides)
-    return ClientOptions(**fields)
-
-
-testing_options.__test__ = False  # type: ignore[attr-defined]  # not a test, despite the name
-
-
-@contextlib.asynccontextmanager
-async def emulated_client(
-    provider: str,
-    *,
-    emulator: Emulator | None = None,
-    registry: Registry | None = None,
-    options: ClientOptions | None = None,
-    **settings: Any,
-) -> AsyncIterator[tuple[RunClient, Emulator]]:
-    """Serve an emulator on 127.0.0.1 and yield ``(client, emulator)`` connected to it."""
-    emulator = emulator or load_emulator(provider, registry=registry)
-    async with emulator.serve() as base_url:
-        merged = {**emulator.client_settings(), **settings}
-        client = connect(
-            provider,
-            token=emulator.token,
-            base_url=base_url,
-            options=options or testing_options(),
-            registry=registry,
-            **merged,
-        )
-        async with client:
-            yield client, emulator

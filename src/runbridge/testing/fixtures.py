@@ -3,7 +3,8 @@
 Name the provider under test with the ``runbridge_provider`` fixture (override or
 parametrize it), or mark a test ``@pytest.mark.runbridge_providers`` to run it
 against every installed provider with an emulator; then ask for
-``runbridge_client`` and ``runbridge_emulator``.
+``runbridge_client`` (or ``runbridge_sync_client``, for code using the
+synchronous API) and ``runbridge_emulator``.
 
 The fixture's emulator runs on a ``PollingClock``: every request moves emulator
 time forward, so runs finish as the application polls them, with no sleeping.
@@ -15,14 +16,15 @@ step (default 60 emulated seconds per request).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 import pytest_asyncio
 
 from .._client import RunClient
+from .._sync import SyncRunClient
 from ..emulation import Clock, Emulator, ManualClock, PollingClock, RealClock
-from . import emulated_client, emulated_providers, load_emulator
+from . import emulated_client, emulated_providers, emulated_sync_client, load_emulator
 
 CLOCK_MARKER = "runbridge_clock"
 PROVIDERS_MARKER = "runbridge_providers"
@@ -90,4 +92,14 @@ async def runbridge_client(
 ) -> AsyncIterator[RunClient]:
     """A client connected to ``runbridge_emulator`` served on 127.0.0.1."""
     async with emulated_client(runbridge_provider, emulator=runbridge_emulator) as (client, _):
+        yield client
+
+
+@pytest.fixture
+def runbridge_sync_client(
+    runbridge_provider: str, runbridge_emulator: Emulator
+) -> Iterator[SyncRunClient]:
+    """A synchronous client connected to ``runbridge_emulator``, which is served on a
+    thread of its own; for plain ``def`` tests of code that uses ``connect_sync``."""
+    with emulated_sync_client(runbridge_provider, emulator=runbridge_emulator) as (client, _):
         yield client

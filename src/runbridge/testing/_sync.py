@@ -1,0 +1,52 @@
+"""``emulated_sync_client``: an emulator served on its own thread, and a sync client to it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from .._http import ClientOptions
+from .._loop_thread import LoopThread
+from .._registry import Registry
+from .._sync import SyncRunClient, connect_sync
+from ..emulation import Emulator
+from ._emulated import load_emulator, testing_options
+
+
+@contextlib.contextmanager
+def emulated_sync_client(
+    provider: str,
+    *,
+    emulator: Emulator | None = None,
+    registry: Registry | None = None,
+    options: ClientOptions | None = None,
+    **settings: Any,
+) -> Iterator[tuple[SyncRunClient, Emulator]]:
+    """Serve an emulator on 127.0.0.1 and yield ``(client, emulator)``, the client synchronous.
+
+    The emulator runs on an event loop of its own thread, like a server in
+    another process; the client runs on its own. Plan and inspect the emulator
+    between calls (not from callbacks the client runs).
+    """
+    emulator = emulator or load_emulator(provider, registry=registry)
+    served = contextlib.AsyncExitStack()
+
+    async def start() -> str:
+        return await served.enter_async_context(emulator.serve())
+
+    thread = LoopThread(f"runbridge-emulator-{provider}")
+    try:
+        base_url = thread.call(start)
+        merged = {**emulator.client_settings(), **settings}
+        with connect_sync(
+            provider,
+            token=emulator.token,
+            base_url=base_url,
+            options=options or testing_options(),
+            registry=registry,
+            **merged,
+        ) as client:
+            yield client, emulator
+    finally:
+        thread.stop(served.aclose)
