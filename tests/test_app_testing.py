@@ -1,20 +1,22 @@
 """The examples of docs/testing.md: an application's own code tested against the emulators.
 
 Each test here is one the guide shows; they use only the public pytest plugin
-(``runbridge_client``, ``runbridge_emulator``, the ``runbridge_providers`` and
-``runbridge_clock`` markers) the way an application's suite would.
+(``runbridge_client``, ``runbridge_sync_client``, ``runbridge_emulator``, the
+``runbridge_providers`` and ``runbridge_clock`` markers) the way an application's
+suite would.
 """
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from runbridge import RunClient, RunStatus
+from runbridge import Run, RunClient, RunStatus, SyncRunClient, WaitTimeout
 from runbridge.emulation import MASK, Emulator, ManualClock, PollingClock
-from runbridge.testing import emulated_client, emulated_providers
+from runbridge.testing import emulated_client, emulated_providers, emulated_sync_client
 
 BUILTIN = emulated_providers(builtin=True)
 
@@ -26,6 +28,31 @@ async def summarize(client: RunClient, target: str, text: str) -> dict[str, Any]
     """Start a run, wait for it, return its outputs."""
     run = await client.create(target, inputs={"text": text})
     done = await client.wait(run)
+    if done.status is not RunStatus.SUCCEEDED:
+        raise RuntimeError(f"run {done.id} ended {done.status.value}")
+    return dict(done.outputs or {})
+
+
+async def summarize_or_give_up(
+    client: RunClient, target: str, text: str, *, within: float
+) -> dict[str, Any] | None:
+    """Like ``summarize``, but ``None`` when the run has not finished within ``within`` s."""
+    run = await client.create(target, inputs={"text": text})
+    try:
+        done = await client.wait(run, timeout=within, poll_interval=0.01)
+    except WaitTimeout:
+        return None
+    return dict(done.outputs or {})
+
+
+async def recent_failures(client: RunClient, target: str, since: datetime) -> list[Run]:
+    """The failed runs of ``target`` created since ``since``, newest first."""
+    return await client.list(target=target, status="failed", created_after=since).collect()
+
+
+def summarize_sync(client: SyncRunClient, target: str, text: str) -> dict[str, Any]:
+    """``summarize`` for code that uses the synchronous API."""
+    done = client.wait(client.create(target, inputs={"text": text}))
     if done.status is not RunStatus.SUCCEEDED:
         raise RuntimeError(f"run {done.id} ended {done.status.value}")
     return dict(done.outputs or {})
@@ -84,6 +111,59 @@ async def test_planned_outcomes_apply_in_order(
     assert finals[2].failure is not None  # its kind as far as the provider tells one
 
 
+@pytest.mark.runbridge_providers(*BUILTIN)
+async def test_plans_for_the_next_runs_and_for_one_target(
+    runbridge_client: RunClient, runbridge_emulator: Emulator
+) -> None:
+    main, flaky = runbridge_emulator.default_target, runbridge_emulator.add_target()
+    runbridge_emulator.plan_next(outcome="cancelled", times=2)  # the next two runs, any target
+    runbridge_emulator.plan_every(outcome="failed", target=flaky)  # every run of flaky
+    statuses = []
+    for target in (main, main, main, flaky, flaky):
+        run = await runbridge_client.wait(await runbridge_client.create(target))
+        statuses.append(run.status.value)
+    assert statuses == ["cancelled", "cancelled", "succeeded", "failed", "failed"]
+
+
+@pytest.mark.runbridge_providers("cyberdesk", "runflow")
+async def test_the_failure_message_reaches_the_application(
+    runbridge_client: RunClient, runbridge_emulator: Emulator
+) -> None:
+    runbridge_emulator.plan_next(outcome="failed", message="quota exceeded")
+    run = await runbridge_client.create(runbridge_emulator.default_target)
+    done = await runbridge_client.wait(run)
+    assert done.failure is not None and done.failure.message == "quota exceeded"
+
+
+@pytest.mark.runbridge_providers(*BUILTIN)
+async def test_a_run_that_never_finishes_is_given_up(
+    runbridge_client: RunClient, runbridge_emulator: Emulator
+) -> None:
+    runbridge_emulator.plan_next(outcome="running")  # stays running until cancelled or forced
+    target = runbridge_emulator.default_target
+    assert await summarize_or_give_up(runbridge_client, target, "text", within=0.2) is None
+    [created] = runbridge_emulator.created
+    assert (await runbridge_client.get(created.id)).status is RunStatus.RUNNING
+
+
+# -- seeded histories -----------------------------------------------------------------
+
+
+@pytest.mark.runbridge_providers(*BUILTIN)
+async def test_recent_failures_reads_a_seeded_history(
+    runbridge_client: RunClient, runbridge_emulator: Emulator
+) -> None:
+    now, target = datetime.now(UTC), runbridge_emulator.default_target
+    runbridge_emulator.seed(target, status="failed", created_at=now - timedelta(days=3))
+    newest = runbridge_emulator.seed(target, status="failed", created_at=now - timedelta(hours=1))
+    older = runbridge_emulator.seed(target, status="failed", created_at=now - timedelta(hours=5))
+    runbridge_emulator.seed(target, status="succeeded", created_at=now - timedelta(minutes=5))
+    runbridge_emulator.seed(target, status="running", created_at=now - timedelta(minutes=1))
+    failures = await recent_failures(runbridge_client, target, since=now - timedelta(days=1))
+    assert [run.id for run in failures] == [newest, older]
+    assert runbridge_emulator.created == []  # seeded runs are history, not the app's creates
+
+
 # -- the manual clock -----------------------------------------------------------------
 
 
@@ -130,6 +210,30 @@ async def test_sensitive_inputs_are_masked_in_the_log(
     assert MASK in str(runbridge_emulator.log[0].body)
 
 
+@pytest.mark.runbridge_providers(*BUILTIN)
+async def test_the_runs_created_and_the_calls_made(
+    runbridge_client: RunClient, runbridge_emulator: Emulator
+) -> None:
+    await summarize(runbridge_client, runbridge_emulator.default_target, "hello")
+    [created] = runbridge_emulator.created
+    assert created.target == runbridge_emulator.default_target
+    assert created.inputs == {"text": "hello"}
+    assert runbridge_emulator.calls["create"] == 1
+    assert runbridge_emulator.calls["get"] >= 1  # the wait's reads
+    assert runbridge_emulator.calls["list"] == 0
+
+
+@pytest.mark.runbridge_providers("cyberdesk")
+async def test_secrets_show_by_name_only(
+    runbridge_client: RunClient, runbridge_emulator: Emulator
+) -> None:
+    await runbridge_client.create(
+        runbridge_emulator.default_target, inputs={"q": 1}, secrets={"password": "hunter2"}
+    )
+    [created] = runbridge_emulator.created
+    assert created.secrets == ("password",) and "hunter2" not in repr(created)
+
+
 # -- error handling: faults -----------------------------------------------------------
 
 
@@ -155,6 +259,32 @@ async def test_a_lost_answer_while_waiting_is_polled_through(
     assert runbridge_emulator.fault_counts["reset_after"] == 1
 
 
+@pytest.mark.runbridge_providers(*BUILTIN)
+async def test_a_status_no_one_documented_is_read_as_unknown(
+    runbridge_client: RunClient, runbridge_emulator: Emulator
+) -> None:
+    runbridge_emulator.plan_next(native="PAUSED_BY_ADMIN")
+    run = await runbridge_client.create(runbridge_emulator.default_target)
+    with pytest.raises(WaitTimeout) as waited:  # not finished, as far as anyone can tell
+        await runbridge_client.wait(run, timeout=0.2, poll_interval=0.01)
+    assert waited.value.run is not None
+    assert waited.value.run.status is RunStatus.UNKNOWN
+    assert waited.value.run.native_status == "PAUSED_BY_ADMIN"
+
+
+# -- the synchronous client -----------------------------------------------------------
+
+
+@pytest.mark.runbridge_providers(*BUILTIN)
+def test_summarize_sync_on_every_provider(
+    runbridge_sync_client: SyncRunClient, runbridge_emulator: Emulator
+) -> None:
+    runbridge_emulator.plan_next(outputs={"summary": "short"})
+    target = runbridge_emulator.default_target
+    assert summarize_sync(runbridge_sync_client, target, "long text") == {"summary": "short"}
+    assert runbridge_emulator.calls["create"] == 1
+
+
 # -- outside pytest -------------------------------------------------------------------
 
 
@@ -166,6 +296,16 @@ async def test_emulated_client_with_a_polling_clock(provider: str) -> None:
     async with emulated_client(provider, emulator=emulator) as (client, emu):
         emu.plan_next(outputs={"ok": True})
         assert (await summarize(client, emu.default_target, "x")).get("ok") is True
+
+
+@pytest.mark.parametrize("provider", BUILTIN)
+def test_emulated_sync_client_outside_pytest_fixtures(provider: str) -> None:
+    from runbridge.testing import load_emulator
+
+    emulator = load_emulator(provider, clock=PollingClock())
+    with emulated_sync_client(provider, emulator=emulator) as (client, emu):
+        emu.plan_next(outputs={"ok": True})
+        assert summarize_sync(client, emu.default_target, "x") == {"ok": True}
 
 
 def test_a_polling_clock_moves_by_its_step_and_can_be_advanced() -> None:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import secrets
 import string
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import attrs
 from aiohttp import web
 
 from runbridge.emulation import (
     BearerAuth,
+    CreatedRun,
     Emulator,
     NativeStatuses,
     Timeline,
@@ -42,6 +44,10 @@ class _Run:
 TERMINAL = ("DONE", "ERROR", "TIMEOUT", "STOPPED")
 
 
+def _new_id() -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(12))
+
+
 class MemoEmulator(Emulator):
     """Serves the memo API from memory."""
 
@@ -54,6 +60,14 @@ class MemoEmulator(Emulator):
         failed={"task": "ERROR", "system": "ERROR", "timeout": "TIMEOUT"},
         cancelled="STOPPED",
     )
+    operations: ClassVar[Mapping[tuple[str, str], str]] = {
+        ("POST", "/runs"): "create",
+        ("GET", "/runs"): "list",
+        ("GET", "/runs/{id}"): "get",
+        ("PATCH", "/runs/{id}"): "update",
+        ("POST", "/runs/{id}/cancel"): "cancel",
+        ("DELETE", "/runs/{id}"): "delete",
+    }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -67,6 +81,22 @@ class MemoEmulator(Emulator):
 
     def unknown_id(self) -> str:
         return "zzzzzzzzzzzz"
+
+    def target_key(self, target: str) -> str | None:
+        return target if target in TARGETS else None
+
+    def seed_run(
+        self,
+        target: str,
+        timeline: Timeline,
+        *,
+        inputs: dict[str, Any],
+        name: str | None,
+        options: dict[str, Any],
+    ) -> str:
+        run = _Run(_new_id(), target, name, inputs, timeline)
+        self.runs[run.id] = run
+        return run.id
 
     def error_body(
         self, status: int, message: str, *, code: str | None = None, details: Any = None
@@ -141,9 +171,10 @@ class MemoEmulator(Emulator):
         inputs = body.get("inputs") or {}
         if not isinstance(inputs, dict):
             return self._fail(422, "INVALID", "inputs must be an object", "inputs")
-        run_id = "".join(secrets.choice(_ALPHABET) for _ in range(12))
-        run = _Run(run_id, target, name, inputs, Timeline(self.now(), self.take_plan()))
+        run_id = _new_id()
+        run = _Run(run_id, target, name, inputs, Timeline(self.now(), self.take_plan(target)))
         self.runs[run_id] = run
+        self.record_created(CreatedRun(id=run_id, target=target, inputs=inputs, name=name))
         return json_response(self.to_json(run), status=201)
 
     async def _get(self, request: web.Request) -> web.Response:

@@ -151,12 +151,17 @@ class CyberdeskEmulator(RunViews):
     def default_target(self) -> str:
         return self._default_target
 
-    def knows_target(self, target: str) -> bool:
-        """Whether ``target`` is the id of a workflow added here."""
+    def add_target(self) -> str:
+        """A new workflow's id."""
+        return self.add_workflow()
+
+    def target_key(self, target: str) -> str | None:
+        """The workflow id, lower-case, if a workflow of that id was added."""
         try:
-            return str(uuid.UUID(target)) in self.workflows
+            key = str(uuid.UUID(target))
         except ValueError:
-            return False
+            return None
+        return key if key in self.workflows else None
 
     def operation_of(self, method: str, route: str, body: Any) -> str | None:
         """``cancel`` for a PATCH that sets ``status: cancelled``; the route's otherwise."""

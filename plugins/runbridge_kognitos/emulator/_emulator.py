@@ -116,10 +116,14 @@ class KognitosEmulator(Emulator):
         """``<agent_id>/<process_id>`` of the process seeded at construction."""
         return "/".join(self._default)
 
-    def knows_target(self, target: str) -> bool:
-        """Whether ``target`` is ``<agent_id>/<process_id>`` of a process added here."""
+    def add_target(self) -> str:
+        """``<agent_id>/<process_id>`` of a new process."""
+        return "/".join(self.add_process())
+
+    def target_key(self, target: str) -> str | None:
+        """``target`` if it is ``<agent_id>/<process_id>`` of a process added here."""
         agent, _, process = target.partition("/")
-        return (agent, process) in self.processes
+        return target if (agent, process) in self.processes else None
 
     def seed_run(
         self,

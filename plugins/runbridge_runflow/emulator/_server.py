@@ -210,9 +210,17 @@ class RunflowEmulator(Emulator):
             raise KeyError(f"no seeded target {target!r}")
         return found.path
 
-    def knows_target(self, target: str) -> bool:
-        """Whether ``target`` names a seeded target, in its id or path form."""
-        return "/" in target and self.lookup(*target.split("/", 1)) is not None
+    def add_target(self) -> str:
+        """``models/<id>`` of a new model ``acme/model-<n>``."""
+        n = len(self.targets) + 1
+        while f"models/acme/model-{n}" in self.targets:
+            n += 1
+        return self.add_model(f"acme/model-{n}")
+
+    def target_key(self, target: str) -> str | None:
+        """The id form (``models/<id>``) of a seeded target named in either form."""
+        found = self.lookup(*target.split("/", 1)) if "/" in target else None
+        return None if found is None else found.target
 
     def seed_run(
         self,
@@ -230,7 +238,7 @@ class RunflowEmulator(Emulator):
         if unknown := sorted(set(options) - {"metadata", "client_ref", "callback_url", "org_id"}):
             raise TypeError(f"a seeded runflow run has no field {unknown[0]!r}")
         found = self.lookup(*target.split("/", 1))
-        assert found is not None  # knows_target said so
+        assert found is not None  # target_key found it
         run = EmuRun(
             id=uuid7(timeline.created),
             seq=self.next_seq(),
@@ -359,7 +367,7 @@ class RunflowEmulator(Emulator):
             metadata=data.get("metadata") or {},
             callback_url=data.get("callback_url"),
             client_ref=data.get("client_ref"),
-            timeline=Timeline(now, self.take_plan(target.target, target.path)),
+            timeline=Timeline(now, self.take_plan(target.target)),
             batch_id=batch_id,
         )
         self.runs[run.id] = run

@@ -49,9 +49,17 @@ class Planning:
 
     # -- hooks for subclasses ---------------------------------------------------------
 
-    def knows_target(self, target: str) -> bool:
-        """Whether ``target`` names a target that exists here (plans and seeds check it)."""
-        return True
+    def add_target(self) -> str:
+        """Make a new target exist and return it, in ``default_target``'s form (subclasses)."""
+        raise NotImplementedError(f"the {self.provider} emulator cannot add targets")
+
+    def target_key(self, target: str) -> str | None:
+        """``target`` in ``default_target``'s form; ``None`` when no such target exists.
+
+        Plans and seeds name targets in any form the provider accepts; this is
+        the one form plans are kept under and ``take_plan`` is given.
+        """
+        return target
 
     def seed_run(
         self,
@@ -77,12 +85,13 @@ class Planning:
         return plan if plan is not None else Plan(**fields)
 
     def _check_target(self, target: str) -> str:
-        if not isinstance(target, str) or not self.knows_target(target):
+        key = self.target_key(target) if isinstance(target, str) else None
+        if key is None:
             raise KeyError(
                 f"the {self.provider} emulator has no target {target!r} "
                 f"(default_target: {self.default_target!r})"
             )
-        return target
+        return key
 
     def plan_next(
         self,
@@ -123,21 +132,15 @@ class Planning:
             self._standing[self._check_target(target)] = chosen
         return chosen
 
-    def take_plan(self, *targets: str) -> Plan:
-        """The plan for a run being created now, for a target known by any of ``targets``.
-
-        An emulator passes every form its provider names the target by.
-        """
-        for target in targets:
-            queue = self._target_plans.get(target)
-            if queue:
-                return queue.popleft()
+    def take_plan(self, target: str | None = None) -> Plan:
+        """The plan for a run being created now, of ``target`` (as ``target_key`` gives it)."""
+        queue = self._target_plans.get(target) if target is not None else None
+        if queue:
+            return queue.popleft()
         if self._plans:
             return self._plans.popleft()
-        for target in targets:
-            if target in self._standing:
-                return self._standing[target]
-        return self.default_plan
+        standing = self._standing.get(target) if target is not None else None
+        return standing or self.default_plan
 
     # -- seeded runs ------------------------------------------------------------------
 

@@ -66,7 +66,7 @@ class Emulator(Planning, FaultInjection, DeliveryLoop):
 
     Subclasses keep their runs in ``runs`` (each with a ``timeline``), implement
     ``routes``, ``default_target`` and ``unknown_id``, name each route's
-    ``operations``, and note creates with ``record_created``; ``knows_target``
+    ``operations``, and note creates with ``record_created``; ``target_key``
     and ``seed_run`` let tests plan per target and seed histories. Tests steer
     outcomes with ``plan_next``/``plan_every``, add existing runs with ``seed``,
     move time with ``advance`` (manual clock; a ``PollingClock`` also moves on

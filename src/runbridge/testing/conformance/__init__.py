@@ -20,6 +20,7 @@ unsupported is skipped, or checks that it is refused without a request):
 | ``WriteConformance`` | ``create_many``, ``update``, ``cancel``, ``retry``, ``delete`` |
 | ``ErrorConformance`` | auth, throttling, retried reads, messages and codes from error bodies |
 | ``ExactlyOnceConformance`` | creates whose answers are lost leave one run each |
+| ``AppTestingConformance`` | ``created``, ``calls``, plans per target, ``seed`` |
 
 ```python
 class TestMyProviderReads(CreateConformance, ListConformance):
@@ -34,6 +35,7 @@ registered on a ``Registry`` of your own instead of an installed one;
 
 from __future__ import annotations
 
+from ._app_testing import AppTestingConformance
 from ._base import ConformanceBase
 from ._create import CreateConformance
 from ._errors import ErrorConformance
@@ -46,6 +48,7 @@ from ._writes import WriteConformance
 
 __all__ = [
     "AdapterConformance",
+    "AppTestingConformance",
     "ConformanceBase",
     "CreateConformance",
     "ErrorConformance",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._app_testing import AppTestingConformance
 from ._create import CreateConformance
 from ._errors import ErrorConformance
 from ._exactly_once import ExactlyOnceConformance
@@ -19,6 +20,7 @@ class AdapterConformance(
     WriteConformance,
     ErrorConformance,
     ExactlyOnceConformance,
+    AppTestingConformance,
 ):
     """Behaviour every adapter must show against its emulator, gated by capabilities:
     every part of the kit."""

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from aiohttp import web
 
 from runbridge.emulation import (
     BearerAuth,
+    CreatedRun,
     Emulator,
     NativeStatuses,
     Timeline,
@@ -65,6 +67,12 @@ class AcmeEmulator(Emulator):
     status_field = "state"  # what fault profiles need to garble jobs
     run_keys = frozenset({"task"})
     optional_fields = frozenset({"label", "result", "failure", "finished_at"})
+    operations: ClassVar[Mapping[tuple[str, str], str]] = {
+        ("POST", "/v1/jobs"): "create",
+        ("GET", "/v1/jobs"): "list",
+        ("GET", "/v1/jobs/{id}"): "get",
+        ("POST", "/v1/jobs/{id}/abort"): "cancel",
+    }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -89,6 +97,24 @@ class AcmeEmulator(Emulator):
         default = CODES.get(status, "unavailable" if status >= 500 else "error")
         return {"fault": {"code": code or default, "reason": message}}
 
+    def target_key(self, target: str) -> str | None:
+        return target if target in TASKS else None
+
+    def seed_run(
+        self,
+        target: str,
+        timeline: Timeline,
+        *,
+        inputs: dict[str, Any],
+        name: str | None,
+        options: dict[str, Any],
+    ) -> str:
+        if options:
+            raise TypeError(f"an Acme job has no field {sorted(options)[0]!r}")
+        job = Job(str(next(self._ids)), target, name, inputs, timeline)
+        self.runs[job.id] = job
+        return job.id
+
     def to_json(self, job: Job) -> dict[str, Any]:
         now = self.now()
         state = self.native_status(job.timeline, now)
@@ -96,7 +122,8 @@ class AcmeEmulator(Emulator):
         if state == "done":
             planned = job.timeline.plan.outputs
             result = planned if planned is not None else {"echo": job.params}
-        failure = {"code": state, "reason": f"job {state}"} if state in FAILED else None
+        reason = job.timeline.plan.message or f"job {state}"
+        failure = {"code": state, "reason": reason} if state in FAILED else None
         return {
             "id": int(job.id),
             "task": job.task,
@@ -131,10 +158,16 @@ class AcmeEmulator(Emulator):
             return self.error(422, "params and secrets must be objects", code="invalid")
         if label is not None and not (isinstance(label, str) and 1 <= len(label) <= 100):
             return self.error(422, "label must be 1-100 characters", code="invalid")
-        timeline = Timeline(self.now(), self.take_plan())  # the plan a test queued, if any
+        # The plan a test queued for this task (or any), if any.
+        timeline = Timeline(self.now(), self.take_plan(body["task"]))
         job = Job(str(next(self._ids)), body["task"], label, params, timeline)
         self.runs[job.id] = job
         self.vault[job.id] = secrets
+        self.record_created(  # emulator.created, for tests: secrets by name only
+            CreatedRun(
+                id=job.id, target=job.task, inputs=params, name=label, secrets=tuple(secrets)
+            )
+        )
         if key is not None:
             self._by_key[key] = job.id
         return json_response(self.to_json(job), status=201)
