@@ -196,6 +196,15 @@ def test_a_seed_for_a_target_that_does_not_exist_names_it(
         emulator.seed("models/nothing-here")
 
 
+@pytest.mark.parametrize("provider", ["kognitos"])
+@pytest.mark.parametrize("name", ["", "x" * 101, 7])
+def test_kognitos_refuses_a_seeded_name_it_would_refuse_on_create(
+    emulator: Emulator, target: str, name: Any
+) -> None:
+    with pytest.raises(ValueError, match="1-100 characters"):
+        emulator.seed(target, name=name)
+
+
 @pytest.mark.parametrize("provider", ["cyberdesk", "runflow"])
 def test_providers_without_run_names_refuse_a_seeded_name(
     provider: str, emulator: Emulator, target: str

@@ -140,6 +140,14 @@ async def test_runflow_plans_match_either_form_of_the_target(
     assert (await finish(client, emulator, path)).status is RunStatus.CANCELLED
 
 
+@pytest.mark.parametrize("provider", ["cyberdesk"])
+async def test_cyberdesk_plans_match_the_workflow_id_in_any_case(
+    client: RunClient, emulator: Emulator, target: str
+) -> None:
+    emulator.plan_next(outcome="failed", target=target.upper())
+    assert (await finish(client, emulator, target)).status is RunStatus.FAILED
+
+
 @pytest.mark.parametrize("provider", ["cyberdesk", "runflow"])
 async def test_bulk_creates_take_one_plan_per_run_in_order(
     client: RunClient, emulator: Emulator, target: str

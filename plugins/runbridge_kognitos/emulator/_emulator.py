@@ -24,7 +24,7 @@ from runbridge.emulation import (
 )
 
 from ._checks import Invalid, check_create, check_list_query, detail
-from ._facts import DENIED, ID, INVALID, STAGES, STATUSES
+from ._facts import DENIED, ID, INVALID, NAME_MAX, STAGES, STATUSES
 from ._tokens import Position, Tokens, scope
 
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -142,6 +142,8 @@ class KognitosEmulator(Emulator):
         stage = options.get("stage", STAGES[-1])
         if stage not in self.processes[agent_id, process_id]:
             raise ValueError(f"process {target} has no {stage!r} stage")
+        if name is not None and not (isinstance(name, str) and 1 <= len(name) <= NAME_MAX):
+            raise ValueError(f"a kognitos run name is 1-{NAME_MAX} characters")
         seq = next(self._seq)
         return self._store(
             StoredRun(

@@ -375,7 +375,7 @@ class RunflowEmulator(Emulator):
         if batch_id is not None:
             options["batch_id"] = batch_id
         self.record_created(
-            CreatedRun(id=run.id, target=target.target, inputs=run.input, options=options)
+            CreatedRun(id=run.id, target=target.target, inputs=dict(run.input), options=options)
         )
         return run
 
