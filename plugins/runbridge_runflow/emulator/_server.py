@@ -434,7 +434,7 @@ class RunflowEmulator(Emulator):
         fields: Callable[[Any], Mapping[str, Any]] | None = None,
         render: Callable[[Any], Any] | None = None,
     ) -> web.Response:
-        """One page of ``(seq, row)`` rows with ``q``, sort and cursors applied.
+        """One page of ``(rank, row)`` rows, ranked by sort key, with ``q`` and cursors applied.
 
         ``fields`` gives what ``q`` can filter on and ``render`` the JSON of a row;
         only the rows of the page are rendered, so a filtered listing of many runs
