@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +11,7 @@ import attrs
 
 from ._adapter import Adapter
 from ._errors import InvalidRequest
-from ._model import File, Run, RunFilter, RunRef, RunRequest, RunStatus, RunUpdate
+from ._model import BulkError, File, Run, RunFilter, RunRef, RunRequest, RunStatus, RunUpdate
 from ._redact import Redactor
 
 
@@ -148,6 +148,40 @@ class Arguments:
                 exc.args = (exc.message,)
                 raise
         adapter.check_options("create", request.options)
+
+    def bulk(
+        self,
+        batch: Sequence[object],
+        resolve: Callable[[RunRequest], RunRequest],
+        *,
+        secrets_supported: bool,
+    ) -> tuple[list[RunRequest], dict[int, BulkError]]:
+        """The requests of a ``create_many``, resolved, and those refused, by index.
+
+        Secrets for a provider without a vault refuse the whole batch (raised);
+        any other bad request is refused alone, in its place a placeholder never sent.
+        """
+        if not secrets_supported:
+            for request in batch:
+                if isinstance(request, RunRequest) and request.secrets:
+                    self.create(request, secrets_supported=False, operation="create_many")
+        refused: dict[int, BulkError] = {}
+        resolved: list[RunRequest] = []
+        for index, request in enumerate(batch):
+            try:
+                if not isinstance(request, RunRequest):
+                    raise self.invalid(
+                        f"create_many takes RunRequest objects, not {type(request).__name__}",
+                        "requests",
+                        "create_many",
+                    )
+                request = resolve(request)
+                self.create(request, secrets_supported=secrets_supported, operation="create_many")
+            except InvalidRequest as exc:
+                refused[index] = BulkError(str(exc), index, exc)
+                request = RunRequest(target="-")
+            resolved.append(request)
+        return resolved, refused
 
     def update(self, update: RunUpdate | None, fields: Mapping[str, Any]) -> RunUpdate:
         """A checked ``RunUpdate`` from one and/or keyword fields."""

@@ -7,8 +7,6 @@ cannot do before any request, and hands the adapter a ``Call``. Creating is in
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -26,18 +24,14 @@ from ._capabilities import Capabilities, Support
 from ._create import Creator
 from ._errors import (
     ConfigError,
-    InvalidRequest,
-    ProviderUnavailable,
-    RateLimited,
-    ResponseError,
     UnsupportedOperation,
-    WaitTimeout,
 )
-from ._events import DEFAULT_TOLERANCE, MAX_EVENT_BYTES, EventRejected, RunEvent
+from ._event_reading import read_event
+from ._events import DEFAULT_TOLERANCE, MAX_EVENT_BYTES, RunEvent
 from ._journal import Journal, JournalEntry, MemoryJournal
 from ._lifecycle import Move, check_transition
+from ._listing import fetch_page
 from ._model import (
-    BulkError,
     BulkResult,
     File,
     Page,
@@ -48,8 +42,9 @@ from ._model import (
     RunStatus,
     RunUpdate,
 )
-from ._pagination import RunIterator, decode_cursor, encode_cursor
+from ._pagination import RunIterator, decode_cursor
 from ._retry import Deadline
+from ._waiting import Poller
 
 if TYPE_CHECKING:
     from ._config import Profile
@@ -59,26 +54,10 @@ log = logging.getLogger("runbridge")
 
 _WARN_LIMIT = 256
 _warned: set[tuple[str, str]] = set()
-_NO_FILTER = RunFilter()
 # Module constants: on Python 3.11 reading an enum member off its class costs several
 # times a plain attribute, and some of these are read once per run of a page.
 _UNKNOWN = RunStatus.UNKNOWN
 _UNSUPPORTED = Support.UNSUPPORTED
-
-
-def _select(filters: RunFilter, runs: tuple[Run, ...]) -> tuple[Run, ...]:
-    """The runs that pass ``filters``: the provider may not have applied them all."""
-    target = filters.target
-    if (
-        target is not None
-        and not filters.statuses
-        and filters.created_after is None
-        and filters.created_before is None
-    ):
-        # The usual filter (Kognitos always lists one target): one comparison a run.
-        return tuple([run for run in runs if run.target == target])
-    keep = filters.matches
-    return tuple([run for run in runs if keep(run)])
 
 
 def _warn_unknown(provider: str, native: str) -> None:
@@ -218,44 +197,16 @@ class RunClient:
             )
         if not isinstance(body, bytes | bytearray | memoryview):
             raise self._args.invalid("body must be the raw bytes of the request", "body", "events")
-        body = bytes(body)
-        if len(body) > self.max_event_bytes:
-            raise EventRejected(
-                f"delivery of {len(body)} bytes is over the {self.max_event_bytes}-byte cap",
-                reason="too_large",
-                provider=self.provider,
-                operation="event",
-            )
-        event_id = self.adapter.verify_event(
+        event = read_event(
+            self.adapter,
+            self._channel.call("event"),
             headers,
-            body,
-            self._webhook_secrets,
-            now=time.time() if now is None else now,
+            bytes(body),
+            secrets=self._webhook_secrets,
+            max_bytes=self.max_event_bytes,
+            now=now,
             tolerance=tolerance,
         )
-        try:
-            import orjson
-
-            payload = orjson.loads(body)
-        except ValueError:
-            payload = None
-        if not isinstance(payload, dict):
-            raise EventRejected(
-                "delivery is signed but its body is not a JSON object",
-                reason="malformed",
-                provider=self.provider,
-                operation="event",
-            )
-        try:
-            event = self.adapter.event_from(self._channel.call("event"), payload, event_id)
-        except ResponseError as exc:
-            raise EventRejected(
-                f"delivery is signed but not a run event: {exc.message}",
-                reason="malformed",
-                provider=self.provider,
-                operation="event",
-                body=exc.body,
-            ) from None
         self._seen(event.run)
         return event
 
@@ -297,30 +248,9 @@ class RunClient:
         if not batch:
             return BulkResult((), (), 0)
         support = self._require("create_many")
-        if not self._capabilities.secrets and any(
-            isinstance(r, RunRequest) and r.secrets for r in batch
-        ):
-            # A provider without a vault: refuse the batch before anything is sent.
-            first = next(r for r in batch if isinstance(r, RunRequest) and r.secrets)
-            self._args.create(first, secrets_supported=False, operation="create_many")
-        refused: dict[int, BulkError] = {}
-        resolved: list[RunRequest] = []
-        for index, request in enumerate(batch):
-            try:
-                if not isinstance(request, RunRequest):
-                    raise self._args.invalid(
-                        f"create_many takes RunRequest objects, not {type(request).__name__}",
-                        "requests",
-                        "create_many",
-                    )
-                request = self._resolve(request)
-                self._args.create(
-                    request, secrets_supported=self._capabilities.secrets, operation="create_many"
-                )
-            except InvalidRequest as exc:
-                refused[index] = BulkError(str(exc), index, exc)
-                request = RunRequest(target="-")  # a placeholder: never sent
-            resolved.append(request)
+        resolved, refused = self._args.bulk(
+            batch, self._resolve, secrets_supported=self._capabilities.secrets
+        )
         result = await create_many(
             self._creator,
             resolved,
@@ -480,66 +410,25 @@ class RunClient:
         self._args.seconds(poll_interval, "poll_interval")
         self._args.seconds(max_interval, "max_interval")
         self._require("get")
+        poller = Poller(
+            lambda seconds: self._read(ref, seconds),
+            ref,
+            read_limit=self._channel.http.options.deadline,
+            describe=lambda native: self._args.safe(native, 80),
+        )
         end = time.monotonic() + timeout
         receiver = self._receiver
         if receiver is None:
-            return await self._poll(ref, end, timeout, poll_interval, max_interval, on_poll, None)
+            return await poller.until_terminal(
+                end, timeout, poll_interval, max_interval, on_poll, None
+            )
         flag = receiver.watch(ref)
         try:
-            return await self._poll(ref, end, timeout, max_interval, max_interval, on_poll, flag)
+            return await poller.until_terminal(
+                end, timeout, max_interval, max_interval, on_poll, flag
+            )
         finally:
             receiver.unwatch(ref, flag)
-
-    async def _poll(
-        self,
-        ref: RunRef,
-        end: float,
-        timeout: float,
-        poll_interval: float,
-        max_interval: float,
-        on_poll: Callable[[Run], object] | None,
-        arrived: asyncio.Event | None,
-    ) -> Run:
-        """Read until terminal; between reads, sleep, or wait for ``arrived`` to be set."""
-        interval = min(poll_interval, max_interval)
-        last: Run | None = None
-        failure: Exception | None = None
-        while True:
-            if arrived is not None:
-                arrived.clear()  # before the read: an event during it means read again
-            left = end - time.monotonic()
-            try:
-                current = await self._read(ref, min(left, self._channel.http.options.deadline))
-            except (ProviderUnavailable, RateLimited, ResponseError) as exc:
-                failure = exc  # transient, or cut short by the wait's own deadline
-            else:
-                failure, last = None, current
-                if on_poll is not None:
-                    on_poll(current)
-                if current.status.is_terminal:
-                    return current
-            left = end - time.monotonic()
-            if left <= 0:
-                raise self._timed_out(ref, last, timeout) from failure
-            if arrived is None:
-                await asyncio.sleep(min(interval, left))
-            else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(arrived.wait(), min(interval, left))
-            interval = min(interval * 1.5, max_interval)
-
-    def _timed_out(self, ref: RunRef, last: Run | None, timeout: float) -> WaitTimeout:
-        if last is None:
-            state = "never read: the provider did not answer in time"
-        else:
-            native = self._args.safe(last.native_status, 80)
-            state = f"still {last.status.value} (native status {native})"
-        return WaitTimeout(
-            f"run {ref} {state} after {timeout:g}s",
-            run=last,
-            provider=self.provider,
-            operation="wait",
-        )
 
     async def _read(self, ref: RunRef, seconds: float) -> Run:
         """``get`` under a deadline of ``seconds`` (at least a moment)."""
@@ -587,24 +476,4 @@ class RunClient:
     async def _fetch_page(
         self, filters: RunFilter, cursor: str | None, page_size: int | None
     ) -> tuple[Page, tuple[Run, ...]]:
-        """The page at ``cursor`` as the caller sees it, and every run the provider gave."""
-        key = self._channel.cursor_key
-        native = decode_cursor(self.provider, cursor, key=key) if cursor is not None else None
-        page = await self.adapter.list_page(self._channel.call("list"), filters, native, page_size)
-        if native is not None and page.next_cursor == native:
-            raise ResponseError(
-                "the next page cursor is the one just used; the listing would not end",
-                provider=self.provider,
-                operation="list",
-            )
-        items = page.items
-        for run in items:
-            if run.status is _UNKNOWN:
-                self._seen(run)
-        if filters != _NO_FILTER:
-            items = _select(filters, items)
-        following = page.next_cursor
-        next_cursor = (
-            encode_cursor(self.provider, following, key=key) if following is not None else None
-        )
-        return Page(items, next_cursor, page.total), page.items
+        return await fetch_page(self.adapter, self._channel, filters, cursor, page_size, self._seen)

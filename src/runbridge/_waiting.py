@@ -1,0 +1,89 @@
+"""``Poller``: reading one run until it finishes, within a deadline, woken early by events.
+
+``RunClient.wait`` checks its arguments and hands the reading here: reads that fail
+for a while (an outage, throttling, a garbled answer) are polled through until the
+deadline, and the wait ends with ``WaitTimeout`` carrying the last run read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+from ._errors import ProviderUnavailable, RateLimited, ResponseError, WaitTimeout
+from ._model import Run, RunRef
+
+Read = Callable[[float], Awaitable[Run]]
+"""Reads the run once, under a deadline of that many seconds."""
+
+
+class Poller:
+    """Reads run ``ref`` with ``read`` until it is terminal or ``end`` (monotonic) passes."""
+
+    def __init__(
+        self,
+        read: Read,
+        ref: RunRef,
+        *,
+        read_limit: float,
+        describe: Callable[[str | None], str],
+    ) -> None:
+        self._read = read
+        self._ref = ref
+        self._read_limit = read_limit
+        """The longest a single read may take (the client's deadline per operation)."""
+        self._describe = describe
+        """A native status as it may appear in an error message (redacted, shortened)."""
+
+    async def until_terminal(
+        self,
+        end: float,
+        timeout: float,
+        poll_interval: float,
+        max_interval: float,
+        on_poll: Callable[[Run], object] | None,
+        arrived: asyncio.Event | None,
+    ) -> Run:
+        """Read until terminal; between reads, sleep, or wait for ``arrived`` to be set."""
+        interval = min(poll_interval, max_interval)
+        last: Run | None = None
+        failure: Exception | None = None
+        while True:
+            if arrived is not None:
+                arrived.clear()  # before the read: an event during it means read again
+            left = end - time.monotonic()
+            try:
+                current = await self._read(min(left, self._read_limit))
+            except (ProviderUnavailable, RateLimited, ResponseError) as exc:
+                failure = exc  # transient, or cut short by the wait's own deadline
+            else:
+                failure, last = None, current
+                if on_poll is not None:
+                    on_poll(current)
+                if current.status.is_terminal:
+                    return current
+            left = end - time.monotonic()
+            if left <= 0:
+                raise self._timed_out(last, timeout) from failure
+            if arrived is None:
+                await asyncio.sleep(min(interval, left))
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(arrived.wait(), min(interval, left))
+            interval = min(interval * 1.5, max_interval)
+
+    def _timed_out(self, last: Run | None, timeout: float) -> WaitTimeout:
+        if last is None:
+            state = "never read: the provider did not answer in time"
+        else:
+            state = (
+                f"still {last.status.value} (native status {self._describe(last.native_status)})"
+            )
+        return WaitTimeout(
+            f"run {self._ref} {state} after {timeout:g}s",
+            run=last,
+            provider=self._ref.provider,
+            operation="wait",
+        )
