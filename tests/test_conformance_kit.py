@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+import broken_events
 import memo_plugin.broken
 import memo_plugin.paused
 import memo_plugin.vault
@@ -17,7 +18,13 @@ import runbridge.testing.conformance
 
 pytest_plugins = ["pytester"]
 
-LOADED = (memo_plugin.broken, memo_plugin.paused, memo_plugin.vault, runbridge.testing.conformance)
+LOADED = (
+    broken_events,
+    memo_plugin.broken,
+    memo_plugin.paused,
+    memo_plugin.vault,
+    runbridge.testing.conformance,
+)
 """What inner runs import, loaded once here: an inner run forgets the modules it loads."""
 
 INNER = """
@@ -29,6 +36,17 @@ class TestKit({part}):
     provider = "memo"
     registry = broken.registry_of(broken.{variant})
     time_limit = {time_limit}
+"""
+
+INNER_EVENTS = """
+import broken_events
+from memo_plugin.broken import registry_of
+from runbridge.testing.conformance import EventConformance
+
+
+class TestKit(EventConformance):
+    provider = "runflow"
+    registry = registry_of(broken_events.{variant})
 """
 
 INI = """
@@ -49,6 +67,13 @@ def run_kit(
     pytester.makeini(INI)
     inner = INNER.format(variant=variant, part=part, time_limit=time_limit)
     pytester.makepyfile(test_kit=inner)
+    return pytester.runpytest_inprocess(*OPTIONS)
+
+
+def run_event_kit(pytester: pytest.Pytester, variant: str) -> pytest.RunResult:
+    """The outcome of ``EventConformance`` against the Runflow variant ``variant``."""
+    pytester.makeini(INI)
+    pytester.makepyfile(test_kit=INNER_EVENTS.format(variant=variant))
     return pytester.runpytest_inprocess(*OPTIONS)
 
 
@@ -154,3 +179,18 @@ def test_a_hanging_operation_fails_its_test_on_the_time_limit(pytester: pytest.P
             "time limit of 2 s (time_limit)*"
         ]
     )
+
+
+def test_an_adapter_that_trusts_any_signature_fails_the_event_checks(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run_event_kit(pytester, "TrustingRunflow")
+    assert_failed(result, "test_a_tampered_foreign_or_oversized_delivery_is_rejected")
+    result.stdout.fnmatch_lines(["*accepted deliveries tampered, signed with another secret*"])
+
+
+def test_an_adapter_that_misreads_the_event_s_run_fails_the_event_checks(
+    pytester: pytest.Pytester,
+) -> None:
+    result = run_event_kit(pytester, "MisreadEventRun")
+    assert_failed(result, "test_a_delivery_reads_as_the_run_it_announces")

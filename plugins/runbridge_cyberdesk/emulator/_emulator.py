@@ -22,6 +22,7 @@ from runbridge.emulation import (
     Clock,
     CreatedRun,
     Delivery,
+    EventRoute,
     Faults,
     NativeStatuses,
     Outbound,
@@ -208,6 +209,11 @@ class CyberdeskEmulator(RunViews):
         self._bulk_failures.append((failed, message))
 
     # -- webhooks ---------------------------------------------------------------------
+
+    def send_events_to(self, url: str) -> EventRoute:
+        """The endpoint's URL is set once for every run; Svix signs with ``webhook_secret``."""
+        self.webhook_url = url
+        return EventRoute(secret=self.webhook_secret)
 
     def event_runs(self) -> Iterable[tuple[str, EmulatedRun]]:
         return self.runs.items() if self.webhook_url else ()

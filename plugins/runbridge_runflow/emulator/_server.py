@@ -18,6 +18,7 @@ from runbridge.emulation import (
     CreatedRun,
     Delivery,
     Emulator,
+    EventRoute,
     Faults,
     IdempotencyCache,
     Outbound,
@@ -132,6 +133,11 @@ class RunflowEmulator(Emulator):
         """The key of ``Runflow-Signature`` on callbacks."""
 
     # -- callbacks ----------------------------------------------------------------------
+
+    def send_events_to(self, url: str) -> EventRoute:
+        """Each run names its ``callback_url`` when created; callbacks are signed with
+        ``callback_secret``."""
+        return EventRoute(secret=self.callback_secret, options={"callback_url": url})
 
     def event_runs(self) -> Iterable[tuple[str, EmuRun]]:
         return [(run_id, run) for run_id, run in self.runs.items() if run.callback_url]

@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from ._auth import Auth, BearerAuth, HeaderAuth
 from ._clock import Clock, ManualClock, PollingClock, RealClock, iso
-from ._deliveries import Attempt, Delivery, DeliveryFaultKind, DeliveryFaults, Outbound
+from ._deliveries import (
+    Attempt,
+    Delivery,
+    DeliveryFaultKind,
+    DeliveryFaults,
+    EventRoute,
+    Outbound,
+)
 from ._faults import FaultKind, Faults
 from ._idempotency import IdempotencyCache, Stored
 from ._lifecycle import Meaning, NativeStatuses, Phase, Plan, Timeline
@@ -34,6 +41,7 @@ __all__ = [
     "DeliveryFaultKind",
     "DeliveryFaults",
     "Emulator",
+    "EventRoute",
     "FaultKind",
     "Faults",
     "HeaderAuth",

@@ -76,6 +76,15 @@ class Outbound:
 
 
 @attrs.frozen(kw_only=True)
+class EventRoute:
+    """How a test gets an emulator's run events sent to a URL: the secret that verifies
+    them (``connect(webhook_secrets=[secret])``) and the create options each run needs."""
+
+    secret: str = attrs.field(repr=False)
+    options: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+
+
+@attrs.frozen(kw_only=True)
 class Attempt:
     """One POST of a delivery: when, and what came back."""
 
@@ -169,6 +178,14 @@ class DeliveryLoop:
         self._queued_delivery_faults.append(frozenset(kinds))
 
     # -- what subclasses declare --------------------------------------------------------
+
+    def send_events_to(self, url: str) -> EventRoute:
+        """Deliver run events to ``url`` from now on, the way the provider is told to.
+
+        Emulators of providers that push events implement it; the conformance
+        kit uses it to check an adapter's reading of real deliveries.
+        """
+        raise NotImplementedError(f"the {type(self).__name__} emulator sends no run events")
 
     def event_runs(self) -> Iterable[tuple[str, Any]]:
         """Runs that have a receiver for their events, by id; none by default."""

@@ -81,7 +81,8 @@ class Emulator(Planning, FaultInjection, DeliveryLoop):
 
     Run events: a subclass that declares ``event_runs``, ``run_event`` and
     ``sign_delivery`` has each terminal transition POSTed to its receiver while
-    ``serve()`` runs (``deliveries``, ``delivery_faults``, ``inject_delivery_fault``).
+    ``serve()`` runs (``deliveries``, ``delivery_faults``, ``inject_delivery_fault``);
+    ``send_events_to(url)`` tells tests (and the conformance kit) how to turn them on.
     """
 
     provider: ClassVar[str]

@@ -21,6 +21,7 @@ unsupported is skipped, or checks that it is refused without a request):
 | ``ErrorConformance`` | auth, throttling, retried reads, messages and codes from error bodies |
 | ``ExactlyOnceConformance`` | creates whose answers are lost leave one run each |
 | ``AppTestingConformance`` | ``created``, ``calls``, plans per target, ``seed`` |
+| ``EventConformance`` | ``parse_event`` on the emulator's own signed deliveries |
 
 ```python
 class TestMyProviderReads(CreateConformance, ListConformance):
@@ -39,6 +40,7 @@ from ._app_testing import AppTestingConformance
 from ._base import ConformanceBase
 from ._create import CreateConformance
 from ._errors import ErrorConformance
+from ._events import EventConformance
 from ._exactly_once import ExactlyOnceConformance
 from ._lifecycle import LifecycleConformance
 from ._listing import ListConformance
@@ -52,6 +54,7 @@ __all__ = [
     "ConformanceBase",
     "CreateConformance",
     "ErrorConformance",
+    "EventConformance",
     "ExactlyOnceConformance",
     "LifecycleConformance",
     "ListConformance",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._app_testing import AppTestingConformance
 from ._create import CreateConformance
 from ._errors import ErrorConformance
+from ._events import EventConformance
 from ._exactly_once import ExactlyOnceConformance
 from ._lifecycle import LifecycleConformance
 from ._listing import ListConformance
@@ -21,6 +22,7 @@ class AdapterConformance(
     ErrorConformance,
     ExactlyOnceConformance,
     AppTestingConformance,
+    EventConformance,
 ):
     """Behaviour every adapter must show against its emulator, gated by capabilities:
     every part of the kit."""
