@@ -8,7 +8,6 @@ cannot do before any request, and hands the adapter a ``Call``. Creating is in
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -183,18 +182,7 @@ class RunClient:
         protection (refusing an event id seen before) is the caller's:
         ``runbridge.EventReceiver`` does it.
         """
-        if not self._capabilities.events:
-            raise UnsupportedOperation(
-                f"{self.provider} does not push run events",
-                provider=self.provider,
-                operation="events",
-            )
-        if not self._webhook_secrets:
-            raise ConfigError(
-                "no webhook secret is configured: pass connect(..., webhook_secrets=[...])",
-                field="webhook_secrets",
-                provider=self.provider,
-            )
+        self._require_events()
         if not isinstance(body, bytes | bytearray | memoryview):
             raise self._args.invalid("body must be the raw bytes of the request", "body", "events")
         event = read_event(
@@ -416,17 +404,12 @@ class RunClient:
             read_limit=self._channel.http.options.deadline,
             describe=lambda native: self._args.safe(native, 80),
         )
-        end = time.monotonic() + timeout
         receiver = self._receiver
         if receiver is None:
-            return await poller.until_terminal(
-                end, timeout, poll_interval, max_interval, on_poll, None
-            )
+            return await poller.until_terminal(timeout, poll_interval, max_interval, on_poll, None)
         flag = receiver.watch(ref)
         try:
-            return await poller.until_terminal(
-                end, timeout, max_interval, max_interval, on_poll, flag
-            )
+            return await poller.until_terminal(timeout, max_interval, max_interval, on_poll, flag)
         finally:
             receiver.unwatch(ref, flag)
 
@@ -436,6 +419,22 @@ class RunClient:
         return self._seen(await self.adapter.get(call, ref.id))
 
     # -- helpers ------------------------------------------------------------------------
+
+    def _require_events(self) -> None:
+        """Refuse a client that cannot take run events: no capability, or no secret."""
+        if not self._capabilities.events:
+            raise UnsupportedOperation(
+                f"{self.provider} does not push run events",
+                provider=self.provider,
+                operation="events",
+            )
+        if not self._webhook_secrets:
+            raise ConfigError(
+                f"the {self.provider} client has no webhook secret: pass "
+                "connect(..., webhook_secrets=[...])",
+                field="webhook_secrets",
+                provider=self.provider,
+            )
 
     def _require(self, operation: str) -> Support:
         support = self._capabilities.support(operation)

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from ._errors import ConfigError, UnsupportedOperation
+from ._errors import ConfigError
 from ._events import DEFAULT_TOLERANCE, EventRejected, RunEvent
 from ._model import RunRef
 
@@ -51,19 +51,7 @@ class EventReceiver:
     ) -> None:
         by_provider: dict[str, RunClient] = {}
         for client in clients:
-            if not client.capabilities.events:
-                raise UnsupportedOperation(
-                    f"{client.provider} does not push run events",
-                    provider=client.provider,
-                    operation="events",
-                )
-            if not client._webhook_secrets:
-                raise ConfigError(
-                    f"the {client.provider} client has no webhook secret: pass "
-                    "connect(..., webhook_secrets=[...])",
-                    field="webhook_secrets",
-                    provider=client.provider,
-                )
+            client._require_events()
             if client.provider in by_provider:
                 raise ConfigError(
                     f"two clients for {client.provider}: a receiver takes one per provider",

@@ -20,7 +20,7 @@ Read = Callable[[float], Awaitable[Run]]
 
 
 class Poller:
-    """Reads run ``ref`` with ``read`` until it is terminal or ``end`` (monotonic) passes."""
+    """Reads run ``ref`` with ``read`` until it is terminal or the wait's time is up."""
 
     def __init__(
         self,
@@ -39,14 +39,15 @@ class Poller:
 
     async def until_terminal(
         self,
-        end: float,
         timeout: float,
         poll_interval: float,
         max_interval: float,
         on_poll: Callable[[Run], object] | None,
         arrived: asyncio.Event | None,
     ) -> Run:
-        """Read until terminal; between reads, sleep, or wait for ``arrived`` to be set."""
+        """Read until terminal, for at most ``timeout`` seconds; between reads, sleep, or
+        wait for ``arrived`` to be set."""
+        end = time.monotonic() + timeout
         interval = min(poll_interval, max_interval)
         last: Run | None = None
         failure: Exception | None = None

@@ -188,7 +188,7 @@ class CyberdeskEmulator(RunViews):
             raise TypeError(f"a seeded cyberdesk run has no field {unknown[0]!r}")
         run = EmulatedRun(
             id=str(uuid.uuid4()),
-            workflow_id=str(uuid.UUID(target)),
+            workflow_id=target,
             timeline=timeline,
             seq=next(self._seq),
             input_values=inputs or None,

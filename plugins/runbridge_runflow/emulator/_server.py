@@ -211,10 +211,14 @@ class RunflowEmulator(Emulator):
 
     def path_of(self, target: str) -> str:
         """The path target (``models/<owner>/<slug>``) of a seeded target in either form."""
-        found = self.lookup(*target.split("/", 1)) if "/" in target else None
+        found = self._named(target)
         if found is None:
             raise KeyError(f"no seeded target {target!r}")
         return found.path
+
+    def _named(self, target: str) -> EmuTarget | None:
+        """The seeded target ``target`` names, as ``models/<owner>/<slug>`` or ``models/<id>``."""
+        return self.lookup(*target.split("/", 1)) if "/" in target else None
 
     def add_target(self) -> str:
         """``models/<id>`` of a new model ``acme/model-<n>``."""
@@ -225,7 +229,7 @@ class RunflowEmulator(Emulator):
 
     def target_key(self, target: str) -> str | None:
         """The id form (``models/<id>``) of a seeded target named in either form."""
-        found = self.lookup(*target.split("/", 1)) if "/" in target else None
+        found = self._named(target)
         return None if found is None else found.target
 
     def seed_run(
@@ -243,7 +247,7 @@ class RunflowEmulator(Emulator):
             raise ValueError("runflow runs have no name")
         if unknown := sorted(set(options) - {"metadata", "client_ref", "callback_url", "org_id"}):
             raise TypeError(f"a seeded runflow run has no field {unknown[0]!r}")
-        found = self.lookup(*target.split("/", 1))
+        found = self._named(target)
         assert found is not None  # target_key found it
         run = EmuRun(
             id=uuid7(timeline.created),

@@ -32,7 +32,8 @@ _STAYS = (RunStatus.PENDING, RunStatus.RUNNING)
 _MEANINGS = ("pending", "running", "succeeded", "failed", "cancelled")
 
 
-def _outcome(value: RunStatus | str) -> RunStatus:
+def outcome_of(value: RunStatus | str) -> RunStatus:
+    """A plan's outcome from a ``RunStatus`` or its name; ``ValueError`` for any other."""
     status = _OUTCOMES.get(value) if isinstance(value, str) else value
     if status not in _ENDS + _STAYS:
         raise ValueError(
@@ -60,7 +61,7 @@ class Plan:
     never seen.
     """
 
-    outcome: RunStatus = attrs.field(default=RunStatus.SUCCEEDED, converter=_outcome)
+    outcome: RunStatus = attrs.field(default=RunStatus.SUCCEEDED, converter=outcome_of)
     failure: FailureKind = "task"
     queued: float = attrs.field(default=1.0, validator=_duration)
     running: float = attrs.field(default=2.0, validator=_duration)

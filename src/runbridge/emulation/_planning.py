@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from .._model import FailureKind, RunStatus
-from ._lifecycle import Plan, Timeline
+from ._lifecycle import Plan, Timeline, outcome_of
 from ._log import CreatedRun
 
 SEEDED_QUEUED = 1.0
@@ -70,7 +70,8 @@ class Planning:
         name: str | None,
         options: dict[str, Any],
     ) -> str:
-        """Store a run created at ``timeline.created`` and return its id (subclasses)."""
+        """Store a run of ``target`` (as ``target_key`` gives it) created at
+        ``timeline.created`` and return its id (subclasses)."""
         raise NotImplementedError(f"the {self.provider} emulator cannot seed runs")
 
     def record_created(self, run: CreatedRun) -> None:
@@ -171,7 +172,7 @@ class Planning:
         now = self.now()
         created = _seconds(created_at, now)
         span = now - created
-        status = RunStatus(status) if isinstance(status, str) else status
+        status = outcome_of(status)
         queued = min(SEEDED_QUEUED, span if status is RunStatus.RUNNING else span / 2)
         plan = Plan(
             outcome=status,

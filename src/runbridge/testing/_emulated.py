@@ -48,6 +48,26 @@ def testing_options(**overrides: Any) -> ClientOptions:
 testing_options.__test__ = False  # type: ignore[attr-defined]  # not a test, despite the name
 
 
+def connect_arguments(
+    emulator: Emulator,
+    base_url: str,
+    *,
+    registry: Registry | None = None,
+    options: ClientOptions | None = None,
+    **settings: Any,
+) -> dict[str, Any]:
+    """What ``connect`` (or ``connect_sync``) takes, after the provider, to talk to
+    ``emulator`` served at ``base_url``: its token and settings, testing options."""
+    return {
+        "token": emulator.token,
+        "base_url": base_url,
+        "options": options or testing_options(),
+        "registry": registry,
+        **emulator.client_settings(),
+        **settings,
+    }
+
+
 @contextlib.asynccontextmanager
 async def emulated_client(
     provider: str,
@@ -60,14 +80,8 @@ async def emulated_client(
     """Serve an emulator on 127.0.0.1 and yield ``(client, emulator)`` connected to it."""
     emulator = emulator or load_emulator(provider, registry=registry)
     async with emulator.serve() as base_url:
-        merged = {**emulator.client_settings(), **settings}
-        client = connect(
-            provider,
-            token=emulator.token,
-            base_url=base_url,
-            options=options or testing_options(),
-            registry=registry,
-            **merged,
+        arguments = connect_arguments(
+            emulator, base_url, registry=registry, options=options, **settings
         )
-        async with client:
+        async with connect(provider, **arguments) as client:
             yield client, emulator

@@ -11,7 +11,7 @@ from .._loop_thread import LoopThread
 from .._registry import Registry
 from .._sync import SyncRunClient, connect_sync
 from ..emulation import Emulator
-from ._emulated import load_emulator, testing_options
+from ._emulated import connect_arguments, load_emulator
 
 
 @contextlib.contextmanager
@@ -37,16 +37,10 @@ def emulated_sync_client(
 
     thread = LoopThread(f"runbridge-emulator-{provider}")
     try:
-        base_url = thread.call(start)
-        merged = {**emulator.client_settings(), **settings}
-        with connect_sync(
-            provider,
-            token=emulator.token,
-            base_url=base_url,
-            options=options or testing_options(),
-            registry=registry,
-            **merged,
-        ) as client:
+        arguments = connect_arguments(
+            emulator, thread.call(start), registry=registry, options=options, **settings
+        )
+        with connect_sync(provider, **arguments) as client:
             yield client, emulator
     finally:
         thread.stop(served.aclose)

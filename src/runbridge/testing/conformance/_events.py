@@ -19,7 +19,7 @@ from aiohttp import web
 
 from ... import EventRejected, RunClient, UnsupportedOperation, connect
 from ...emulation import Emulator, EventRoute
-from .. import load_emulator, testing_options
+from .._emulated import connect_arguments, load_emulator
 from ._base import SETTLE, ConformanceBase
 
 ARRIVAL = 10.0
@@ -87,14 +87,8 @@ class EventConformance(ConformanceBase):
 
     def _receiving(self, client: RunClient, emulator: Emulator, **settings: Any) -> RunClient:
         """Another client of the served emulator, with event settings (secrets, a cap)."""
-        return connect(
-            self.provider,
-            token=emulator.token,
-            base_url=client.base_url,
-            registry=self.registry,
-            options=testing_options(),
-            **{**emulator.client_settings(), **settings},
-        )
+        arguments = connect_arguments(emulator, client.base_url, registry=self.registry, **settings)
+        return connect(self.provider, **arguments)
 
     async def _delivered(
         self, client: RunClient, emulator: Emulator, target: str, endpoint: _Endpoint
