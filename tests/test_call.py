@@ -112,7 +112,7 @@ async def test_a_create_that_may_have_landed_is_never_sent_again(
             await client.create("echo")
         assert memo.requests == [("POST", "/runs")]
         assert caught.value.token and caught.value.status == status
-        assert [e.token for e in client.unconfirmed()] == [caught.value.token]
+        assert [e.token for e in await client.unconfirmed()] == [caught.value.token]
 
 
 async def test_rate_limits_carry_retry_after_in_both_forms(memo: MemoEmulator) -> None:

@@ -44,7 +44,7 @@ async def test_a_create_answered_after_the_timeout_is_found_not_sent_twice(provi
         run = await client.create(emulator.default_target, inputs={"n": 1})
     assert posts(emulator) == 1
     assert list(emulator.runs) == [run.id]
-    assert client.unconfirmed() == []
+    assert await client.unconfirmed() == []
 
 
 async def test_cyberdesk_replays_a_late_create_by_its_idempotency_key() -> None:
@@ -74,12 +74,12 @@ async def test_a_cancelled_create_keeps_its_token_and_resolves_to_its_run(provid
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        (pending,) = client.unconfirmed()  # the caller's cancel lost nothing
+        (pending,) = await client.unconfirmed()  # the caller's cancel lost nothing
         await until(lambda: len(emulator.runs) == 1)  # the server made the run anyway
         emulator.faults = None
         run = await client.resolve(pending.token)
         assert run is not None and list(emulator.runs) == [run.id]
-        assert client.unconfirmed() == []
+        assert await client.unconfirmed() == []
         assert await client.resolve(pending.token) == await client.get(run)
 
 
@@ -215,4 +215,4 @@ async def test_a_create_that_could_not_connect_is_simply_sent_again(provider: st
         with pytest.raises(ProviderUnavailable) as caught:
             await client.create(emulator.default_target)
     assert caught.value.delivered is False
-    assert client.unconfirmed() == []  # certainly never made: nothing left to resolve
+    assert await client.unconfirmed() == []  # certainly never made: nothing left to resolve

@@ -89,23 +89,44 @@ async def test_a_lost_create_without_a_name_is_found_by_its_token(
 
 
 @pytest.mark.parametrize("name", [None, "Process invoice 42"])
-async def test_a_lost_create_that_never_arrived_is_unconfirmed_then_resolved(
+async def test_a_lost_create_that_never_arrived_is_sent_again_once_nothing_can_land(
     client: RunClient, emulator: KognitosEmulator, name: str | None
 ) -> None:
     # Dropped before the server saw it -- but a client cannot tell that from an answer
-    # lost after the run was made, and the run may still land: it is never sent again.
+    # lost after the run was made, and the run may still land: it is looked for until
+    # the settle window after the send has passed, and only then sent again.
     emulator.inject_fault("reset_before")
-    with pytest.raises(CreateUnconfirmed) as caught:
-        await client.create(emulator.default_target, name=name)
-    creates = [r for r in emulator.requests if r == CREATE]
-    assert creates == [CREATE] and emulator.runs == {}
-    assert LIST in emulator.requests  # it looked, more than once, before giving up
-    (pending,) = client.unconfirmed()
-    assert pending.token == caught.value.token
-    # Later, resolve() settles it: no run, so creating it again is safe.
-    assert await client.resolve(caught.value.token) is None
-    assert client.unconfirmed() == []
     run = await client.create(emulator.default_target, name=name)
+    assert emulator.requests.count(CREATE) == 2 and list(emulator.runs) == [run.id]
+    first, second = (i for i, r in enumerate(emulator.requests) if r == CREATE)
+    assert LIST in emulator.requests[first:second]  # it looked before sending again
+    assert await client.unconfirmed() == []
+
+
+@pytest.mark.parametrize("name", [None, "Process invoice 42"])
+async def test_a_lost_create_is_unconfirmed_while_its_settle_window_is_open(
+    emulator: KognitosEmulator, name: str | None
+) -> None:
+    # The deadline ends before the settle window: the honest answer is "unknown", and
+    # resolve() says so until the window has passed, then "none".
+    options = testing_options(deadline=0.5, settle_window=2.0)
+    async with emulator.serve() as url:
+        async with runbridge.connect(
+            "kognitos", token=emulator.token, base_url=url, options=options
+        ) as client:
+            emulator.inject_fault("reset_before")
+            with pytest.raises(CreateUnconfirmed) as caught:
+                await client.create(emulator.default_target, name=name)
+            assert caught.value.settles_at is not None
+            assert emulator.requests.count(CREATE) == 1 and emulator.runs == {}
+            (pending,) = await client.unconfirmed()
+            assert pending.token == caught.value.token
+            with pytest.raises(CreateUnconfirmed) as early:
+                await client.resolve(caught.value.token)
+            assert early.value.settles_at is not None
+            assert await client.resolve(caught.value.token, timeout=10) is None
+            assert await client.unconfirmed() == []
+            run = await client.create(emulator.default_target, name=name)
     assert list(emulator.runs) == [run.id]
 
 
@@ -153,10 +174,11 @@ async def test_the_lookup_walks_past_a_thousand_newer_runs(
     others = [RunRequest(target=target, name="someone else's run")] * 1050
     assert (await client.create_many(others, concurrency=32)).ok
     clock.at -= 60
+    await client.create(target, name="an older run")  # the client reads the clock again
     emulator.inject_fault("reset_after")
     run = await client.create(target, inputs={"n": 1})
-    assert len(emulator.runs) == 1051
-    assert emulator.requests.count(CREATE) == 1051
+    assert len(emulator.runs) == 1052
+    assert emulator.requests.count(CREATE) == 1052
     assert emulator.requests.count(LIST) == 11
     assert emulator.runs[run.id].inputs == [{"name": "n", "value": 1}]
 
@@ -182,6 +204,6 @@ async def test_an_earlier_same_named_run_is_not_taken_for_a_create_that_never_ar
     target = emulator.default_target
     earlier = await client.create(target, name="nightly")
     emulator.inject_fault("reset_before")
-    with pytest.raises(CreateUnconfirmed):
-        await client.create(target, name="nightly")
-    assert len(emulator.runs) == 1 and earlier.id in emulator.runs
+    run = await client.create(target, name="nightly")  # absent after the window: sent again
+    assert run.ref != earlier.ref
+    assert set(emulator.runs) == {earlier.id, run.id}

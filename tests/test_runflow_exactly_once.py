@@ -46,29 +46,37 @@ async def test_a_create_answered_503_is_sent_again_without_a_lookup(
     assert list(emulator.runs) == [run.id]
 
 
-async def test_a_create_answered_500_is_looked_up_once_then_sent_again(
+async def test_a_create_answered_500_is_looked_for_until_its_settle_window_has_passed(
     client: RunClient, emulator: RunflowEmulator
 ) -> None:
-    # The provider answered: it has finished with the request, so one look settles it.
+    # A 500 may come after the run was made, and the listing may lag: the run is
+    # looked for, and the create sent again only once a look that started after the
+    # settle window found nothing.
     emulator.inject(500)
     run = await client.create(emulator.default_target)
     posts = sent(emulator, "POST")
     assert len(posts) == 2
     assert posts[0].body["client_ref"] == posts[1].body["client_ref"] == run.raw["client_ref"]
-    assert lookups(emulator) == [f'client_ref:"{run.raw["client_ref"]}"']
+    assert lookups(emulator) == [f'client_ref:"{run.raw["client_ref"]}"'] * 2
     assert list(emulator.runs) == [run.id]
 
 
-async def test_a_create_answered_504_is_never_sent_again(
-    client: RunClient, emulator: RunflowEmulator
+async def test_a_create_answered_504_is_not_sent_again_before_its_settle_window_passes(
+    emulator: RunflowEmulator,
 ) -> None:
-    # A gateway timed out: Runflow may still be making the run. Looked up, not resent.
-    emulator.inject(504)
-    with pytest.raises(CreateUnconfirmed) as caught:
-        await client.create(emulator.default_target)
-    assert len(sent(emulator, "POST")) == 1 and emulator.runs == {}
-    assert len(lookups(emulator)) > 1
-    assert await client.resolve(caught.value.token) is None
+    # A gateway timed out: Runflow may still be making the run. Looked up, not resent
+    # while the window is open; resolve() says "none" only once it has passed.
+    options = testing_options(deadline=0.5, settle_window=2.0)
+    async with emulated_client("runflow", emulator=emulator, options=options) as (client, _):
+        emulator.inject(504)
+        with pytest.raises(CreateUnconfirmed) as caught:
+            await client.create(emulator.default_target)
+        assert len(sent(emulator, "POST")) == 1 and emulator.runs == {}
+        assert len(lookups(emulator)) >= 1
+        with pytest.raises(CreateUnconfirmed):
+            await client.resolve(caught.value.token)
+        assert await client.resolve(caught.value.token, timeout=10) is None
+    assert len(sent(emulator, "POST")) == 1
 
 
 async def test_single_creates_give_up_after_the_last_attempt(emulator: RunflowEmulator) -> None:

@@ -17,6 +17,7 @@ import orjson
 from ._convert import structure
 from ._errors import InvalidRequest, ProviderUnavailable, ResponseError
 from ._http import GarbledBody, HttpClient, Response
+from ._provider_clock import ProviderClock
 from ._redact import Redactor
 from ._retry import Deadline, parse_retry_after, retrying
 from ._translation import ErrorTranslator
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+UNPROCESSED = frozenset({408, 429, 503})
+"""Statuses that say the provider did not process the request: safe to send again."""
 _URL_SAFE = re.compile(r"[A-Za-z0-9_.~-]+")  # what quote() leaves alone: no work to do
 _DOTS = (".", "..")  # URL-safe, but they would move the request to another path
 
@@ -57,6 +60,8 @@ class Channel:
         self.provider = translator.provider
         self.cursor_key = cursor_key
         """The key this client's listing cursors are signed with (from its credential)."""
+        self.clock = ProviderClock()
+        """The provider's clock, as the answers to creates and lookups show it."""
 
     def __repr__(self) -> str:
         return f"<Channel {self.provider} {self.http.base_url}>"
@@ -68,16 +73,20 @@ class Channel:
         secrets: Any = (),
         deadline: Deadline | None = None,
         key: str | None = None,
+        clock: bool = False,
     ) -> Call:
         """A handle for one logical operation; ``secrets`` are redacted from it.
 
         Pass the ``deadline`` of a larger logical call (a create and its lookups)
         to share it; a new one starts otherwise. ``key`` fixes the call's
-        idempotency key (a create's, derived from its client token).
+        idempotency key (a create's, derived from its client token). ``clock``
+        has its answers' ``Date`` headers read into the channel's ``clock``.
         """
         redactor = self.redactor.extend(secrets) if secrets else self.redactor
         call = Call(self, operation, redactor, deadline or Deadline(self.http.options.deadline))
         call._key = key
+        if clock:
+            call._clock = self.clock
         return call
 
 
@@ -88,7 +97,16 @@ class Call:
     idempotency key (``idempotency_key``), so a retried write is the same write.
     """
 
-    __slots__ = ("_channel", "_key", "deadline", "operation", "provider", "redactor")
+    __slots__ = (
+        "_channel",
+        "_clock",
+        "_key",
+        "deadline",
+        "operation",
+        "possibly_processed",
+        "provider",
+        "redactor",
+    )
 
     def __init__(
         self, channel: Channel, operation: str, redactor: Redactor, deadline: Deadline
@@ -99,6 +117,11 @@ class Call:
         self.redactor = redactor
         self.deadline = deadline
         self._key: str | None = None
+        self._clock: ProviderClock | None = None
+        self.possibly_processed = False
+        """Whether a write attempt of this call may have been carried out though it did
+        not succeed: its answer was lost or garbled, or the provider failed (a 5xx other
+        than 503) or said it was still at it. Later attempts do not clear it."""
 
     def __repr__(self) -> str:
         return f"<Call {self.provider}.{self.operation}>"
@@ -226,20 +249,32 @@ class Call:
         into: type[Any] | None = None,
     ) -> Response:
         http = self._channel.http
-        response = await http.send(
-            method,
-            path,
-            params=params,
-            data=data,
-            headers=headers,
-            time_left=self.deadline.remaining(),
-            provider=self.provider,
-            operation=self.operation,
-            redactor=self.redactor,
-            into=into,
-        )
+        try:
+            response = await http.send(
+                method,
+                path,
+                params=params,
+                data=data,
+                headers=headers,
+                time_left=self.deadline.remaining(),
+                provider=self.provider,
+                operation=self.operation,
+                redactor=self.redactor,
+                into=into,
+            )
+        except (ProviderUnavailable, ResponseError) as exc:
+            if method in _WRITE_METHODS and getattr(exc, "delivered", None) is not False:
+                self.possibly_processed = True  # sent, and its answer lost or unreadable
+            raise
+        if self._clock is not None:
+            self._clock.saw_date(response.headers.get("Date"))
         if response.status in expect:
             return response
+        if method in _WRITE_METHODS and (
+            (response.status >= 500 and response.status not in UNPROCESSED)
+            or _in_progress(response)
+        ):
+            self.possibly_processed = True
         raise self._refusal(response, retryable)
 
     def _refusal(self, response: Response, retryable: bool) -> Exception:

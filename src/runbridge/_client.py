@@ -27,7 +27,7 @@ from ._errors import (
 )
 from ._event_reading import read_event
 from ._events import DEFAULT_TOLERANCE, MAX_EVENT_BYTES, RunEvent
-from ._journal import Journal, JournalEntry, MemoryJournal
+from ._journal import Journal, MemoryJournal
 from ._lifecycle import Move, check_transition
 from ._listing import fetch_page
 from ._model import (
@@ -42,6 +42,7 @@ from ._model import (
     RunUpdate,
 )
 from ._pagination import RunIterator, decode_cursor
+from ._pending import Unconfirmed
 from ._retry import Deadline
 from ._waiting import Poller
 
@@ -106,6 +107,11 @@ class RunClient:
 
     async def __aenter__(self) -> Self:
         await self._channel.http.open()
+        try:
+            await self._creator.journal.open()
+        except BaseException:
+            await self.aclose()
+            raise
         return self
 
     async def __aexit__(
@@ -120,7 +126,7 @@ class RunClient:
         """Close the HTTP session (and a journal the client opened itself)."""
         await self._channel.http.close()
         if self._owns_journal:
-            self._creator.journal.close()
+            await self._creator.journal.close()
 
     def use_journal(self, journal: Journal, *, owned: bool = False) -> None:
         """Record creates in ``journal`` from now on (``owned``: close it with the client)."""
@@ -251,24 +257,33 @@ class RunClient:
             self._seen(run)
         return result
 
-    async def resolve(self, token: str, *, request: RunRequest | None = None) -> Run | None:
-        """The run a create with client ``token`` made, or ``None`` if it made none.
+    async def resolve(
+        self, token: str, *, request: RunRequest | None = None, timeout: float = 0.0
+    ) -> Run | None:
+        """The run a create with client ``token`` made, or ``None`` if it certainly made none.
 
         For a create that raised ``CreateUnconfirmed`` (or was cancelled, or is
         listed by ``unconfirmed()``). Providers with idempotency keys settle it by
         sending the create again with its key (pass ``request`` when this client
-        did not send it); others look the run up. ``None`` means the provider has no
-        such run: creating the request again will not duplicate it.
+        did not send it); others look the run up. ``None`` means the provider has
+        no such run and none can appear any more (its settle window after the last
+        send has passed): creating the request again will not duplicate it. While
+        that cannot be known yet (the window is open, or another process holds the
+        create's claim), ``CreateUnconfirmed`` is raised again with ``settles_at``;
+        ``timeout`` waits up to that many seconds for the answer instead.
         """
         if not isinstance(token, str) or not token:
             raise self._args.invalid("token must be a non-empty string", "token", "resolve")
-        run = await self._creator.resolve(token, request)
+        self._args.seconds(timeout, "timeout", positive=False)
+        run = await self._creator.resolve(token, request, timeout)
         return self._seen(run) if run is not None else None
 
-    def unconfirmed(self) -> list[JournalEntry]:
+    def unconfirmed(self) -> Unconfirmed:
         """Creates of this provider whose outcome is unknown (in flight, unconfirmed,
-        or cancelled by the caller), oldest first; ``resolve`` settles each."""
-        return self._creator.journal.pending(self.provider)
+        or cancelled by the caller), oldest first: ``await client.unconfirmed()``.
+        ``resolve`` settles each. (Used without ``await`` it still reads the journal,
+        with a ``DeprecationWarning``, until runbridge 0.3.)"""
+        return Unconfirmed(self._creator.journal, self.provider)
 
     async def get(self, run: RunRef | Run | str) -> Run:
         """Read a run."""

@@ -22,7 +22,9 @@ PROFILE_ENV = "RUNBRIDGE_PROFILE"
 
 DEFAULT_FILE = "runbridge.toml"
 
-_PROFILE_KEYS = frozenset({"provider", "token_env", "base_url", "settings", "targets", "client"})
+_PROFILE_KEYS = frozenset(
+    {"provider", "token_env", "base_url", "settings", "targets", "client", "journal", "journal_env"}
+)
 _CLIENT_KEYS = frozenset(
     {
         "timeout",
@@ -32,6 +34,7 @@ _CLIENT_KEYS = frozenset(
         "max_connections_per_host",
         "max_body_bytes",
         "max_inflight_body_bytes",
+        "settle_window",
     }
 )
 _LITERAL_SECRETS = frozenset({"token", "api_key", "key", "password", "secret"})
@@ -53,6 +56,18 @@ class Profile:
     settings: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
     targets: Mapping[str, str] = attrs.field(factory=dict, hash=False)
     client: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
+    journal: str | None = None
+    """Where creates are journaled: an SQLite file path or a ``postgresql://`` URL
+    without a password (``journal_env`` names a variable holding one with it)."""
+    journal_env: str | None = None
+
+    def journal_location(self, environ: Mapping[str, str] | None = None) -> str | None:
+        """The journal this profile names (``journal``, or the ``journal_env`` variable)."""
+        if self.journal_env is not None:
+            return self._env(
+                os.environ if environ is None else environ, self.journal_env, "journal_env"
+            )
+        return self.journal
 
     def resolved_settings(self, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         """Settings with every ``*_env`` reference replaced by its variable's value."""
@@ -227,6 +242,7 @@ def _profile(name: str, body: Any) -> Profile:
     base_url = body.get("base_url")
     if base_url is not None and not isinstance(base_url, str):
         raise ConfigError(f"profile {name!r}: base_url must be a string", field=f"{where}.base_url")
+    journal, journal_env = _journal_keys(name, body)
     return Profile(
         name=name,
         provider=body["provider"],
@@ -235,4 +251,35 @@ def _profile(name: str, body: Any) -> Profile:
         settings=tables["settings"],
         targets=tables["targets"],
         client=tables["client"],
+        journal=journal,
+        journal_env=journal_env,
     )
+
+
+def _journal_keys(name: str, body: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    where = f"profiles.{name}"
+    journal, journal_env = body.get("journal"), body.get("journal_env")
+    for key, value in (("journal", journal), ("journal_env", journal_env)):
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ConfigError(
+                f"profile {name!r}: {key!r} must be a non-empty string", field=f"{where}.{key}"
+            )
+    if journal is not None and journal_env is not None:
+        raise ConfigError(
+            f"profile {name!r}: give 'journal' or 'journal_env', not both",
+            field=f"{where}.journal",
+        )
+    if isinstance(journal, str) and "://" in journal:
+        from urllib.parse import urlsplit
+
+        try:
+            password = urlsplit(journal).password
+        except ValueError:
+            password = None
+        if password:
+            raise ConfigError(
+                f"profile {name!r}: the journal URL holds a password; name an environment "
+                "variable holding the URL with 'journal_env' instead",
+                field=f"{where}.journal",
+            )
+    return journal, journal_env

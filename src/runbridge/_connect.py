@@ -47,9 +47,10 @@ def connect(
     or the file's ``default_profile`` is used. A profile's credentials are read
     from ``environ`` (default: the process environment).
 
-    ``journal`` records every create before it is sent (a ``Journal``, or the path
-    of an SQLite file that survives the process); by default the client keeps one
-    in memory.
+    ``journal`` claims and records every create before it is sent: a ``Journal``,
+    the path of an SQLite file (processes on one host), or a ``postgresql://`` URL
+    (processes on many hosts; the ``postgres`` extra). A profile names one with
+    ``journal`` or ``journal_env``. By default the client keeps one in memory.
 
     ``webhook_secrets`` are the secrets run events are signed with (several while one
     is rotated out): ``client.parse_event`` and ``runbridge.EventReceiver`` accept a
@@ -72,6 +73,8 @@ def connect(
         client = _connect_profile(
             profile, options, registry, environ, webhook_secrets, max_event_bytes
         )
+        if journal is None:
+            journal = profile.journal_location(environ)
     else:
         if token is None:
             raise ConfigError("a non-empty token is required", field="token", provider=provider)
@@ -87,7 +90,7 @@ def connect(
             _event_cap(max_event_bytes, provider),
         )
     if journal is not None:
-        client.use_journal(open_journal(journal), owned=not hasattr(journal, "begin"))
+        client.use_journal(open_journal(journal), owned=isinstance(journal, str | os.PathLike))
     return client
 
 

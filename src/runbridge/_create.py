@@ -1,15 +1,17 @@
 """Creating one run exactly once, and settling creates whose outcome is unknown.
 
-Every logical create has a client token, recorded in the journal before its
-first byte is sent. A create that fails *unambiguously* (the provider refused or
-throttled it, so nothing was made) is sent again with the same token. A create
-whose answer was lost is never sent again while it may still land:
+Every logical create has a client token, claimed in the journal before its first
+byte is sent: a second process that meets the claim waits or reports it, never
+sends. The create remembers every send that may have made its run. While one
+may have, the outcome can only be the run or ``CreateUnconfirmed`` with the
+token, never a plain error, and nothing is sent again while it may still land:
 
-- with an idempotency key (``Adapter.idempotent_create``) the transport retries
-  it with the same key, which the provider answers with the original run;
-- with a client tag (``Adapter.tag``) the run is looked up, with backoff, until
-  the call's deadline;
-- otherwise, or when the lookup does not find it in time, ``CreateUnconfirmed``
+- with an idempotency key (``Adapter.idempotent_create``) the create is sent
+  again with the same key, which the provider answers with the original run;
+- with a client tag (``Adapter.tag``) the run is looked up, with backoff; once
+  the settle window after the last send has passed and a look finds nothing,
+  the provider made none and the create is sent again (same token, same tag);
+- otherwise, or when the call's deadline comes first, ``CreateUnconfirmed``
   carries the token, and ``RunClient.resolve(token)`` settles it later.
 """
 
@@ -17,39 +19,38 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime
+from typing import Any
 
 from ._adapter import Adapter
-from ._call import Channel
+from ._call import UNPROCESSED, Channel
 from ._errors import (
     CreateUnconfirmed,
     InvalidRequest,
+    JournalError,
     ProviderUnavailable,
     RateLimited,
     ResponseError,
     RunbridgeError,
     UnsupportedOperation,
 )
-from ._journal import Journal, JournalEntry, fingerprint
-from ._lookup import find_created
+from ._journal import Claim, Journal, JournalEntry, fingerprint
 from ._model import Run, RunRef, RunRequest
 from ._retry import Deadline, retrying
+from ._settling import Sends, Settler, Verdict
 
-log = logging.getLogger("runbridge")
+log = logging.getLogger("runbridge.create")
 
 REMEMBERED = 4096
 """Requests a client remembers, by run, so that an emulated retry can send them again."""
 
-LOOKUPS = 8
-"""Looks for the run of a create whose answer was lost, under a policy that does not wait."""
+LEASE_MARGIN = 30.0
+"""Seconds a claim's lease outlasts the call that holds it (deadline and settle window)."""
 
 _KEYS = uuid.UUID("6d0a3b52-8f0e-4b8e-9f3c-2f7a1c9e5b10")
-_UNPROCESSED = frozenset({408, 429, 503})
-"""Statuses that say the provider did not process the request: safe to send again."""
-_STILL_RUNNING = frozenset({502, 504})
-"""Gateway statuses: the provider behind the gateway may still be processing the request."""
 
 
 def key_of(token: str) -> str:
@@ -70,36 +71,20 @@ def unprocessed(exc: Exception) -> bool:
     if isinstance(exc, RateLimited):
         return True
     return isinstance(exc, ProviderUnavailable) and (
-        exc.status in _UNPROCESSED or exc.delivered is False
+        exc.status in UNPROCESSED or exc.delivered is False
     )
 
 
 def ambiguous(exc: Exception) -> bool:
-    """Whether a failed create may have made its run (its answer was lost or unreadable)."""
+    """Whether a failed create may have made its run (its answer was lost or unreadable,
+    or the provider failed while at it)."""
     if isinstance(exc, CreateUnconfirmed) or unprocessed(exc):
         return False
     return isinstance(exc, ProviderUnavailable | ResponseError)
 
 
-def settled(exc: Exception) -> bool:
-    """Whether the provider had finished with a failed create when it answered (an error
-    status of its own, not a gateway's): a run it made would be listed by now."""
-    status = getattr(exc, "status", None)
-    return (
-        isinstance(exc, ProviderUnavailable)
-        and status is not None
-        and status >= 500
-        and status not in _STILL_RUNNING
-    )
-
-
-class _Absent(Exception):
-    """A create the provider answered with a server error, and whose run is not there:
-    it made none, so it may be sent again (internal to ``Creator``)."""
-
-    def __init__(self, cause: Exception) -> None:
-        super().__init__(str(cause))
-        self.cause = cause
+class _Open(Exception):
+    """A send may have made the run; the next attempt settles it first (internal)."""
 
 
 class Creator:
@@ -111,7 +96,23 @@ class Creator:
         self.journal = journal
         self.sent: OrderedDict[RunRef, RunRequest] = OrderedDict()
         self._requests: dict[str, RunRequest] = {}
-        """Requests of pending creates by token, so that ``resolve`` can replay them."""
+        """Requests of unsettled creates by token, so that ``resolve`` can replay them."""
+        self._inflight: set[str] = set()
+        """Tokens this client is sending right now."""
+        options = channel.http.options
+        window = options.settle_window
+        self.window = adapter.settle_window if window is None else window
+        self.lease = options.deadline + self.window + LEASE_MARGIN
+        """Seconds a claim holds: the call, the settle window after it, and a margin."""
+        self.settler = Settler(adapter, channel, self._now, self.window)
+
+    async def _now(self) -> float:
+        return await self.journal.now()
+
+    @property
+    def tagged(self) -> bool:
+        """Whether the adapter can mark creates so that a lookup finds them."""
+        return type(self.adapter).tag is not Adapter.tag
 
     def remember(self, run: Run, request: RunRequest) -> Run:
         """Keep ``request`` as the one that made ``run`` (for an emulated retry)."""
@@ -145,8 +146,14 @@ class Creator:
             batch=batch,
             index=index,
             chunk=chunk,
+            provider_sent_at=self.channel.clock.provider_time(time.time()),
         )
         return entry, sent, tagged is not None
+
+    def tagged_request(self, request: RunRequest, token: str) -> tuple[RunRequest, bool]:
+        """The request as a create with ``token`` sends it, and whether it is tagged."""
+        tagged = self.adapter.tag(request, token)
+        return tagged or request, tagged is not None
 
     async def create(
         self,
@@ -156,73 +163,195 @@ class Creator:
         batch: str | None = None,
         index: int | None = None,
     ) -> Run:
-        """Create one run, recorded in the journal from before its first byte."""
-        entry, sent, tagged = self.entry(request, token or new_token(), batch=batch, index=index)
-        self.journal.begin([entry])
-        return await self.send(entry, request, sent, tagged)
+        """Create one run, claimed in the journal before its first byte.
+
+        In a batch, the slot may already be claimed: a run made is read back, a
+        create whose holder died is settled first, and one another live process
+        holds is waited for (at most a lease), then reported unconfirmed.
+        """
+        entry, _, _ = self.entry(request, token or new_token(), batch=batch, index=index)
+        claim = await self.claim_one(entry)
+        return await self.follow(claim, request)
+
+    async def claim_one(self, entry: JournalEntry) -> Claim:
+        """Claim one create; a claim another live process holds is waited for (one lease
+        at most), polling the journal."""
+        wait = 0.02
+        give_up = time.monotonic() + self.lease
+        while True:
+            (claim,) = await self.journal.claim([entry], lease=self.lease)
+            if claim.outcome != "held" or time.monotonic() >= give_up:
+                return claim
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, 1.0)
+
+    async def follow(self, claim: Claim, request: RunRequest) -> Run:
+        """Act on a claim: send a new create, read a settled one back, settle a taken
+        one, report one still held elsewhere."""
+        entry = claim.entry
+        if claim.outcome == "new":
+            sent, tagged = self.tagged_request(request, entry.token)
+            sends = Sends(
+                count=1, fresh=True, last=time.monotonic(), provider_sent_at=entry.provider_sent_at
+            )
+            return await self.send(entry, request, sent, tagged, sends)
+        if claim.outcome == "settled" or entry.state == "done":
+            if entry.state == "done" and entry.ref is not None:
+                ref = RunRef.parse(entry.ref)
+                run = await self.adapter.get(self.channel.call("get"), ref.id)
+                return self.remember(run, request)
+            raise InvalidRequest(  # pragma: no cover - a batch slot is never settled empty
+                "this create was abandoned", field="token", provider=self.adapter.name
+            )
+        if claim.outcome == "held":
+            raise self.unconfirmed(
+                entry.token,
+                None,
+                reason=f"another process ({entry.holder}) holds this create's claim",
+                settles_at=_at(entry.lease_until),
+            )
+        return await self.settle_taken(entry, request)
+
+    async def settle_taken(self, entry: JournalEntry, request: RunRequest) -> Run:
+        """A create claimed over from a holder that died or gave up: it may have been
+        sent, so it is settled (looked for, or sent again with its key) before anything
+        else is sent."""
+        sent, tagged = self.tagged_request(request, entry.token)
+        sends = Sends(
+            count=entry.sends,
+            open=entry.sends > 0,
+            cause=None,
+            journal_sent_at=entry.sent_at,
+            provider_sent_at=entry.provider_sent_at,
+        )
+        return await self.send(entry, request, sent, tagged, sends)
 
     async def send(
-        self, entry: JournalEntry, request: RunRequest, sent: RunRequest, tagged: bool
+        self,
+        entry: JournalEntry,
+        request: RunRequest,
+        sent: RunRequest,
+        tagged: bool,
+        sends: Sends,
     ) -> Run:
-        """Send a journaled create and settle its entry with what came of it."""
+        """Send a claimed create (settling an earlier send first) and record its outcome."""
         token = entry.token
         self._requests[token] = request
+        self._inflight.add(token)
         try:
-            run = await self._attempts(sent, token, entry.since, tagged)
+            run = await self._attempts(entry, sent, tagged, sends)
         except CreateUnconfirmed:
-            raise  # stays pending, with its request, for resolve()
+            await self._quietly(self.journal.release(token))  # stays pending, for resolve()
+            raise
+        except JournalError:
+            raise
         except RunbridgeError:
-            self.journal.abandon(token)
+            await self.journal.abandon(token)
             self._requests.pop(token, None)
             raise
-        self.journal.finish(token, str(run.ref))
+        finally:
+            self._inflight.discard(token)
+        await self._quietly(self.journal.finish(token, str(run.ref)))
         self._requests.pop(token, None)
         return self.remember(run, request)
 
-    async def _attempts(self, sent: RunRequest, token: str, since: datetime, tagged: bool) -> Run:
-        channel, adapter = self.channel, self.adapter
-        deadline = Deadline(channel.http.options.deadline)
+    async def _quietly(self, work: Any) -> None:
+        """Record in the journal without losing what the provider said: a run made is
+        the caller's even when the journal cannot note it (its entry stays pending, and
+        ``resolve`` finds the run later)."""
+        try:
+            await work
+        except JournalError as exc:
+            log.warning(
+                "%s: the journal could not record a create's outcome: %s", self.adapter.name, exc
+            )
+
+    async def _attempts(
+        self, entry: JournalEntry, sent: RunRequest, tagged: bool, sends: Sends
+    ) -> Run:
+        channel, adapter, token = self.channel, self.adapter, entry.token
+        options = channel.http.options
+        deadline = Deadline(options.deadline)
         secrets = sent.secrets.values()
+        once = options.retry.attempts == 1
 
         async def attempt() -> Run:
-            call = channel.call("create", secrets=secrets, deadline=deadline, key=key_of(token))
+            if sends.open and not adapter.idempotent_create:
+                verdict = await self._settle_open(sent, entry, sends, deadline, once)
+                if verdict.run is not None:
+                    log.info("%s.create: recovered %s", adapter.name, verdict.run.ref)
+                    return verdict.run
+                if not verdict.absent:
+                    raise self.unconfirmed(token, sends.cause, settles_at=verdict.settles_at)
+                sends.open = False  # the provider made nothing: sending again is safe
+            if sends.fresh:
+                sends.fresh = False  # its claim recorded this first send
+            else:
+                provider_at = channel.clock.provider_time(time.time())
+                if not await self.journal.resent(token, provider_at=provider_at):
+                    raise self.unconfirmed(
+                        token, sends.cause, reason="this process no longer holds its claim"
+                    )
+                sends.provider_sent_at = provider_at
+                sends.count += 1
+            sends.last = time.monotonic()
+            call = channel.call(
+                "create", secrets=secrets, deadline=deadline, key=key_of(token), clock=True
+            )
+            started = time.time()
             try:
-                return await adapter.create(call, sent)
+                run = await adapter.create(call, sent)
             except Exception as exc:
-                if not ambiguous(exc):
-                    raise
-                cause = exc
-            if tagged and not adapter.idempotent_create:
-                # A provider that answered has finished: one look settles it. An answer
-                # that never came may still land: keep looking until the deadline.
-                # (A policy that never retries looks once: it wants each failure as is.)
-                once = settled(cause) or channel.http.options.retry.attempts == 1
-                found = await self.look(sent, token, since, deadline, looks=1 if once else None)
-                if found is not None:
-                    log.info("%s.create: recovered %s after %s", adapter.name, found.ref, cause)
-                    return found
-                if settled(cause):
-                    raise _Absent(cause)
-            raise self.unconfirmed(token, cause)
+                if call.possibly_processed or ambiguous(exc):
+                    sends.open, sends.cause = True, exc
+                    raise _Open(str(exc)) from None
+                raise
+            channel.clock.saw_created(run.created_at, started, time.time())
+            return run
 
         try:
             return await retrying(
                 attempt,
-                policy=channel.http.options.retry,
+                policy=options.retry,
                 deadline=deadline,
-                retryable=lambda exc: unprocessed(exc) or isinstance(exc, _Absent),
+                retryable=lambda exc: isinstance(exc, _Open) or unprocessed(exc),
                 label=f"{adapter.name}.create",
             )
-        except _Absent as absent:
-            error = absent.cause
+        except _Open:
+            error: Exception = self.unconfirmed(token, sends.cause)
+        except (CreateUnconfirmed, JournalError):
+            raise
+        except RunbridgeError as exc:
+            if not sends.open:
+                raise
+            error = self.unconfirmed(token, exc)  # an earlier send may have made the run
         raise error
 
-    def unconfirmed(self, token: str, cause: Exception) -> CreateUnconfirmed:
+    async def _settle_open(
+        self, sent: RunRequest, entry: JournalEntry, sends: Sends, deadline: Deadline, once: bool
+    ) -> Verdict:
+        if not self.tagged:
+            return Verdict()  # nothing to look for: it stays unknown
+        return await self.settler.look(
+            sent, entry.token, entry.since, sends, deadline, exclude=self.sent.keys(), once=once
+        )
+
+    def unconfirmed(
+        self,
+        token: str,
+        cause: Exception | None,
+        *,
+        reason: str | None = None,
+        settles_at: datetime | None = None,
+    ) -> CreateUnconfirmed:
         """The error of a create whose run may exist."""
+        why = reason or f"the create's outcome is unknown ({cause})"
+        when = f" after {settles_at.isoformat(timespec='seconds')}" if settles_at else ""
         error = CreateUnconfirmed(
-            f"the create's outcome is unknown ({cause}); it may have made a run: settle it "
-            f"with client.resolve({token!r}) rather than creating it again",
+            f"{why}; it may have made a run: settle it with client.resolve({token!r}){when} "
+            "rather than creating it again",
             token=token,
+            settles_at=settles_at,
             provider=self.adapter.name,
             operation="create",
             status=getattr(cause, "status", None),
@@ -231,55 +360,23 @@ class Creator:
         error.__cause__ = cause
         return error
 
-    async def look(
-        self,
-        sent: RunRequest,
-        token: str,
-        since: datetime,
-        deadline: Deadline,
-        *,
-        looks: int | None = None,
-    ) -> Run | None:
-        """Look for the run of a tagged create, with backoff, until ``deadline``.
+    # -- resolve ------------------------------------------------------------------------
 
-        ``looks`` caps the number of looks (one after an answer that says the
-        provider had finished). A policy that does not wait (tests) looks at most
-        ``LOOKUPS`` times, since no time passes between its looks.
-        """
-        policy = self.channel.http.options.retry
-        limit = looks if looks is not None else (None if policy.wait else LOOKUPS)
-        secrets = sent.secrets.values()
-        look = 0
+    async def resolve(self, token: str, request: RunRequest | None, timeout: float) -> Run | None:
+        """The run a create with ``token`` made, ``None`` if it certainly made none; raises
+        ``CreateUnconfirmed`` while that cannot be known yet (see ``RunClient.resolve``)."""
+        give_up = time.monotonic() + timeout
         while True:
-            look += 1
-            call = self.channel.call("create", secrets=secrets, deadline=deadline)
             try:
-                found = await find_created(
-                    self.adapter, call, sent, token, since=since, exclude=self.sent.keys()
-                )
-            except CreateUnconfirmed:
-                raise
-            except RunbridgeError as exc:  # the lookup failed too: look again
-                log.debug("%s.create: lookup %d failed: %s", self.adapter.name, look, exc)
-                found = None
-            if found is not None:
-                return found
-            if limit is not None and look >= limit:
-                return None
-            # Equal jitter: never much less than the backoff, so a slow provider that is
-            # still making the run gets the time to finish.
-            ceiling = min(policy.max_delay, policy.base_delay * 2 ** min(look - 1, 16))
-            import random
+                return await self._resolve_once(token, request)
+            except CreateUnconfirmed as exc:
+                pause = _seconds_until(exc.settles_at)
+                if pause is None or time.monotonic() + pause > give_up:
+                    raise
+            await asyncio.sleep(pause + 0.01)
 
-            pause = ceiling / 2 + random.uniform(0, ceiling / 2) if policy.wait else 0.0  # noqa: S311
-            if pause >= deadline.remaining():
-                return None
-            if pause > 0:
-                await asyncio.sleep(pause)
-
-    async def resolve(self, token: str, request: RunRequest | None) -> Run | None:
-        """The run a create with ``token`` made, ``None`` if it made none (see ``RunClient``)."""
-        entry = self.journal.get(token)
+    async def _resolve_once(self, token: str, request: RunRequest | None) -> Run | None:
+        entry = await self.journal.get(token)
         if entry is None or entry.provider != self.adapter.name:
             raise InvalidRequest(
                 f"no create with token {token!r} in this client's journal",
@@ -300,6 +397,8 @@ class Creator:
                 provider=self.adapter.name,
                 operation="resolve",
             )
+        if token in self._inflight:
+            raise self.unconfirmed(token, None, reason="this client is still sending it")
         if self.adapter.idempotent_create:
             if request is None:
                 raise InvalidRequest(
@@ -309,16 +408,27 @@ class Creator:
                     provider=self.adapter.name,
                     operation="resolve",
                 )
-            _, sent, tagged = self.entry(request, token)
-            return await self.send(entry, request, sent, tagged)
-        if type(self.adapter).tag is Adapter.tag:
+        elif not self.tagged:
             raise UnsupportedOperation(
                 f"{self.adapter.name} has neither idempotency keys nor a place for a client "
                 "token: the outcome of this create cannot be found out",
                 provider=self.adapter.name,
                 operation="resolve",
             )
-        return await self._settle_by_lookup(entry, request)
+        (claim,) = await self.journal.claim([entry], lease=self.lease)
+        if claim.outcome != "taken":
+            if claim.outcome == "held":
+                raise self.unconfirmed(
+                    token,
+                    None,
+                    reason=f"another process ({claim.entry.holder}) holds this create's claim",
+                    settles_at=_at(claim.entry.lease_until),
+                )
+            return await self._resolve_once(token, request)  # settled meanwhile
+        if self.adapter.idempotent_create:
+            assert request is not None
+            return await self.settle_taken(claim.entry, request)
+        return await self._settle_by_lookup(claim.entry, request)
 
     async def _settle_by_lookup(
         self, entry: JournalEntry, request: RunRequest | None
@@ -329,13 +439,38 @@ class Creator:
             options=entry.options,
             inputs=request.inputs if request is not None else {},
         )
-        call = self.channel.call("resolve")
-        found = await find_created(
-            self.adapter, call, sent, entry.token, since=entry.since, exclude=self.sent.keys()
+        sends = Sends(
+            count=entry.sends,
+            open=True,
+            journal_sent_at=entry.sent_at,
+            provider_sent_at=entry.provider_sent_at,
         )
-        if found is None:
-            self.journal.abandon(entry.token)
+        deadline = Deadline(self.channel.http.options.deadline)
+        verdict = await self.settler.look(
+            sent, entry.token, entry.since, sends, deadline, exclude=self.sent.keys(), once=True
+        )
+        if verdict.run is not None:
+            await self.journal.finish(entry.token, str(verdict.run.ref))
+        elif verdict.absent:
+            await self.journal.abandon(entry.token)
         else:
-            self.journal.finish(entry.token, str(found.ref))
+            await self._quietly(self.journal.release(entry.token))
+            raise self.unconfirmed(
+                entry.token,
+                None,
+                reason="its run is not there yet, but the provider's settle window after "
+                "the last send has not passed",
+                settles_at=verdict.settles_at,
+            )
         self._requests.pop(entry.token, None)
-        return found
+        return verdict.run
+
+
+def _at(seconds: float | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+
+
+def _seconds_until(when: datetime | None) -> float | None:
+    if when is None:
+        return None
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from ._model import Run, RunStatus
 
 
@@ -119,14 +121,35 @@ class CreateUnconfirmed(RunbridgeError):
 
     ``token`` is the client token the create carried; ``candidates`` holds the
     runs that might be it when the lookup found more than one and would not guess.
+    ``settles_at`` (UTC) is when asking ``resolve(token)`` again can settle it: the
+    end of the provider's settle window after the last send, or of another
+    process's claim on the create; ``None`` when no time can be given.
     """
 
     def __init__(
-        self, message: str, *, token: str, candidates: tuple[Run, ...] = (), **kwargs: Any
+        self,
+        message: str,
+        *,
+        token: str,
+        candidates: tuple[Run, ...] = (),
+        settles_at: datetime | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(message, **kwargs)
         self.token = token
         self.candidates = candidates
+        self.settles_at = settles_at
+
+
+class JournalError(RunbridgeError):
+    """The create journal cannot be used: ``store`` names it (a file, or a database
+    without its password) and ``reason`` says what is wrong: ``locked``, ``corrupt``,
+    ``read-only``, ``unwritable``, ``unreachable``, ``schema`` or ``closed``."""
+
+    def __init__(self, message: str, *, store: str, reason: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.store = store
+        self.reason = reason
 
 
 class WaitTimeout(RunbridgeError):

@@ -63,6 +63,18 @@ def _retry_policy(_: object, attribute: attrs.Attribute[RetryPolicy], value: obj
         )
 
 
+def _optional_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else -1.0
+    if not (math.isfinite(number) and number >= 0):
+        raise ConfigError(
+            f"{attribute.name} must be a finite number of seconds, zero or more, or None, "
+            f"not {value!r:.40}",
+            field=attribute.name,
+        )
+
+
 def _flag(_: object, attribute: attrs.Attribute[bool], value: object) -> None:
     if not isinstance(value, bool):
         raise ConfigError(
@@ -97,6 +109,11 @@ class ClientOptions:
     """How failed attempts are retried."""
     allow_insecure_http: bool = attrs.field(default=False, validator=_flag)
     """Allow plain ``http://`` to hosts other than loopback."""
+    settle_window: float | None = attrs.field(default=None, validator=_optional_seconds)
+    """Seconds after a create was last sent by which a run it made is certainly listed
+    (the provider has finished with the request, however slowly): only then may a lookup
+    that finds nothing conclude that it made none. ``None``: the provider's own
+    (``Adapter.settle_window``, stated per provider in ``docs/providers/``)."""
 
 
 class BodyBudget:

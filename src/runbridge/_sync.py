@@ -255,13 +255,19 @@ class SyncRunClient(_SyncHandle):
             self._client.create_many, list(requests), concurrency=concurrency, resume=resume
         )
 
-    def resolve(self, token: str, *, request: RunRequest | None = None) -> Run | None:
-        """The run a create with client ``token`` made, or ``None`` if it made none."""
-        return self._runner.call(self._client.resolve, token, request=request)
+    def resolve(
+        self, token: str, *, request: RunRequest | None = None, timeout: float = 0.0
+    ) -> Run | None:
+        """The run a create with client ``token`` made, ``None`` if it certainly made none;
+        see ``RunClient.resolve``."""
+        return self._runner.call(self._client.resolve, token, request=request, timeout=timeout)
 
     def unconfirmed(self) -> list[JournalEntry]:
         """Creates of this provider whose outcome is unknown, oldest first."""
-        return self._client.unconfirmed()
+        return self._runner.call(self._pending)
+
+    async def _pending(self) -> list[JournalEntry]:
+        return await self._client.unconfirmed()
 
     def get(self, run: RunRef | Run | str) -> Run:
         """Read a run."""

@@ -138,16 +138,14 @@ class IgnoredErrorBody(MemoAdapter):
 
 
 class LostCreateRetried(MemoAdapter):
-    """Reports a create whose answer was lost as a 503, which says nothing was made: the
-    core sends it again, and the provider makes the run twice."""
+    """Sends a create whose answer was lost again by itself, blindly (no key, no lookup):
+    the provider makes the run twice."""
 
     async def create(self, call: Call, request: RunRequest) -> Run:
         try:
             return await super().create(call, request)
-        except ProviderUnavailable as exc:
-            raise ProviderUnavailable(
-                "memo is unavailable", status=503, provider=self.name, operation="create"
-            ) from exc
+        except ProviderUnavailable:
+            return await super().create(call, request)
 
 
 class HangingCancel(MemoAdapter):

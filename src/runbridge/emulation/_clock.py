@@ -58,21 +58,32 @@ class PollingClock(ManualClock):
 
 
 class RealClock:
-    """Wall-clock time, optionally sped up (``speed=10`` runs ten times faster)."""
+    """Wall-clock time, optionally sped up (``speed=10`` runs ten times faster) or set off
+    by ``offset`` seconds (``offset=-300``: a provider whose clock lags five minutes)."""
 
-    def __init__(self, *, speed: float = 1.0) -> None:
+    def __init__(self, *, speed: float = 1.0, offset: float = 0.0) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
         self._speed = speed
+        self._offset = offset
         self._origin_wall = time.time()
         self._origin_mono = time.monotonic()
 
     def __repr__(self) -> str:
-        return f"RealClock(speed={self._speed!r})"
+        offset = f", offset={self._offset!r}" if self._offset else ""
+        return f"RealClock(speed={self._speed!r}{offset})"
 
     def now(self) -> float:
         """Current emulator time."""
-        return self._origin_wall + (time.monotonic() - self._origin_mono) * self._speed
+        elapsed = (time.monotonic() - self._origin_mono) * self._speed
+        return self._origin_wall + self._offset + elapsed
+
+
+def http_date(seconds: float) -> str:
+    """Emulator time as an HTTP ``Date`` header value (whole seconds, GMT)."""
+    from email.utils import formatdate
+
+    return formatdate(seconds, usegmt=True)
 
 
 def iso(seconds: float | None, *, z: bool = True, naive: bool = False) -> str | None:

@@ -12,7 +12,7 @@ import orjson
 from aiohttp import web
 
 from ._auth import Auth, matching
-from ._clock import Clock, ManualClock, PollingClock
+from ._clock import Clock, ManualClock, PollingClock, http_date
 from ._deliveries import DeliveryLoop
 from ._faults import FaultKind, Faults
 from ._injection import FaultInjection
@@ -326,8 +326,14 @@ class Emulator(Planning, FaultInjection, DeliveryLoop):
     def make_app(self) -> web.Application:
         """A fresh aiohttp application serving this emulator."""
         app = web.Application(middlewares=self.middlewares(), client_max_size=64 * 1024 * 1024)
+        app.on_response_prepare.append(self._date_header)
         self.routes(app)
         return app
+
+    async def _date_header(self, request: web.Request, response: web.StreamResponse) -> None:
+        # A server's Date comes from its own clock: a provider whose clock lags (or a
+        # frozen test clock) shows it in every answer, as it does in created_at.
+        response.headers["Date"] = http_date(self.now())
 
     @contextlib.asynccontextmanager
     async def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:

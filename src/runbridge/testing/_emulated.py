@@ -39,8 +39,15 @@ def load_emulator(provider: str, *, registry: Registry | None = None, **kwargs: 
 
 
 def testing_options(**overrides: Any) -> ClientOptions:
-    """Client options for tests: retries as in production but without sleeping."""
-    fields: dict[str, Any] = {"retry": RetryPolicy.testing(), "deadline": 30.0, "timeout": 10.0}
+    """Client options for tests: retries as in production but without sleeping, and a
+    settle window of one second (an emulator finishes every request within it, unless a
+    test slows one down for longer: then give a longer ``settle_window``)."""
+    fields: dict[str, Any] = {
+        "retry": RetryPolicy.testing(),
+        "deadline": 30.0,
+        "timeout": 10.0,
+        "settle_window": 1.0,
+    }
     fields.update(overrides)
     return ClientOptions(**fields)
 
