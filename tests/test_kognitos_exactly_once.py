@@ -110,23 +110,25 @@ async def test_a_lost_create_is_unconfirmed_while_its_settle_window_is_open(
     # The deadline ends before the settle window: the honest answer is "unknown", and
     # resolve() says so until the window has passed, then "none".
     options = testing_options(deadline=0.5, settle_window=2.0)
-    async with emulator.serve() as url:
-        async with runbridge.connect(
+    async with (
+        emulator.serve() as url,
+        runbridge.connect(
             "kognitos", token=emulator.token, base_url=url, options=options
-        ) as client:
-            emulator.inject_fault("reset_before")
-            with pytest.raises(CreateUnconfirmed) as caught:
-                await client.create(emulator.default_target, name=name)
-            assert caught.value.settles_at is not None
-            assert emulator.requests.count(CREATE) == 1 and emulator.runs == {}
-            (pending,) = await client.unconfirmed()
-            assert pending.token == caught.value.token
-            with pytest.raises(CreateUnconfirmed) as early:
-                await client.resolve(caught.value.token)
-            assert early.value.settles_at is not None
-            assert await client.resolve(caught.value.token, timeout=10) is None
-            assert await client.unconfirmed() == []
-            run = await client.create(emulator.default_target, name=name)
+        ) as client,
+    ):
+        emulator.inject_fault("reset_before")
+        with pytest.raises(CreateUnconfirmed) as caught:
+            await client.create(emulator.default_target, name=name)
+        assert caught.value.settles_at is not None
+        assert emulator.requests.count(CREATE) == 1 and emulator.runs == {}
+        (pending,) = await client.unconfirmed()
+        assert pending.token == caught.value.token
+        with pytest.raises(CreateUnconfirmed) as early:
+            await client.resolve(caught.value.token)
+        assert early.value.settles_at is not None
+        assert await client.resolve(caught.value.token, timeout=10) is None
+        assert await client.unconfirmed() == []
+        run = await client.create(emulator.default_target, name=name)
     assert list(emulator.runs) == [run.id]
 
 
