@@ -28,9 +28,12 @@ from runbridge.testing import (
     raw_client,
     testing_options,
 )
+from journals import journal_kind, journal_location, postgres_server, postgres_url
 from support import PROVIDERS
 
 register_plugin(memo_plugin, name="memo-tests")
+
+__all__ = ["journal_kind", "journal_location", "postgres_server", "postgres_url"]
 
 
 @pytest.fixture(params=PROVIDERS)

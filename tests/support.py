@@ -9,7 +9,7 @@ import asyncio
 import base64
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from runbridge.emulation import Emulator, LoggedRequest
@@ -91,5 +91,13 @@ async def until(condition: Callable[[], bool], within: float = 10.0) -> None:
     """Poll ``condition`` until it holds (a deadline, not a sleep for state)."""
     end = time.monotonic() + within
     while not condition():
+        assert time.monotonic() < end, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def until_async(condition: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
+    """Poll an async ``condition`` until it holds (a deadline, not a sleep for state)."""
+    end = time.monotonic() + within
+    while not await condition():
         assert time.monotonic() < end, "condition not met in time"
         await asyncio.sleep(0.01)

@@ -23,6 +23,7 @@ from ._errors import (
     CreateUnconfirmed,
     IllegalTransition,
     InvalidRequest,
+    JournalError,
     NotFound,
     PluginError,
     ProviderUnavailable,
@@ -36,6 +37,7 @@ from ._errors import (
 from ._events import EventRejected, RunEvent
 from ._fanout import Fanout, FanoutError, Outcome, fanout
 from ._http import ClientOptions
+from ._journal import JournalEntry
 from ._model import (
     BulkError,
     BulkResult,
@@ -77,6 +79,8 @@ __all__ = [
     "File",
     "IllegalTransition",
     "InvalidRequest",
+    "JournalEntry",
+    "JournalError",
     "NotFound",
     "Outcome",
     "Page",

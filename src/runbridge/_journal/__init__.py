@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._entry import (
     Claim,
@@ -30,7 +30,9 @@ from ._entry import (
 )
 from ._memory import DONE_KEPT, MemoryJournal
 from ._protocol import Journal
-from ._sqlite import SQLiteJournal
+
+if TYPE_CHECKING:
+    from ._sqlite import SQLiteJournal
 
 __all__ = [
     "DONE_KEPT",
@@ -65,6 +67,8 @@ def open_journal(journal: Any) -> Journal:
 
         return PostgresJournal(journal)
     if isinstance(journal, str | os.PathLike):
+        from ._sqlite import SQLiteJournal
+
         return SQLiteJournal(os.fspath(journal))
     if hasattr(journal, "claim"):
         return journal  # type: ignore[no-any-return]
@@ -83,8 +87,8 @@ def open_journal(journal: Any) -> Journal:
 
 
 def __getattr__(name: str) -> Any:
-    if name == "PostgresJournal":
-        from ._postgres import PostgresJournal
+    if name == "SQLiteJournal":  # sqlite3 and a thread pool only for a journal on disk
+        from ._sqlite import SQLiteJournal
 
-        return PostgresJournal
+        return SQLiteJournal
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

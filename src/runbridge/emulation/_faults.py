@@ -95,7 +95,8 @@ class Faults:
     """How often an emulator injects each kind of fault: probabilities from 0 to 1.
 
     ``rate_limited`` answers 429 with ``Retry-After: 0``, ``rate_limited_bare``
-    429 without it, ``server_error`` 500, 502 or 503. ``reset_before`` drops the
+    429 without it, ``server_error`` one of ``server_statuses`` (500, 502 or 503 by
+    default). ``reset_before`` drops the
     connection before the request is handled (nothing changes server-side);
     ``reset_after`` handles it, keeps the change, and drops the connection
     instead of answering. ``truncated`` cuts a success body short and
@@ -124,6 +125,8 @@ class Faults:
     missing_fields: float = attrs.field(default=0.0, validator=_rate)
     slow_seconds: float = 0.02
     """How long a ``slow`` fault delays the response."""
+    server_statuses: tuple[int, ...] = attrs.field(default=SERVER_ERRORS, converter=tuple)
+    """The statuses a ``server_error`` fault picks from at random."""
     seed: int | None = None
     """Seed of the random draws; ``None`` draws differently every time."""
     methods: frozenset[str] | None = attrs.field(default=None, converter=_methods)
@@ -134,6 +137,10 @@ class Faults:
     KINDS: ClassVar[tuple[FaultKind, ...]] = KINDS
 
     def __attrs_post_init__(self) -> None:
+        if not self.server_statuses or not all(
+            isinstance(s, int) and 500 <= s <= 599 for s in self.server_statuses
+        ):
+            raise ValueError(f"server_statuses must be 5xx statuses, not {self.server_statuses}")
         if not (isinstance(self.slow_seconds, int | float) and 0 <= self.slow_seconds < math.inf):
             raise ValueError(f"slow_seconds must be a non-negative number, not {self.slow_seconds}")
         total = sum(self.rate(kind) for kind in EXCLUSIVE)

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import orjson
 from aiohttp import web
 
-from ._faults import KINDS, MALFORMED_BODY, SERVER_ERRORS, FaultKind, Faults, truncate, walk_runs
+from ._faults import KINDS, MALFORMED_BODY, FaultKind, Faults, truncate, walk_runs
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -151,7 +151,9 @@ class FaultInjection:
         if "rate_limited_bare" in kinds:
             return self._error_answer("rate_limited_bare", 429)
         if "server_error" in kinds:
-            return self._error_answer("server_error", self._rng.choice(SERVER_ERRORS))
+            return self._error_answer(
+                "server_error", self._rng.choice(self._faults.server_statuses)
+            )
         if "reset_before" in kinds:
             return await self._drop(request, "reset_before")
         response = await handler(request)
