@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 import memo_plugin
+from journals import journal_kind, journal_location, postgres_server, postgres_url
 from memo_plugin.emulator import MemoEmulator
 from runbridge import RetryPolicy, RunClient
 from runbridge.adapter import register_plugin
@@ -28,7 +29,6 @@ from runbridge.testing import (
     raw_client,
     testing_options,
 )
-from journals import journal_kind, journal_location, postgres_server, postgres_url
 from support import PROVIDERS
 
 register_plugin(memo_plugin, name="memo-tests")

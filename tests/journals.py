@@ -39,7 +39,7 @@ def postgres_server() -> Iterator[str]:
         yield url
         return
     home = tempfile.mkdtemp(prefix="runbridge-pg-")
-    os.chmod(home, 0o755)  # the server's own user must reach its directory  # noqa: S103
+    os.chmod(home, 0o755)  # the server's own user must reach its directory
     try:
         started = subprocess.run(
             ["bash", str(SCRIPT), "start", f"{home}/pg", str(_free_port())],

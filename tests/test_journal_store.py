@@ -103,7 +103,7 @@ async def test_an_abandoned_slot_is_claimed_anew(journal_location: str) -> None:
         (claim,) = await journal.claim([entry("t2")], lease=60)
         assert claim.outcome == "new" and claim.entry.token == "t2"
         assert await journal.get("t1") is None
-        (single,) = await journal.claim([entry("t3", batch=None, index=None)], lease=60)
+        await journal.claim([entry("t3", batch=None, index=None)], lease=60)
         await journal.abandon("t3")
         (again,) = await journal.claim([entry("t3", batch=None, index=None)], lease=60)
         assert again.outcome == "settled" and again.entry.state == "abandoned"
@@ -222,17 +222,26 @@ async def test_a_corrupt_or_truncated_file_is_a_journal_error(tmp_path: Path, da
     async with opened(str(path)) as journal:
         for n in range(200):
             await journal.claim([entry(f"t{n}", index=n)], lease=60)
+    spoil(path, damage)
+    journal = open_journal(str(path))
+
+    async def use() -> None:
+        await journal.open()
+        await journal.pending("kognitos")
+        await journal.claim([entry("x", index=500)], lease=60)
+
+    with pytest.raises(JournalError) as caught:
+        await use()
+    await journal.close()
+    assert caught.value.reason == "corrupt" and str(path) in str(caught.value)
+
+
+def spoil(path: Path, damage: str) -> None:
+    """Overwrite a closed journal file with garbage, or cut it short."""
     for suffix in ("-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     data = path.read_bytes()
     path.write_bytes(b"not a database at all " * 100 if damage == "garbage" else data[:6000])
-    journal = open_journal(str(path))
-    with pytest.raises(JournalError) as caught:
-        await journal.open()
-        await journal.pending("kognitos")
-        await journal.claim([entry("x", index=500)], lease=60)
-    await journal.close()
-    assert caught.value.reason == "corrupt" and str(path) in str(caught.value)
 
 
 @contextlib.contextmanager
