@@ -1,8 +1,11 @@
-"""A process that creates a batch with a journal, for tests that kill it midway.
+"""A process that creates a batch with a journal, for tests that kill it or race it.
 
-``python journal_worker.py PROVIDER BASE_URL TOKEN TARGET JOURNAL COUNT [SETTINGS_JSON]``
-creates ``COUNT`` runs with inputs ``{"i": i}`` through ``create_many(..., resume=True)``
-and prints ``done`` when every one is settled.
+``python journal_worker.py CONFIG_JSON`` creates ``count`` runs with inputs ``{"i": i}``
+through ``create_many(..., resume=True)`` and prints a JSON report: the run of each
+index, the token of each index whose outcome is unknown, and each failure. The
+config names the provider, the emulator's URL and token, the target, the journal
+(an SQLite path or a PostgreSQL URL), the count, the provider settings and the
+client's settle window.
 """
 
 from __future__ import annotations
@@ -10,31 +13,41 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from typing import Any
 
 import runbridge
 from runbridge import RunRequest
 from runbridge.testing import testing_options
 
 
-async def main(argv: list[str]) -> int:
-    provider, base_url, token, target, journal, count = argv[:6]
-    settings = json.loads(argv[6]) if len(argv) > 6 else {}
-    requests = [RunRequest(target=target, inputs={"i": i}) for i in range(int(count))]
+async def main(config: dict[str, Any]) -> int:
+    requests = [
+        RunRequest(target=config["target"], inputs={"i": i}) for i in range(config["count"])
+    ]
+    options = testing_options(
+        deadline=config.get("deadline", 20.0), settle_window=config.get("settle", 1.0)
+    )
     async with runbridge.connect(
-        provider,
-        token=token,
-        base_url=base_url,
-        journal=journal,
-        options=testing_options(deadline=10.0),
-        **settings,
+        config["provider"],
+        token=config["token"],
+        base_url=config["url"],
+        journal=config["journal"],
+        options=options,
+        **config.get("settings", {}),
     ) as client:
-        result = await client.create_many(requests, concurrency=4, resume=True)
-    if result.ok:
-        print("done", flush=True)
-        return 0
-    print(json.dumps([e.message for e in result.errors][:5]), flush=True)
-    return 1
+        result = await client.create_many(
+            requests, concurrency=config.get("concurrency", 4), resume=True
+        )
+    failed = {e.index for e in result.errors if e.index is not None}
+    made = [i for i in range(len(requests)) if i not in failed]  # runs come in index order
+    report = {
+        "runs": dict(zip(made, (r.id for r in result.runs), strict=True)),
+        "unconfirmed": {e.index: e.token for e in result.unconfirmed},
+        "failed": {e.index: e.message for e in result.errors if e.token is None},
+    }
+    print(json.dumps(report), flush=True)
+    return 0 if result.ok else 1
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1:])))
+    sys.exit(asyncio.run(main(json.loads(sys.argv[1]))))

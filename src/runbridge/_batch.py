@@ -19,7 +19,7 @@ from typing import Any
 
 from ._bulk import BulkPlan, Chunk, ChunkResult, send_chunks
 from ._capabilities import Support
-from ._create import Creator, ambiguous, new_token
+from ._create import ChunkSettle, Creator, ambiguous, new_token
 from ._errors import CreateUnconfirmed, InvalidRequest, UnsupportedOperation
 from ._journal import JournalEntry, batch_key, fingerprint
 from ._model import BulkError, BulkResult, Run, RunRequest
@@ -43,6 +43,8 @@ async def create_many(
     errors = dict(refused)
     gate = asyncio.Semaphore(concurrency)
 
+    chunks_taken: dict[str, dict[int, JournalEntry]] = {}
+
     async def one(index: int, entry: JournalEntry | None = None) -> None:
         async with gate:
             try:
@@ -50,6 +52,9 @@ async def create_many(
                     run = await creator.create(requests[index], batch=batch, index=index)
                 else:
                     run = await creator.settle_taken(entry, requests[index])
+            except ChunkSettle as taken:  # settled with the rest of its chunk, below
+                chunks_taken.setdefault(taken.chunk, {})[index] = taken.entry
+                return
             except CreateUnconfirmed as exc:
                 errors[index] = BulkError(str(exc), index, exc, token=exc.token)
             except Exception as exc:  # reported by index; cancellation propagates
@@ -66,6 +71,12 @@ async def create_many(
     if support is Support.NATIVE and todo:
         singles, notes = await _in_chunks(creator, requests, todo, batch, concurrency, runs, errors)
     await asyncio.gather(*(one(i) for i in sorted(singles)))
+    await asyncio.gather(
+        *(
+            resend_chunk(creator, key, entries, requests, runs, errors)
+            for key, entries in chunks_taken.items()
+        )
+    )
     return BulkResult(
         tuple(runs[i] for i in sorted(runs)),
         tuple(errors[i] for i in sorted(errors)) + tuple(notes),
@@ -85,10 +96,11 @@ async def _in_chunks(
     adapter = creator.adapter
     secrets = [v for i in todo for v in requests[i].secrets.values()]
     call = creator.channel.call("create_many", secrets=secrets)
+    chosen = {index: new_token() for index in todo}
     plan = BulkPlan()
     for index in todo:
         try:
-            placed = adapter.bulk_item(call, requests[index])
+            placed = _item(creator, call, requests[index], chosen[index])
         except InvalidRequest as exc:
             errors[index] = BulkError(str(exc), index, exc)
             continue
@@ -104,7 +116,7 @@ async def _in_chunks(
     async def claim_and_send(chunk: Chunk) -> ChunkResult:
         # Claimed right before it is sent: a claim's lease starts with its send.
         entries = [
-            creator.entry(requests[i], new_token(), batch=batch, index=i, chunk=chunk.key)[0]
+            creator.entry(requests[i], chosen[i], batch=batch, index=i, chunk=chunk.key)[0]
             for i in chunk.indexes
         ]
         claims = await creator.journal.claim(entries, lease=creator.lease)
@@ -130,6 +142,19 @@ async def _in_chunks(
     for index in outcome.singles:
         await creator.journal.abandon(tokens[index])  # declined before anything was made
     return plan.singles + outcome.singles + deferred, outcome.notes
+
+
+def _item(
+    creator: Creator, call: Any, request: RunRequest, token: str
+) -> tuple[Hashable, Any] | None:
+    """Where a request goes in a bulk create, carrying its token where the provider's bulk
+    items can (a lookup then finds it too); the same answer every time it is asked, so a
+    chunk sent again is the same chunk."""
+    sent, tagged = creator.tagged_request(request, token)
+    placed = creator.adapter.bulk_item(call, sent)
+    if placed is None and tagged:
+        placed = creator.adapter.bulk_item(call, request)
+    return placed
 
 
 async def _send(creator: Creator, call: Any, chunk: Chunk, tokens: dict[int, str]) -> ChunkResult:
@@ -205,10 +230,10 @@ async def _settle(
     taken = {
         c.entry.index: c.entry for c in claims if c.outcome == "taken" and c.entry.index is not None
     }
-    chunked: dict[str, list[int]] = {}
+    chunked: dict[str, dict[int, JournalEntry]] = {}
     for position, entry in taken.items():
         if entry.chunk is not None:
-            chunked.setdefault(entry.chunk, []).append(position)
+            chunked.setdefault(entry.chunk, {})[position] = entry
     alone = [i for i, e in taken.items() if e.chunk is None]
     # Runs made are read back and held claims waited for through the slot's claim.
     others = [i for i in live if i not in taken]
@@ -216,36 +241,36 @@ async def _settle(
         *(one(i) for i in others),
         *(one(i, taken[i]) for i in alone),
         *(
-            _resend_chunk(creator, key, indexes, requests, taken, runs, errors)
-            for key, indexes in chunked.items()
+            resend_chunk(creator, key, entries, requests, runs, errors)
+            for key, entries in chunked.items()
         ),
     )
     return set(live)
 
 
-async def _resend_chunk(
+async def resend_chunk(
     creator: Creator,
     key: str,
-    indexes: list[int],
-    requests: Sequence[RunRequest],
     entries: dict[int, JournalEntry],
+    requests: Sequence[RunRequest],
     runs: dict[int, Run],
     errors: dict[int, BulkError],
 ) -> None:
-    """Send a chunk whose answer was lost again, with its idempotency key: the provider
-    answers with the runs the first send made."""
+    """Send a chunk whose answer was lost again, whole and with its idempotency key: the
+    provider answers with the runs the first send made. ``entries`` are the chunk's,
+    claimed by this process, by index; what the answer leaves unsaid stays unconfirmed."""
     adapter = creator.adapter
     call = creator.channel.call("create_many")
     items: list[tuple[int, Any]] = []
     group: Hashable = None
-    tokens = {i: entries[i].token for i in indexes}
-    for index in sorted(indexes):
+    tokens = {i: e.token for i, e in entries.items()}
+    for index in sorted(entries):
         if not await creator.journal.resent(tokens[index], provider_at=None):
-            errors[index] = BulkError(
-                "another process took this create over", index, token=tokens[index]
+            errors[index] = _unconfirmed(
+                index, tokens[index], "another process took this create over"
             )
             continue
-        placed = adapter.bulk_item(call, requests[index])
+        placed = _item(creator, call, requests[index], tokens[index])
         if placed is None:  # pragma: no cover - it went into a chunk before
             continue
         group = placed[0]
@@ -253,10 +278,62 @@ async def _resend_chunk(
     if not items:
         return
     result = await _send(creator, call, Chunk(group, tuple(items), key), tokens)
-    failed = dict(result.errors)
+    failed: dict[int, BulkError] = {}
     for index, _ in items:
-        if index not in result.runs and index not in failed:
-            failed[index] = BulkError(
-                f"{adapter.name} did not report a run for this request", index
-            )
+        if index in result.runs:
+            continue
+        # Sent before with this key, it may have made its run: never a plain failure.
+        error = result.errors.get(index)
+        reason = error.message if error else f"{adapter.name} did not report a run for it"
+        failed[index] = _unconfirmed(index, tokens[index], reason)
     await _record(creator, requests, dict(result.runs), failed, tokens, runs, errors)
+
+
+def _unconfirmed(index: int, token: str, reason: str) -> BulkError:
+    message = (
+        f"the outcome of this create is unknown ({reason}); it may have made its run: "
+        f"resume the batch or resolve {token!r}"
+    )
+    return BulkError(message, index, token=token)
+
+
+async def resolve_chunk(creator: Creator, entry: JournalEntry, request: RunRequest) -> Run:
+    """Settle one create of a bulk chunk by sending its chunk again with its key, when
+    the chunk's requests were all ``request`` (the provider groups only equal ones)."""
+    assert entry.batch is not None and entry.chunk is not None and entry.index is not None
+    journal = creator.journal
+    members = {
+        i: e
+        for i, e in (await journal.batch(creator.adapter.name, entry.batch)).items()
+        if e.chunk == entry.chunk
+    }
+    if any(e.fingerprint != fingerprint(request) for e in members.values()):
+        raise InvalidRequest(
+            "this create went out in one bulk request with others: settle it with "
+            "create_many(<the same requests>, resume=True)",
+            field="request",
+            provider=creator.adapter.name,
+            operation="resolve",
+        )
+    claims = await journal.claim(list(members.values()), lease=creator.lease)
+    held = [c.entry for c in claims if c.outcome == "held"]
+    if held:
+        raise creator.unconfirmed(
+            entry.token, None, reason=f"another process ({held[0].holder}) holds its bulk request"
+        )
+    mine = {c.entry.index: c.entry for c in claims if c.outcome == "taken"}
+    runs: dict[int, Run] = {}
+    errors: dict[int, BulkError] = {}
+    await resend_chunk(
+        creator,
+        entry.chunk,
+        {i: e for i, e in mine.items() if i is not None},
+        [request] * (max(members) + 1),
+        runs,
+        errors,
+    )
+    if entry.index in runs:
+        return runs[entry.index]
+    raise creator.unconfirmed(
+        entry.token, None, reason="its bulk request's answer says nothing of it"
+    )

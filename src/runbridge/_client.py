@@ -17,10 +17,10 @@ import attrs
 
 from ._adapter import Adapter
 from ._arguments import Arguments
-from ._batch import create_many
+from ._batch import create_many, resolve_chunk
 from ._call import Channel
 from ._capabilities import Capabilities, Support
-from ._create import Creator
+from ._create import ChunkSettle, Creator
 from ._errors import (
     ConfigError,
     UnsupportedOperation,
@@ -275,7 +275,10 @@ class RunClient:
         if not isinstance(token, str) or not token:
             raise self._args.invalid("token must be a non-empty string", "token", "resolve")
         self._args.seconds(timeout, "timeout", positive=False)
-        run = await self._creator.resolve(token, request, timeout)
+        try:
+            run = await self._creator.resolve(token, request, timeout)
+        except ChunkSettle as taken:
+            run = await resolve_chunk(self._creator, taken.entry, taken.request)
         return self._seen(run) if run is not None else None
 
     def unconfirmed(self) -> Unconfirmed:

@@ -87,6 +87,17 @@ class _Open(Exception):
     """A send may have made the run; the next attempt settles it first (internal)."""
 
 
+class ChunkSettle(Exception):
+    """A create taken over that went out in a bulk chunk: only the chunk, sent again
+    whole with its key, can settle it (``_batch`` does)."""
+
+    def __init__(self, entry: JournalEntry, request: RunRequest) -> None:
+        super().__init__(entry.token)
+        self.entry = entry
+        self.chunk: str = entry.chunk or ""
+        self.request = request
+
+
 class Creator:
     """Creates runs on one provider for one client, recording each in the journal."""
 
@@ -95,7 +106,7 @@ class Creator:
         self.channel = channel
         self.journal = journal
         self.sent: OrderedDict[RunRef, RunRequest] = OrderedDict()
-        self._requests: dict[str, RunRequest] = {}
+        self.requests: dict[str, RunRequest] = {}
         """Requests of unsettled creates by token, so that ``resolve`` can replay them."""
         self._inflight: set[str] = set()
         """Tokens this client is sending right now."""
@@ -216,6 +227,8 @@ class Creator:
         """A create claimed over from a holder that died or gave up: it may have been
         sent, so it is settled (looked for, or sent again with its key) before anything
         else is sent."""
+        if entry.chunk is not None:
+            raise ChunkSettle(entry, request)
         sent, tagged = self.tagged_request(request, entry.token)
         sends = Sends(
             count=entry.sends,
@@ -236,7 +249,7 @@ class Creator:
     ) -> Run:
         """Send a claimed create (settling an earlier send first) and record its outcome."""
         token = entry.token
-        self._requests[token] = request
+        self.requests[token] = request
         self._inflight.add(token)
         try:
             run = await self._attempts(entry, sent, tagged, sends)
@@ -247,12 +260,12 @@ class Creator:
             raise
         except RunbridgeError:
             await self.journal.abandon(token)
-            self._requests.pop(token, None)
+            self.requests.pop(token, None)
             raise
         finally:
             self._inflight.discard(token)
         await self._quietly(self.journal.finish(token, str(run.ref)))
-        self._requests.pop(token, None)
+        self.requests.pop(token, None)
         return self.remember(run, request)
 
     async def _quietly(self, work: Any) -> None:
@@ -389,7 +402,7 @@ class Creator:
         if entry.state == "done" and entry.ref is not None:
             ref = RunRef.parse(entry.ref)
             return await self.adapter.get(self.channel.call("resolve"), ref.id)
-        request = request or self._requests.get(token)
+        request = request or self.requests.get(token)
         if request is not None and fingerprint(request) != entry.fingerprint:
             raise InvalidRequest(
                 f"the request given does not match the one create {token!r} sent",
@@ -399,6 +412,16 @@ class Creator:
             )
         if token in self._inflight:
             raise self.unconfirmed(token, None, reason="this client is still sending it")
+        if entry.chunk is not None:  # only its bulk request, sent again whole, can say
+            if request is None:
+                raise InvalidRequest(
+                    "this create went out in a bulk request: pass its request to resolve(), "
+                    "or resume the batch with create_many(..., resume=True)",
+                    field="request",
+                    provider=self.adapter.name,
+                    operation="resolve",
+                )
+            raise ChunkSettle(entry, request)
         if self.adapter.idempotent_create:
             if request is None:
                 raise InvalidRequest(
@@ -462,7 +485,7 @@ class Creator:
                 "the last send has not passed",
                 settles_at=verdict.settles_at,
             )
-        self._requests.pop(entry.token, None)
+        self.requests.pop(entry.token, None)
         return verdict.run
 
 
