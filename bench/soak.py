@@ -1,19 +1,27 @@
-"""Soak: many logical creates under faults, late answers and caller cancellation, then an audit.
+"""Soak: many logical creates under faults, late answers and caller cancellation, then an
+audit of every create against the emulator's own state.
 
-    .venv/bin/python bench/soak.py --creates 100000
-    .venv/bin/python bench/soak.py --creates 33334 --providers runflow --shards 10
+    .venv/bin/python bench/soak.py --creates 30000 --clock real
+    .venv/bin/python bench/soak.py --creates 30000 --clock lagging
 
 Each built-in provider's emulator runs in this process with ``Faults.mixed(0.3)``
 plus answers delayed past the client's timeout, and the caller cancels a share of
-its creates at random moments. Afterwards every unconfirmed or cancelled create
-is settled with ``client.resolve(token)``, faults are switched off, and each
-emulator's runs are counted against what the caller was told:
+its creates at random moments. The emulator's clock is the real one, or lags ours
+by five minutes (``--clock lagging``). Afterwards the faults are switched off and
+every create the caller was not told the outcome of (unconfirmed, cancelled) is
+settled with ``client.resolve(token, timeout=...)``. Then each logical create is
+audited against the runs the emulator holds:
 
-- duplicates: two runs made for one logical create;
-- lost: a create reported as made whose run is not there;
-- orphans: a run on the provider that no answer and no pending token accounts for.
+- confirmed: the caller got its run, and it is the emulator's one run for it;
+- settled to a run / to none: its token resolved, and the emulator agrees;
+- unsettled: its token still could not be settled (a failure, never "held");
+- duplicates: two runs for one logical create;
+- lost: a run the caller was given that the emulator does not hold;
+- orphans: a run no answer and no token accounts for (a plain failure that made one);
+- wrong settlements: a token that resolved to "no run" while its run exists, or to
+  another run than the emulator's.
 
-All three must be zero. The figures are printed as JSON (and quoted in
+The last five must be zero. The figures are printed as JSON lines (and quoted in
 ``docs/reliability.md``).
 """
 
@@ -30,7 +38,7 @@ from typing import Any
 
 from runbridge import CreateUnconfirmed, RetryPolicy, Run, RunbridgeError, RunClient, RunRequest
 from runbridge._journal import fingerprint
-from runbridge.emulation import Emulator, Faults
+from runbridge.emulation import Emulator, Faults, RealClock
 from runbridge.testing import emulated_client, emulated_providers, load_emulator, testing_options
 
 FAULTS = 0.3
@@ -39,6 +47,10 @@ LATE = 0.05
 """Share of requests answered after the client's timeout (the run is made meanwhile)."""
 CANCEL = 0.02
 """Share of creates the caller cancels at a random moment."""
+SETTLE = 2.0
+"""The client's settle window: longer than any answer the emulator delays (0.4 s)."""
+CLOCKS = {"real": 0.0, "lagging": -300.0}
+"""The emulator's clock: ours, or five minutes behind."""
 
 
 def index_of(provider: str, run: Any) -> int:
@@ -64,20 +76,22 @@ def add_targets(provider: str, emulator: Any, count: int) -> list[str]:
 
 
 async def soak(
-    provider: str, creates: int, seed: int, in_flight: int, targets: int
+    provider: str, creates: int, seed: int, in_flight: int, targets: int, clock: str
 ) -> dict[str, Any]:
     extras = {"inputs"} if provider == "kognitos" else set()
-    emulator: Emulator = (
-        load_emulator(provider, extras=extras) if extras else load_emulator(provider)
+    emulator: Emulator = load_emulator(
+        provider, extras=extras, clock=RealClock(offset=CLOCKS[clock])
     )
     rng = random.Random(seed)
     options = testing_options(
         timeout=0.25,
         deadline=4.0,
+        settle_window=SETTLE,
         retry=RetryPolicy(attempts=6, base_delay=0.01, max_delay=0.2),
     )
     outcome: dict[int, str] = {}
     made: dict[int, Run] = {}
+    tokens: dict[int, str] = {}
     spread = add_targets(provider, emulator, targets)
     requests = {
         n: RunRequest(target=spread[n % len(spread)], inputs={"n": n}) for n in range(creates)
@@ -97,9 +111,10 @@ async def soak(
                     task.cancel()
                 try:
                     made[n] = await task
-                    outcome[n] = "made"
-                except CreateUnconfirmed:
+                    outcome[n] = "confirmed"
+                except CreateUnconfirmed as exc:
                     outcome[n] = "unconfirmed"
+                    tokens[n] = exc.token
                 except asyncio.CancelledError:
                     outcome[n] = "cancelled"
                 except RunbridgeError:
@@ -108,31 +123,73 @@ async def soak(
         await asyncio.gather(*(one(n) for n in range(creates)))
         elapsed = time.monotonic() - started
         emulator.faults = None
-        await asyncio.sleep(1.0)  # late answers' handlers are still making their runs
-        pending = client.unconfirmed()
-        covered = {entry.fingerprint for entry in pending}
-        resolved = await _resolve_all(client, [entry.token for entry in pending])
-    runs_by_n = Counter(index_of(provider, run) for run in emulator.runs.values())
-    by_fingerprint = {fingerprint(requests[n]): n for n in requests}
-    held = {by_fingerprint[f] for f in covered if f in by_fingerprint}
+        by_fingerprint = {fingerprint(requests[n]): n for n in requests}
+        for entry in await client.unconfirmed():  # cancelled creates keep their tokens here
+            n = by_fingerprint.get(entry.fingerprint)
+            if n is not None:
+                tokens.setdefault(n, entry.token)
+        settled = await _settle_all(client, tokens, requests)
+    runs: dict[int, list[str]] = {}
+    for run_id, run in emulator.runs.items():
+        runs.setdefault(index_of(provider, run), []).append(run_id)
     return {
         "provider": provider,
+        "clock": clock,
         "creates": creates,
         "targets": targets,
         **{kind: sum(1 for o in outcome.values() if o == kind) for kind in OUTCOMES},
-        "pending_tokens": len(pending),
-        "resolved_to_a_run": resolved,
-        "runs_on_provider": sum(runs_by_n.values()),
-        "duplicates": sum(1 for count in runs_by_n.values() if count > 1),
-        "lost": sum(1 for n in made if runs_by_n[n] != 1),
-        "orphans_without_a_token": sum(1 for n in runs_by_n if n not in made and n not in held),
+        **_audit(creates, outcome, made, tokens, settled, runs),
         "faults_injected": sum(emulator.fault_counts.values()),
         "requests": len(emulator.requests),
         "seconds": round(elapsed, 1),
     }
 
 
-OUTCOMES = ("made", "unconfirmed", "cancelled", "failed")
+def _audit(
+    creates: int,
+    outcome: dict[int, str],
+    made: dict[int, Run],
+    tokens: dict[int, str],
+    settled: dict[int, Run | str | None],
+    runs: dict[int, list[str]],
+) -> dict[str, int]:
+    """Every logical create against the emulator's runs: the counts of the docstring."""
+    counts = Counter[str]()
+    for n in range(creates):
+        held = runs.get(n, [])
+        counts["duplicates"] += len(held) > 1
+        if outcome[n] == "confirmed":
+            counts["lost"] += made[n].id not in held
+            continue
+        if n not in tokens:  # failed outright, or cancelled before it was claimed
+            counts["orphans_without_a_token"] += bool(held)
+            continue
+        answer = settled[n]
+        if answer == "unsettled":
+            counts["unsettled"] += 1
+        elif answer is None:
+            counts["settled_to_none"] += 1
+            counts["wrong_settlements"] += bool(held)
+        else:
+            assert isinstance(answer, Run)
+            counts["settled_to_a_run"] += 1
+            counts["wrong_settlements"] += answer.id not in held
+    counts["runs_on_provider"] = sum(len(v) for v in runs.values())
+    keys = (
+        "settled_to_a_run",
+        "settled_to_none",
+        "unsettled",
+        "runs_on_provider",
+        "duplicates",
+        "lost",
+        "orphans_without_a_token",
+        "wrong_settlements",
+    )
+    return {key: counts[key] for key in keys}
+
+
+OUTCOMES = ("confirmed", "unconfirmed", "cancelled", "failed")
+FAILURES = ("unsettled", "duplicates", "lost", "orphans_without_a_token", "wrong_settlements")
 
 
 def _mixed(total: float) -> dict[str, float]:
@@ -140,12 +197,22 @@ def _mixed(total: float) -> dict[str, float]:
     return {kind: faults.rate(kind) for kind in Faults.KINDS}
 
 
-async def _resolve_all(client: RunClient, tokens: list[str]) -> int:
-    found = 0
-    for token in tokens:
-        if await client.resolve(token) is not None:
-            found += 1
-    return found
+async def _settle_all(
+    client: RunClient, tokens: dict[int, str], requests: dict[int, RunRequest]
+) -> dict[int, Run | str | None]:
+    """Each token resolved (waiting out its settle window), or ``"unsettled"``."""
+    gate = asyncio.Semaphore(32)
+    answers: dict[int, Run | str | None] = {}
+
+    async def one(n: int, token: str) -> None:
+        async with gate:
+            try:
+                answers[n] = await client.resolve(token, request=requests[n], timeout=30)
+            except CreateUnconfirmed:
+                answers[n] = "unsettled"
+
+    await asyncio.gather(*(one(n, t) for n, t in tokens.items()))
+    return answers
 
 
 async def main() -> int:
@@ -162,6 +229,13 @@ async def main() -> int:
     )
     parser.add_argument("--providers", nargs="*", help="a subset of the built-in providers")
     parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        nargs="*",
+        default=sorted(CLOCKS),
+        help="the emulators' clock: ours, or lagging five minutes (default: each in turn)",
+    )
+    parser.add_argument(
         "--shards",
         type=int,
         default=1,
@@ -172,15 +246,16 @@ async def main() -> int:
     providers = args.providers or emulated_providers(builtin=True)
     share = args.creates // len(providers)
     results = []
-    for i, provider in enumerate(providers):
-        for shard in range(args.shards):
-            creates = share // args.shards + (1 if shard < share % args.shards else 0)
-            seed = args.seed + i + 1000 * shard
-            result = await soak(provider, creates, seed, args.in_flight, args.targets)
-            result["shard"] = shard
-            print(json.dumps(result), flush=True)
-            results.append(result)
-    bad = [r for r in results if r["duplicates"] or r["lost"] or r["orphans_without_a_token"]]
+    for clock in args.clock:
+        for i, provider in enumerate(providers):
+            for shard in range(args.shards):
+                creates = share // args.shards + (1 if shard < share % args.shards else 0)
+                seed = args.seed + i + 1000 * shard
+                result = await soak(provider, creates, seed, args.in_flight, args.targets, clock)
+                result["shard"] = shard
+                print(json.dumps(result), flush=True)
+                results.append(result)
+    bad = [r for r in results if any(r[key] for key in FAILURES)]
     return 1 if bad else 0
 
 

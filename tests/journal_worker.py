@@ -1,6 +1,7 @@
 """A process that creates a batch with a journal, for tests that kill it or race it.
 
-``python journal_worker.py CONFIG_JSON`` creates ``count`` runs with inputs ``{"i": i}``
+``python journal_worker.py CONFIG_JSON`` creates ``count`` runs with inputs
+``{"i": i, "batch": batch}``
 through ``create_many(..., resume=True)`` and prints a JSON report: the run of each
 index, the token of each index whose outcome is unknown, and each failure. The
 config names the provider, the emulator's URL and token, the target, the journal
@@ -21,8 +22,10 @@ from runbridge.testing import testing_options
 
 
 async def main(config: dict[str, Any]) -> int:
+    batch = config.get("batch", 0)
     requests = [
-        RunRequest(target=config["target"], inputs={"i": i}) for i in range(config["count"])
+        RunRequest(target=config["target"], inputs={"i": i, "batch": batch})
+        for i in range(config["count"])
     ]
     options = testing_options(
         deadline=config.get("deadline", 20.0), settle_window=config.get("settle", 1.0)

@@ -38,13 +38,16 @@ SETTLE = 1.0
 """The workers' settle window: longer than any create the emulator delays."""
 
 
-def index_of(provider: str, run: Any) -> int:
-    """The ``i`` input of a run as the emulator stores it."""
+def index_of(provider: str, run: Any, batch: int = 0) -> int | None:
+    """The ``i`` input of a run of ``batch`` as the emulator stores it (``None``: another
+    batch's run)."""
     if provider == "cyberdesk":
-        return int(run.input_values["i"])
-    if provider == "runflow":
-        return int(run.input["i"])
-    return int({item["name"]: item["value"] for item in run.inputs}["i"])
+        inputs = run.input_values
+    elif provider == "runflow":
+        inputs = run.input
+    else:
+        inputs = {item["name"]: item["value"] for item in run.inputs}
+    return int(inputs["i"]) if inputs.get("batch", 0) == batch else None
 
 
 def emulator_of(provider: str) -> Emulator:
@@ -54,7 +57,7 @@ def emulator_of(provider: str) -> Emulator:
     return emulator
 
 
-def config(provider: str, emulator: Emulator, url: str, journal: str) -> str:
+def config(provider: str, emulator: Emulator, url: str, journal: str, batch: int = 0) -> str:
     return json.dumps(
         {
             "provider": provider,
@@ -65,6 +68,7 @@ def config(provider: str, emulator: Emulator, url: str, journal: str) -> str:
             "count": COUNT,
             "settings": emulator.client_settings(),
             "settle": SETTLE,
+            "batch": batch,
         }
     )
 
@@ -77,6 +81,16 @@ async def start(argument: str) -> asyncio.subprocess.Process:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def kill(proc: asyncio.subprocess.Process) -> bool:
+    """SIGKILL ``proc``; ``False`` when it ended on its own first."""
+    try:
+        proc.kill()
+    except ProcessLookupError:
+        return False
+    await proc.wait()
+    return True
 
 
 async def finish(proc: asyncio.subprocess.Process) -> dict[str, dict[int, str]]:
@@ -105,12 +119,16 @@ async def audit(
     url: str,
     journal: str,
     reports: list[dict[str, dict[int, str]]],
+    batch: int = 0,
 ) -> Audit:
     """Count the four failures; tokens left unknown are settled first, as a user would."""
+    faults = emulator.faults
     emulator.faults = None
     made: dict[int, list[str]] = {}
     for run_id, run in emulator.runs.items():
-        made.setdefault(index_of(provider, run), []).append(run_id)
+        index = index_of(provider, run, batch)
+        if index is not None:
+            made.setdefault(index, []).append(run_id)
     result = Audit()
     result.duplicates = sum(len(ids) - 1 for ids in made.values())
     told: dict[int, set[str]] = {}
@@ -126,7 +144,8 @@ async def audit(
             for index, run_id in report["runs"].items():
                 told.setdefault(index, set()).add(run_id)
             for index, token in report["unconfirmed"].items():
-                request = runbridge.RunRequest(target=emulator.default_target, inputs={"i": index})
+                inputs = {"i": index, "batch": batch}
+                request = runbridge.RunRequest(target=emulator.default_target, inputs=inputs)
                 run = await client.resolve(token, request=request, timeout=30)
                 if run is not None:
                     told.setdefault(index, set()).add(run.id)
@@ -142,34 +161,44 @@ async def audit(
 
 
 async def killed_and_resumed(provider: str, journal: str, kills: int, seed: str) -> Audit:
+    """Batch after batch, each killed at random points and resumed until it is done, until
+    ``kills`` kills have landed; every batch audited."""
     emulator = emulator_of(provider)
     rng = random.Random(seed)
-    done = 0
+    done = batch = 0
+    total = Audit()
     async with emulator.serve() as url:
-        argument = config(provider, emulator, url, journal)
-        while done < kills:
+        while True:
+            argument = config(provider, emulator, url, journal, batch)
             proc = await start(argument)
-            # A random point: while it imports, claims, sends, or settles a resumed batch.
-            try:
-                await asyncio.wait_for(proc.wait(), rng.uniform(0.2, 0.4 + 6 * SLOW[provider]))
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
-                done += 1
-                continue
+            if done < kills:
+                # A random point: while it imports, claims, sends, or settles what the
+                # last kill left.
+                window = rng.uniform(0.25, 0.45 + 4 * SLOW[provider])
+                try:
+                    await asyncio.wait_for(proc.wait(), window)
+                except TimeoutError:
+                    if await kill(proc):
+                        done += 1
+                        continue
             report = await finish(proc)
-            if not report["unconfirmed"] and len(report["runs"]) == COUNT:
-                break  # it finished before the kill came: start the batch again
-        final = await finish(await start(argument))
-        assert len(final["runs"]) + len(final["unconfirmed"]) == COUNT, final
-        return await audit(provider, emulator, url, journal, [final])
+            if report["unconfirmed"] or len(report["runs"]) < COUNT:
+                continue  # resumed again: what is unknown now is settled next time
+            result = await audit(provider, emulator, url, journal, [report], batch)
+            for field in attrs.fields(Audit):
+                setattr(total, field.name, getattr(total, field.name) + getattr(result, field.name))
+            batch += 1
+            if done >= kills:
+                break
+    assert batch >= 1 and done == kills
+    return total
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_batch_killed_at_random_points_resumes_without_a_duplicate(
     provider: str, journal_location: str
 ) -> None:
-    result = await killed_and_resumed(provider, journal_location, 3, f"kill-{provider}")
+    result = await killed_and_resumed(provider, journal_location, 4, f"kill-{provider}")
     assert result.clean(), result
 
 
@@ -195,7 +224,8 @@ async def test_processes_starting_one_batch_together_make_each_run_once(
     for report in reports:  # each process accounts for every request, with the same runs
         assert len(report["runs"]) + len(report["unconfirmed"]) == COUNT, report
         assert report["failed"] == {}
-    assert Counter(index_of(provider, r) for r in emulator.runs.values()) == Counter(range(COUNT))
+    made = Counter(index_of(provider, r) for r in emulator.runs.values())
+    assert made == Counter(range(COUNT))
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -20,7 +20,7 @@ from typing import Any
 from ._bulk import BulkPlan, Chunk, ChunkResult, send_chunks
 from ._capabilities import Support
 from ._create import ChunkSettle, Creator, ambiguous, new_token
-from ._errors import CreateUnconfirmed, InvalidRequest, UnsupportedOperation
+from ._errors import CreateUnconfirmed, InvalidRequest, RunbridgeError, UnsupportedOperation
 from ._journal import JournalEntry, batch_key, fingerprint
 from ._model import BulkError, BulkResult, Run, RunRequest
 
@@ -257,36 +257,53 @@ async def resend_chunk(
     errors: dict[int, BulkError],
 ) -> None:
     """Send a chunk whose answer was lost again, whole and with its idempotency key: the
-    provider answers with the runs the first send made. ``entries`` are the chunk's,
-    claimed by this process, by index; what the answer leaves unsaid stays unconfirmed."""
-    adapter = creator.adapter
-    call = creator.channel.call("create_many")
-    items: list[tuple[int, Any]] = []
-    group: Hashable = None
+    provider answers with the runs the first send made. ``entries`` are those of the
+    chunk this process settles (claimed, by index); the chunk is rebuilt from every
+    member the journal holds, so the request is the one first sent. Whatever the
+    answer leaves unsaid, or a refusal, keeps its token: it stays unconfirmed."""
+    adapter, journal = creator.adapter, creator.journal
+    if not entries:
+        return
+    first = next(iter(entries.values()))
+    assert first.batch is not None
+    members = {
+        i: e
+        for i, e in (await journal.batch(adapter.name, first.batch)).items()
+        if e.chunk == key and e.state != "abandoned"
+    }
     tokens = {i: e.token for i, e in entries.items()}
+    mine: list[int] = []
     for index in sorted(entries):
-        if not await creator.journal.resent(tokens[index], provider_at=None):
+        if await journal.resent(tokens[index], provider_at=None):
+            mine.append(index)
+        else:
             errors[index] = _unconfirmed(
                 index, tokens[index], "another process took this create over"
             )
-            continue
-        placed = _item(creator, call, requests[index], tokens[index])
-        if placed is None:  # pragma: no cover - it went into a chunk before
-            continue
-        group = placed[0]
-        items.append((index, placed[1]))
-    if not items:
+    if not mine:
         return
-    result = await _send(creator, call, Chunk(group, tuple(items), key), tokens)
+    call = creator.channel.call("create_many")
+    items: list[tuple[int, Any]] = []
+    group: Hashable = None
+    for index in sorted(members):
+        placed = _item(creator, call, requests[index], members[index].token)
+        if placed is not None:
+            group = placed[0]
+            items.append((index, placed[1]))
+    try:
+        result = await _send(creator, call, Chunk(group, tuple(items), key), tokens)
+    except RunbridgeError as exc:  # refused now, but the first send may have made them
+        result = ChunkResult(errors={i: _unconfirmed(i, tokens[i], str(exc)) for i in mine})
     failed: dict[int, BulkError] = {}
-    for index, _ in items:
+    for index in mine:
         if index in result.runs:
             continue
         # Sent before with this key, it may have made its run: never a plain failure.
         error = result.errors.get(index)
         reason = error.message if error else f"{adapter.name} did not report a run for it"
         failed[index] = _unconfirmed(index, tokens[index], reason)
-    await _record(creator, requests, dict(result.runs), failed, tokens, runs, errors)
+    made = {i: run for i, run in result.runs.items() if i in mine}
+    await _record(creator, requests, made, failed, tokens, runs, errors)
 
 
 def _unconfirmed(index: int, token: str, reason: str) -> BulkError:
