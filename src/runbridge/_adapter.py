@@ -82,9 +82,6 @@ class Adapter:
     """Seconds after a create was last sent by which the provider has certainly finished
     with it and lists any run it made: a lookup that finds nothing concludes "no run"
     only after this (``ClientOptions.settle_window`` overrides it per client)."""
-    idempotency_retention: ClassVar[float | None] = None
-    """Seconds the provider remembers an idempotency key (``idempotent_create``);
-    ``None`` when it does not say. A create older than this is not sent again."""
     retry_from_payload: ClassVar[bool] = True
     """Whether ``retry_request`` can rebuild a run's request from what the provider
     reports. When not, the core retries only runs whose request it remembers (those

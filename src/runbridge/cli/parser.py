@@ -162,9 +162,10 @@ def _bulk(sub: argparse.ArgumentParser) -> None:
         help="creates in flight where the provider has no bulk endpoint (default 8)",
     )  # fmt: skip
     sub.add_argument(
-        "--journal", metavar="FILE",
-        help="record every create in this SQLite file first; run the same command again "
-        "after a crash to finish the batch without creating any run twice",
+        "--journal", metavar="FILE|URL",
+        help="claim every create in this SQLite file (or postgresql:// database) first; run "
+        "the same command again after a crash, or from another host, to finish the batch "
+        "without creating any run twice",
     )  # fmt: skip
 
 

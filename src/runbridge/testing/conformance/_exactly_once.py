@@ -22,7 +22,7 @@ class ExactlyOnceConformance(ConformanceBase):
     async def settled(self, client: RunClient, token: str) -> Run | None:
         """The run of an unconfirmed create, ``None`` when the provider cannot tell."""
         try:
-            run = await client.resolve(token)
+            run = await client.resolve(token, timeout=60)  # waits out the settle window
         except UnsupportedOperation:
             return None  # neither idempotency keys nor client tokens: nothing can tell
         assert run is not None, (
