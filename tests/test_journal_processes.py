@@ -157,6 +157,7 @@ async def audit(
     result.orphans = sum(
         1 for i, ids in made.items() for run_id in ids if run_id not in told.get(i, set())
     )
+    emulator.faults = faults  # later batches are slowed again
     return result
 
 
