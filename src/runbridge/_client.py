@@ -17,10 +17,10 @@ import attrs
 
 from ._adapter import Adapter
 from ._arguments import Arguments
-from ._batch import create_many, resolve_chunk
+from ._batch import create_many
 from ._call import Channel
 from ._capabilities import Capabilities, Support
-from ._create import ChunkSettle, Creator
+from ._create import Creator
 from ._errors import (
     ConfigError,
     UnsupportedOperation,
@@ -43,6 +43,7 @@ from ._model import (
 )
 from ._pagination import RunIterator, decode_cursor
 from ._pending import Unconfirmed
+from ._resolve import resolve
 from ._retry import Deadline
 from ._waiting import Poller
 
@@ -275,10 +276,7 @@ class RunClient:
         if not isinstance(token, str) or not token:
             raise self._args.invalid("token must be a non-empty string", "token", "resolve")
         self._args.seconds(timeout, "timeout", positive=False)
-        try:
-            run = await self._creator.resolve(token, request, timeout)
-        except ChunkSettle as taken:
-            run = await resolve_chunk(self._creator, taken.entry, taken.request)
+        run = await resolve(self._creator, token, request, timeout)
         return self._seen(run) if run is not None else None
 
     def unconfirmed(self) -> Unconfirmed:

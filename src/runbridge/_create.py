@@ -35,7 +35,6 @@ from ._errors import (
     RateLimited,
     ResponseError,
     RunbridgeError,
-    UnsupportedOperation,
 )
 from ._journal import Claim, Journal, JournalEntry, fingerprint
 from ._model import Run, RunRef, RunRequest
@@ -157,7 +156,7 @@ class Creator:
             batch=batch,
             index=index,
             chunk=chunk,
-            provider_sent_at=self.channel.clock.provider_time(time.time()),
+            provider_sent_at=self.channel.clock.date_time(time.time()),
         )
         return entry, sent, tagged is not None
 
@@ -219,7 +218,7 @@ class Creator:
                 entry.token,
                 None,
                 reason=f"another process ({entry.holder}) holds this create's claim",
-                settles_at=_at(entry.lease_until),
+                settles_at=at(entry.lease_until),
             )
         return await self.settle_taken(entry, request)
 
@@ -254,7 +253,7 @@ class Creator:
         try:
             run = await self._attempts(entry, sent, tagged, sends)
         except CreateUnconfirmed:
-            await self._quietly(self.journal.release(token))  # stays pending, for resolve()
+            await self.quietly(self.journal.release(token))  # stays pending, for resolve()
             raise
         except JournalError:
             raise
@@ -264,11 +263,15 @@ class Creator:
             raise
         finally:
             self._inflight.discard(token)
-        await self._quietly(self.journal.finish(token, str(run.ref)))
+        await self.quietly(self.journal.finish(token, str(run.ref)))
         self.requests.pop(token, None)
         return self.remember(run, request)
 
-    async def _quietly(self, work: Any) -> None:
+    def sending(self, token: str) -> bool:
+        """Whether this client is sending ``token`` right now."""
+        return token in self._inflight
+
+    async def quietly(self, work: Any) -> None:
         """Record in the journal without losing what the provider said: a run made is
         the caller's even when the journal cannot note it (its entry stays pending, and
         ``resolve`` finds the run later)."""
@@ -300,7 +303,7 @@ class Creator:
             if sends.fresh:
                 sends.fresh = False  # its claim recorded this first send
             else:
-                provider_at = channel.clock.provider_time(time.time())
+                provider_at = channel.clock.date_time(time.time())
                 if not await self.journal.resent(token, provider_at=provider_at):
                     raise self.unconfirmed(
                         token, sends.cause, reason="this process no longer holds its claim"
@@ -332,8 +335,12 @@ class Creator:
             )
         except _Open:
             error: Exception = self.unconfirmed(token, sends.cause)
-        except (CreateUnconfirmed, JournalError):
+        except CreateUnconfirmed:
             raise
+        except JournalError as exc:
+            if not sends.open:
+                raise  # nothing was sent that may have made a run: the journal's error
+            error = self.unconfirmed(token, exc)
         except RunbridgeError as exc:
             if not sends.open:
                 raise
@@ -373,127 +380,7 @@ class Creator:
         error.__cause__ = cause
         return error
 
-    # -- resolve ------------------------------------------------------------------------
 
-    async def resolve(self, token: str, request: RunRequest | None, timeout: float) -> Run | None:
-        """The run a create with ``token`` made, ``None`` if it certainly made none; raises
-        ``CreateUnconfirmed`` while that cannot be known yet (see ``RunClient.resolve``)."""
-        give_up = time.monotonic() + timeout
-        while True:
-            try:
-                return await self._resolve_once(token, request)
-            except CreateUnconfirmed as exc:
-                pause = _seconds_until(exc.settles_at)
-                if pause is None or time.monotonic() + pause > give_up:
-                    raise
-            await asyncio.sleep(pause + 0.01)
-
-    async def _resolve_once(self, token: str, request: RunRequest | None) -> Run | None:
-        entry = await self.journal.get(token)
-        if entry is None or entry.provider != self.adapter.name:
-            raise InvalidRequest(
-                f"no create with token {token!r} in this client's journal",
-                field="token",
-                provider=self.adapter.name,
-                operation="resolve",
-            )
-        if entry.state == "abandoned":
-            return None
-        if entry.state == "done" and entry.ref is not None:
-            ref = RunRef.parse(entry.ref)
-            return await self.adapter.get(self.channel.call("resolve"), ref.id)
-        request = request or self.requests.get(token)
-        if request is not None and fingerprint(request) != entry.fingerprint:
-            raise InvalidRequest(
-                f"the request given does not match the one create {token!r} sent",
-                field="request",
-                provider=self.adapter.name,
-                operation="resolve",
-            )
-        if token in self._inflight:
-            raise self.unconfirmed(token, None, reason="this client is still sending it")
-        if entry.chunk is not None:  # only its bulk request, sent again whole, can say
-            if request is None:
-                raise InvalidRequest(
-                    "this create went out in a bulk request: pass its request to resolve(), "
-                    "or resume the batch with create_many(..., resume=True)",
-                    field="request",
-                    provider=self.adapter.name,
-                    operation="resolve",
-                )
-            raise ChunkSettle(entry, request)
-        if self.adapter.idempotent_create:
-            if request is None:
-                raise InvalidRequest(
-                    f"{self.adapter.name} settles a create by sending it again with its "
-                    "idempotency key: pass the request to resolve()",
-                    field="request",
-                    provider=self.adapter.name,
-                    operation="resolve",
-                )
-        elif not self.tagged:
-            raise UnsupportedOperation(
-                f"{self.adapter.name} has neither idempotency keys nor a place for a client "
-                "token: the outcome of this create cannot be found out",
-                provider=self.adapter.name,
-                operation="resolve",
-            )
-        (claim,) = await self.journal.claim([entry], lease=self.lease)
-        if claim.outcome != "taken":
-            if claim.outcome == "held":
-                raise self.unconfirmed(
-                    token,
-                    None,
-                    reason=f"another process ({claim.entry.holder}) holds this create's claim",
-                    settles_at=_at(claim.entry.lease_until),
-                )
-            return await self._resolve_once(token, request)  # settled meanwhile
-        if self.adapter.idempotent_create:
-            assert request is not None
-            return await self.settle_taken(claim.entry, request)
-        return await self._settle_by_lookup(claim.entry, request)
-
-    async def _settle_by_lookup(
-        self, entry: JournalEntry, request: RunRequest | None
-    ) -> Run | None:
-        sent = RunRequest(
-            target=entry.target,
-            name=entry.name,
-            options=entry.options,
-            inputs=request.inputs if request is not None else {},
-        )
-        sends = Sends(
-            count=entry.sends,
-            open=True,
-            journal_sent_at=entry.sent_at,
-            provider_sent_at=entry.provider_sent_at,
-        )
-        deadline = Deadline(self.channel.http.options.deadline)
-        verdict = await self.settler.look(
-            sent, entry.token, entry.since, sends, deadline, exclude=self.sent.keys(), once=True
-        )
-        if verdict.run is not None:
-            await self.journal.finish(entry.token, str(verdict.run.ref))
-        elif verdict.absent:
-            await self.journal.abandon(entry.token)
-        else:
-            await self._quietly(self.journal.release(entry.token))
-            raise self.unconfirmed(
-                entry.token,
-                None,
-                reason="its run is not there yet, but the provider's settle window after "
-                "the last send has not passed",
-                settles_at=verdict.settles_at,
-            )
-        self.requests.pop(entry.token, None)
-        return verdict.run
-
-
-def _at(seconds: float | None) -> datetime | None:
+def at(seconds: float | None) -> datetime | None:
+    """A journal time as an aware datetime."""
     return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
-
-
-def _seconds_until(when: datetime | None) -> float | None:
-    if when is None:
-        return None
-    return max((when - datetime.now(UTC)).total_seconds(), 0.0)

@@ -91,7 +91,8 @@ class ProviderClock:
         offset = self.date_offset()
         return None if offset is None else time.time() + offset
 
-    def provider_time(self, local: float) -> float | None:
-        """Our time ``local`` on the provider's clock, ``None`` before any reading."""
-        offset = self.offset()
+    def date_time(self, local: float) -> float | None:
+        """Our time ``local`` on the provider's clock as its ``Date`` reads it: what the
+        settle window is judged against (``now`` reads the same clock)."""
+        offset = self.date_offset()
         return None if offset is None else local + offset
