@@ -260,3 +260,98 @@ def test_settle_windows_are_checked() -> None:
             runbridge.ClientOptions(settle_window=bad)  # type: ignore[arg-type]
         assert caught.value.field == "settle_window"
     assert runbridge.ClientOptions(settle_window=0).settle_window == 0
+
+
+# -- bulk requests whose answer was lost ----------------------------------------------------
+
+
+async def test_a_lost_cyberdesk_bulk_request_is_settled_by_sending_it_again_whole() -> None:
+    emulator = load_emulator("cyberdesk")
+    async with emulated_client("cyberdesk", emulator=emulator) as (client, _):
+        same = RunRequest(target=emulator.default_target, inputs={"order": 1})
+        emulator.inject_fault("reset_after")  # the bulk request made 3 runs; its answer lost
+        emulator.faults = Faults(server_error=1.0, server_statuses=(503,), paths="/bulk")
+        result = await client.create_many([same, same, same])
+        assert len(result.unconfirmed) == 3 and len(emulator.runs) == 3  # not "failed"
+        emulator.faults = None
+        runs = [await client.resolve(e.token, request=same) for e in result.unconfirmed]  # type: ignore[arg-type]
+        assert {run.id for run in runs if run is not None} == set(emulator.runs)
+        assert await client.unconfirmed() == []
+        mixed = [same, RunRequest(target=emulator.default_target, inputs={"order": 2})] * 2
+        emulator.inject_fault("reset_after", times=2)  # two chunks of two equal requests
+        emulator.faults = Faults(server_error=1.0, server_statuses=(503,), paths="/bulk")
+        other = await client.create_many(mixed)
+        assert len(other.unconfirmed) == 4 and len(emulator.runs) == 7
+        emulator.faults = None
+        with pytest.raises(InvalidRequest) as alone:  # its chunk held other requests too
+            await client.resolve(other.unconfirmed[0].token)  # type: ignore[arg-type]
+        assert alone.value.field == "request"
+        again = await client.create_many(mixed, resume=True)
+        assert again.ok and len(emulator.runs) == 7
+        assert {r.id for r in again.runs} == set(emulator.runs) - {r.id for r in runs if r}
+
+
+# -- names kept working ---------------------------------------------------------------------
+
+
+async def test_unconfirmed_used_as_a_list_still_works_with_a_warning() -> None:
+    emulator = load_emulator("kognitos")
+    async with emulated_client("kognitos", emulator=emulator) as (client, _):
+        with pytest.warns(DeprecationWarning, match="await client.unconfirmed"):
+            assert client.unconfirmed() == []
+        with pytest.warns(DeprecationWarning, match="await client.unconfirmed"):
+            assert len(client.unconfirmed()) == 0
+
+
+class OldStore:
+    """A journal written for runbridge 0.1's synchronous protocol."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, Any] = {}
+
+    def begin(self, entries: Any) -> None:
+        for entry in entries:
+            self.entries[entry.token] = entry
+
+    def finish(self, token: str, ref: str) -> None:
+        import attrs
+
+        self.entries[token] = attrs.evolve(self.entries[token], ref=ref, state="done")
+
+    def abandon(self, token: str) -> None:
+        import attrs
+
+        self.entries[token] = attrs.evolve(self.entries[token], state="abandoned")
+
+    def get(self, token: str) -> Any:
+        return self.entries.get(token)
+
+    def batch(self, provider: str, batch: str) -> dict[int, Any]:
+        return {e.index: e for e in self.entries.values() if e.batch == batch}
+
+    def pending(self, provider: str) -> list[Any]:
+        return [e for e in self.entries.values() if e.state == "pending"]
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_journal_of_the_old_protocol_still_records_with_a_warning() -> None:
+    emulator = load_emulator("kognitos")
+    store = OldStore()
+    async with emulator.serve() as url:
+        with pytest.warns(DeprecationWarning, match="synchronous Journal protocol"):
+            client = runbridge.connect(
+                "kognitos", token=emulator.token, base_url=url, journal=store,
+                options=testing_options(),
+            )  # fmt: skip
+        async with client:
+            run = await client.create(emulator.default_target)
+            requests = [
+                RunRequest(target=emulator.default_target, inputs={"i": i}) for i in range(3)
+            ]
+            assert (await client.create_many(requests)).ok
+            assert (await client.create_many(requests, resume=True)).ok  # read back
+    assert next(e.ref for e in store.entries.values()) == str(run.ref)
+    assert all(e.state == "done" for e in store.entries.values())
+    assert len(emulator.runs) == 4

@@ -131,7 +131,7 @@ async def _in_chunks(
         if not mine:
             return ChunkResult()
         items = tuple(item for item in chunk.items if item[0] in mine)
-        return await _send(creator, call, Chunk(chunk.group, items, chunk.key), tokens)
+        return await _send(creator, secrets, Chunk(chunk.group, items, chunk.key), tokens)
 
     outcome = await send_chunks(
         chunks, claim_and_send, concurrency=concurrency, provider=adapter.name
@@ -157,28 +157,35 @@ def _item(
     return placed
 
 
-async def _send(creator: Creator, call: Any, chunk: Chunk, tokens: dict[int, str]) -> ChunkResult:
+async def _send(
+    creator: Creator, secrets: Any, chunk: Chunk, tokens: dict[int, str]
+) -> ChunkResult:
+    """Send one chunk on a call of its own; a failure after which it may have been made
+    (an attempt's answer lost, a 5xx, even if later attempts were refused) keeps every
+    request's token."""
+    call = creator.channel.call("create_many", secrets=secrets)
     try:
         return await creator.adapter.send_chunk(call, chunk)
     except UnsupportedOperation:
         raise
     except Exception as exc:
-        if not ambiguous(exc):
+        if not (call.possibly_processed or ambiguous(exc)):
             raise
-        # The chunk may have been made: each request keeps its token, to be settled by
-        # resolve() or a resumed create_many, which sends the chunk again with its key.
-        return ChunkResult(
-            errors={
-                i: BulkError(
-                    f"the bulk request's outcome is unknown ({exc}); it may have made "
-                    f"this run: resume the batch or resolve {tokens[i]!r}",
-                    i,
-                    exc,
-                    token=tokens[i],
-                )
-                for i in chunk.indexes
-            }
-        )
+        cause = exc
+    # The chunk may have been made: each request keeps its token, to be settled by
+    # resolve() or a resumed create_many, which sends the chunk again with its key.
+    return ChunkResult(
+        errors={
+            i: BulkError(
+                f"the bulk request's outcome is unknown ({cause}); it may have made "
+                f"this run: resume the batch or resolve {tokens[i]!r}",
+                i,
+                cause,
+                token=tokens[i],
+            )
+            for i in chunk.indexes
+        }
+    )
 
 
 async def _record(
@@ -291,7 +298,8 @@ async def resend_chunk(
             group = placed[0]
             items.append((index, placed[1]))
     try:
-        result = await _send(creator, call, Chunk(group, tuple(items), key), tokens)
+        secrets = [v for i in mine for v in requests[i].secrets.values()]
+        result = await _send(creator, secrets, Chunk(group, tuple(items), key), tokens)
     except RunbridgeError as exc:  # refused now, but the first send may have made them
         result = ChunkResult(errors={i: _unconfirmed(i, tokens[i], str(exc)) for i in mine})
     failed: dict[int, BulkError] = {}
