@@ -197,9 +197,11 @@ async def _record(
     runs: dict[int, Run],
     errors: dict[int, BulkError],
 ) -> None:
-    journal = creator.journal
+    # What the provider answered is the caller's even when the journal cannot note it
+    # (its entries stay pending, for a resume or resolve to settle).
+    journal, quietly = creator.journal, creator.quietly
     for index, run in made.items():
-        await journal.finish(tokens[index], str(run.ref))
+        await quietly(journal.finish(tokens[index], str(run.ref)))
         runs[index] = creator.remember(run, requests[index])
     for index, error in failed.items():
         errors[index] = error
@@ -207,9 +209,9 @@ async def _record(
         if token is None:  # never claimed (the journal failed first): nothing was sent
             continue
         if error.token is None:
-            await journal.abandon(token)
+            await quietly(journal.abandon(token))
         else:
-            await journal.release(token)  # unknown: another process may settle it
+            await quietly(journal.release(token))  # unknown: another process may settle it
 
 
 async def _settle(
