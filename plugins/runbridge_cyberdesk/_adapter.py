@@ -19,6 +19,7 @@ from runbridge.adapter import (
     ErrorInfo,
     EventRejected,
     Pagination,
+    RateHeaders,
     RunEvent,
     RunFilter,
     format_timestamp,
@@ -68,6 +69,11 @@ class CyberdeskAdapter(Adapter):
 
     name = "cyberdesk"
     idempotent_create = True  # every write carries Idempotency-Key; a repeat gets the first answer
+    # Documented on every answer while rate limiting is on (no numbers published);
+    # **assumption**: Reset is when the window renews, epoch or seconds from now.
+    rate_headers = RateHeaders(
+        remaining="X-RateLimit-Remaining", reset="X-RateLimit-Reset", limit="X-RateLimit-Limit"
+    )
     id_format = UUID_FORMAT
     default_base_url = "https://api.cyberdesk.io"
     emulator = "runbridge_cyberdesk.emulator:CyberdeskEmulator"

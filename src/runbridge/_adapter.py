@@ -14,6 +14,7 @@ from ._events import RunEvent
 from ._mapping import ErrorInfo, ErrorMap, StatusMap
 from ._model import Page, Run, RunFilter, RunRef, RunRequest, RunUpdate
 from ._options import NO_OPTIONS, Options
+from ._throttle import RateHeaders
 
 if TYPE_CHECKING:
     import cattrs
@@ -78,6 +79,10 @@ class Adapter:
     """Whether ``create`` sends ``call.idempotency_key`` and the provider answers a
     repeated key with the original run: creates are then sent again, with the same
     key, after a lost answer, and ``resolve`` settles one by sending it again."""
+    rate_headers: ClassVar[RateHeaders | None] = None
+    """The headers in which the provider reports its remaining quota on every answer, if
+    it documents such headers: a client with limits of its own pauses when they say the
+    quota is spent, before a 429."""
     settle_window: ClassVar[float] = 60.0
     """Seconds after a create was last sent by which the provider has certainly finished
     with it and lists any run it made: a lookup that finds nothing concludes "no run"

@@ -14,31 +14,30 @@ its last send has passed), and only what was never sent is created anew.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from ._bulk import BulkPlan, Chunk, ChunkResult, send_chunks
 from ._capabilities import Support
 from ._create import ChunkSettle, Creator, ambiguous, new_token
 from ._errors import CreateUnconfirmed, InvalidRequest, RunbridgeError, UnsupportedOperation
-from ._journal import JournalEntry, batch_key, fingerprint
+from ._journal import JournalEntry, fingerprint
 from ._model import BulkError, BulkResult, Run, RunRequest
 
 
 async def create_many(
     creator: Creator,
-    requests: Sequence[RunRequest],
+    requests: Mapping[int, RunRequest],
     *,
     concurrency: int,
     support: Support,
     refused: dict[int, BulkError],
     resume: bool,
+    batch: str,
 ) -> BulkResult:
-    """Create every request not ``refused``; each outcome is reported by its index."""
-    provider = creator.adapter.name
-    batch = await creator.journal.start_batch(
-        provider, batch_key(provider, requests), resume=resume
-    )
+    """Create every request not ``refused`` as slot ``index`` of ``batch`` (an id from
+    ``Journal.start_batch``); each outcome is reported by its index. ``resume`` first
+    settles what the journal holds of these slots."""
     runs: dict[int, Run] = {}
     errors = dict(refused)
     gate = asyncio.Semaphore(concurrency)
@@ -65,7 +64,7 @@ async def create_many(
     settled: set[int] = set()
     if resume:
         settled = await _settle(creator, batch, requests, runs, errors, one)
-    todo = [i for i in range(len(requests)) if i not in errors and i not in settled]
+    todo = [i for i in requests if i not in errors and i not in settled]
     notes: list[BulkError] = []
     singles = todo
     if support is Support.NATIVE and todo:
@@ -81,12 +80,13 @@ async def create_many(
         tuple(runs[i] for i in sorted(runs)),
         tuple(errors[i] for i in sorted(errors)) + tuple(notes),
         len(requests),
+        tuple(sorted(runs)),
     )
 
 
 async def _in_chunks(
     creator: Creator,
-    requests: Sequence[RunRequest],
+    requests: Mapping[int, RunRequest],
     todo: list[int],
     batch: str,
     concurrency: int,
@@ -190,7 +190,7 @@ async def _send(
 
 async def _record(
     creator: Creator,
-    requests: Sequence[RunRequest],
+    requests: Mapping[int, RunRequest],
     made: dict[int, Run],
     failed: dict[int, BulkError],
     tokens: dict[int, str],
@@ -217,16 +217,20 @@ async def _record(
 async def _settle(
     creator: Creator,
     batch: str,
-    requests: Sequence[RunRequest],
+    requests: Mapping[int, RunRequest],
     runs: dict[int, Run],
     errors: dict[int, BulkError],
     one: Any,
 ) -> set[int]:
     """Settle what the journal says of this batch; the indexes now accounted for."""
     journal, provider = creator.journal, creator.adapter.name
-    known = await journal.batch(provider, batch)
+    known = {  # a batch spread over processes: each settles its own slots
+        index: entry
+        for index, entry in (await journal.batch(provider, batch)).items()
+        if index in requests
+    }
     for index, entry in known.items():
-        if index >= len(requests) or fingerprint(requests[index]) != entry.fingerprint:
+        if fingerprint(requests[index]) != entry.fingerprint:
             raise InvalidRequest(
                 f"request {index} differs from the one the journal recorded for this batch",
                 field="requests",
@@ -261,7 +265,7 @@ async def resend_chunk(
     creator: Creator,
     key: str,
     entries: dict[int, JournalEntry],
-    requests: Sequence[RunRequest],
+    requests: Mapping[int, RunRequest],
     runs: dict[int, Run],
     errors: dict[int, BulkError],
 ) -> None:
@@ -355,7 +359,7 @@ async def resolve_chunk(creator: Creator, entry: JournalEntry, request: RunReque
         creator,
         entry.chunk,
         {i: e for i, e in mine.items() if i is not None},
-        [request] * (max(members) + 1),
+        dict.fromkeys(members, request),
         runs,
         errors,
     )

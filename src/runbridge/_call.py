@@ -249,6 +249,9 @@ class Call:
         into: type[Any] | None = None,
     ) -> Response:
         http = self._channel.http
+        throttle = http.throttle
+        if throttle is not None:
+            await throttle.acquire(self.deadline.at)
         try:
             response = await http.send(
                 method,
@@ -266,6 +269,12 @@ class Call:
             if method in _WRITE_METHODS and getattr(exc, "delivered", None) is not False:
                 self.possibly_processed = True  # sent, and its answer lost or unreadable
             raise
+        finally:
+            if throttle is not None:
+                throttle.release()
+        if throttle is not None:
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            await throttle.observe(response.status, response.headers, retry_after)
         if self._clock is not None:
             self._clock.saw_date(response.headers.get("Date"))
         if response.status in expect:

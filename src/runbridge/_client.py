@@ -27,10 +27,11 @@ from ._errors import (
 )
 from ._event_reading import read_event
 from ._events import DEFAULT_TOLERANCE, MAX_EVENT_BYTES, RunEvent
-from ._journal import Journal, MemoryJournal
+from ._journal import Journal, MemoryJournal, batch_key
 from ._lifecycle import Move, check_transition
 from ._listing import fetch_page
 from ._model import (
+    BulkError,
     BulkResult,
     File,
     Page,
@@ -130,9 +131,16 @@ class RunClient:
             await self._creator.journal.close()
 
     def use_journal(self, journal: Journal, *, owned: bool = False) -> None:
-        """Record creates in ``journal`` from now on (``owned``: close it with the client)."""
+        """Record creates in ``journal`` from now on (``owned``: close it with the client).
+
+        A journal database also keeps the client's rate limit, so that it holds in sum
+        over every process that shares it.
+        """
         self._creator.journal = journal
         self._owns_journal = owned
+        throttle = self._channel.http.throttle
+        if throttle is not None and throttle.rate is not None and hasattr(journal, "take"):
+            throttle.share(journal)  # type: ignore[arg-type]
 
     @property
     def journal(self) -> Journal:
@@ -246,13 +254,46 @@ class RunClient:
         resolved, refused = self._args.bulk(
             batch, self._resolve, secrets_supported=self._capabilities.secrets
         )
+        batch_id = await self._creator.journal.start_batch(
+            self.provider, batch_key(self.provider, resolved), resume=resume
+        )
+        return await self._slots(
+            batch_id, dict(enumerate(resolved)), concurrency, support, refused, resume
+        )
+
+    async def _shard(
+        self, batch: str, slots: Mapping[int, RunRequest], concurrency: int
+    ) -> BulkResult:
+        """Create ``slots`` (index: request) as their slots of ``batch``, checked here,
+        settling first what the journal holds of them (a shard of ``runbridge.dask``)."""
+        support = self._require("create_many")
+        indexes = list(slots)
+        checked, refused = self._args.bulk(
+            [slots[i] for i in indexes], self._resolve, secrets_supported=self._capabilities.secrets
+        )
+        requests = {indexes[n]: request for n, request in enumerate(checked)}
+        errors = {indexes[n]: attrs.evolve(error, index=indexes[n]) for n, error in refused.items()}
+        return await self._slots(batch, requests, concurrency, support, errors, True)
+
+    async def _slots(
+        self,
+        batch: str,
+        requests: Mapping[int, RunRequest],
+        concurrency: int,
+        support: Support,
+        refused: dict[int, BulkError],
+        resume: bool,
+    ) -> BulkResult:
+        """Create ``requests`` as the slots of ``batch`` they are keyed by (a batch spread
+        over processes gives each its share: ``runbridge.dask``)."""
         result = await create_many(
             self._creator,
-            resolved,
+            requests,
             concurrency=concurrency,
             support=support,
             refused=refused,
             resume=resume,
+            batch=batch,
         )
         for run in result.runs:
             self._seen(run)

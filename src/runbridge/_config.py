@@ -35,6 +35,8 @@ _CLIENT_KEYS = frozenset(
         "max_body_bytes",
         "max_inflight_body_bytes",
         "settle_window",
+        "rate",
+        "max_in_flight",
     }
 )
 _LITERAL_SECRETS = frozenset({"token", "api_key", "key", "password", "secret"})

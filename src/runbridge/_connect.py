@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -21,6 +21,9 @@ from ._pagination import cursor_key
 from ._redact import Redactor
 from ._registry import Registry, default_registry
 from ._translation import ErrorTranslator
+
+if TYPE_CHECKING:
+    from ._throttle import Throttle
 
 
 def connect(
@@ -216,8 +219,11 @@ def _build(
         str(s) for s in secrets
     }
     secrets.extend(value for value in headers.values() if value not in public)
+    http = HttpClient(base_url=url, headers=headers, options=options)
+    if options.rate is not None or options.max_in_flight is not None:
+        http.throttle = _throttle(adapter, url, token, options)
     channel = Channel(
-        HttpClient(base_url=url, headers=headers, options=options),
+        http,
         ErrorTranslator(adapter.name, adapter.parse_error, adapter.errors),
         Redactor(secrets),
         cursor_key=cursor_key(adapter.name, token),
@@ -228,6 +234,23 @@ def _build(
         profile=profile,
         webhook_secrets=webhook_secrets,
         max_event_bytes=max_event_bytes,
+    )
+
+
+def _throttle(adapter: Adapter, url: str, token: str, options: ClientOptions) -> Throttle:
+    import hashlib
+
+    from ._throttle import Throttle, parse_rate
+
+    # The account a rate applies to, named without its credential.
+    account = hashlib.sha256(f"{url}\n{token}".encode()).hexdigest()[:24]
+    return Throttle(
+        rate=parse_rate(options.rate) if options.rate is not None else None,
+        max_in_flight=options.max_in_flight,
+        provider=adapter.name,
+        key=f"{adapter.name}:{account}",
+        headers=adapter.rate_headers,
+        max_pause=options.retry.max_delay,
     )
 
 

@@ -26,6 +26,8 @@ from ._retry import RetryPolicy
 if TYPE_CHECKING:
     import aiohttp
 
+    from ._throttle import Throttle
+
 
 _CEILING = 1.0
 """aiohttp rounds timeouts of more than 5 seconds up to the next whole second: when the
@@ -60,6 +62,21 @@ def _retry_policy(_: object, attribute: attrs.Attribute[RetryPolicy], value: obj
     if not isinstance(value, RetryPolicy):
         raise ConfigError(
             f"retry must be a runbridge.RetryPolicy, not {type(value).__name__}", field="retry"
+        )
+
+
+def _rate(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        from ._throttle import parse_rate
+
+        parse_rate(value, field=attribute.name)  # type: ignore[arg-type]
+
+
+def _optional_count(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+        raise ConfigError(
+            f"{attribute.name} must be a whole number of at least 1, or None, not {value!r:.40}",
+            field=attribute.name,
         )
 
 
@@ -109,6 +126,12 @@ class ClientOptions:
     """How failed attempts are retried."""
     allow_insecure_http: bool = attrs.field(default=False, validator=_flag)
     """Allow plain ``http://`` to hosts other than loopback."""
+    rate: str | None = attrs.field(default=None, validator=_rate)
+    """The most requests this client sends, as ``"50/s"`` or ``"3000/min"``; ``None``: no
+    limit of its own. With a journal database shared by other processes, the rate holds
+    in sum over all of them (see ``docs/scale-out.md``)."""
+    max_in_flight: int | None = attrs.field(default=None, validator=_optional_count)
+    """The most requests this client has out at once; ``None``: no limit of its own."""
     settle_window: float | None = attrs.field(default=None, validator=_optional_seconds)
     """Seconds after a create was last sent by which a run it made is certainly listed
     (the provider has finished with the request, however slowly): only then may a lookup
@@ -259,6 +282,8 @@ class HttpClient:
         """The bytes of response bodies this client holds at once."""
         self._headers = dict(headers)
         self._session: aiohttp.ClientSession | None = None
+        self.throttle: Throttle | None = None
+        """The client's own rate and in-flight limits, when it has any."""
         self._transient: tuple[type[BaseException], ...] = (TimeoutError,)
         self._tls: tuple[type[BaseException], ...] = ()
 

@@ -426,11 +426,29 @@ class BulkError:
 
 @attrs.frozen
 class BulkResult:
-    """Outcome of ``create_many``: every run created and every request that failed."""
+    """Outcome of ``create_many``: every run created and every request that failed.
+
+    ``runs`` are in the order of the requests; ``indexes`` gives each one's index among
+    them (left empty, the indexes no error names, in order).
+    """
 
     runs: tuple[Run, ...]
     errors: tuple[BulkError, ...] = ()
     requested: int = 0
+    indexes: tuple[int, ...] = ()
+
+    def by_index(self) -> dict[int, Run | BulkError]:
+        """Each request's outcome by its index: its run, or its ``BulkError`` (with a
+        ``token`` when the run may exist)."""
+        indexes = self.indexes
+        if not indexes:
+            failed = {e.index for e in self.errors if e.index is not None}
+            indexes = tuple(i for i in range(self.requested) if i not in failed)
+        outcome: dict[int, Run | BulkError] = dict(zip(indexes, self.runs, strict=False))
+        for error in self.errors:
+            if error.index is not None:
+                outcome[error.index] = error
+        return dict(sorted(outcome.items()))
 
     @property
     def ok(self) -> bool:

@@ -33,6 +33,7 @@ from ._model import RunFilter
 from ._options import Option, Options
 from ._pages import PageNumbers, PageRequest
 from ._registry import ENTRY_POINT_GROUP, Registry, default_registry, register_plugin
+from ._throttle import RateHeaders
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -58,6 +59,7 @@ __all__ = [
     "PageNumbers",
     "PageRequest",
     "Pagination",
+    "RateHeaders",
     "Registry",
     "Response",
     "RunEvent",

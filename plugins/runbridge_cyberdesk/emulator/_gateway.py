@@ -14,7 +14,15 @@ from typing import Any
 
 from aiohttp import web
 
-from runbridge.emulation import Clock, Emulator, Faults, IdempotencyCache, Stored, read_json
+from runbridge.emulation import (
+    Clock,
+    Emulator,
+    Faults,
+    IdempotencyCache,
+    RateVerdict,
+    Stored,
+    read_json,
+)
 from runbridge.emulation.fastapi import Check, Issue, check_body, issue
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -31,22 +39,21 @@ class Gateway(Emulator):
         clock: Clock | None = None,
         faults: Faults | None = None,
         extras: Any = (),
-        rate_limit: int | None = None,
+        rate_limit: str | int | None = None,
         rate_window: float = 60.0,
     ) -> None:
-        super().__init__(token=token, clock=clock, faults=faults, extras=extras)
-        if rate_limit is not None and rate_limit < 1:
-            raise ValueError("rate_limit must be at least 1")
-        if rate_window <= 0:
-            raise ValueError("rate_window must be positive")
-        self.rate_limit = rate_limit
-        """Requests allowed per ``rate_window`` seconds of emulator time; ``None``: no limit."""
-        self.rate_window = rate_window
+        super().__init__(
+            token=token,
+            clock=clock,
+            faults=faults,
+            extras=extras,
+            rate_limit=rate_limit,
+            rate_window=rate_window,
+        )
         self.idempotency = IdempotencyCache()
         self._in_flight: set[str] = set()
         """The first response given for each ``Idempotency-Key``."""
         self._lost = 0
-        self._window: tuple[float, int] = (-math.inf, 0)
 
     def lose_responses(self, times: int = 1) -> None:
         """Carry out the next ``times`` writes but answer 503, as if the answer got lost."""
@@ -55,7 +62,7 @@ class Gateway(Emulator):
     def middlewares(self) -> list[Any]:
         # After the base's (log, faults, error shape, auth): a fault that garbles or
         # loses a write's answer still leaves the real response in the key cache.
-        return [*super().middlewares(), self._throttle, self._idempotent]
+        return [*super().middlewares(), self._idempotent]
 
     def invalid(self, issues: list[Issue]) -> web.Response:
         """A 422 with FastAPI's ``{"detail": [...]}`` body."""
@@ -79,26 +86,19 @@ class Gateway(Emulator):
             body = {}
         return body, check_body(body, fields, required)
 
-    @web.middleware
-    async def _throttle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if self.rate_limit is None or request.path in self.public_paths:
-            return await handler(request)
-        now = self.now()
-        start = math.floor(now / self.rate_window) * self.rate_window
-        count = self._window[1] + 1 if self._window[0] == start else 1
-        self._window = (start, count)
-        reset = start + self.rate_window
-        headers = {
-            "X-RateLimit-Limit": str(self.rate_limit),
-            "X-RateLimit-Remaining": str(max(self.rate_limit - count, 0)),
-            "X-RateLimit-Reset": str(math.ceil(reset)),
+    def rate_limit_headers(self, verdict: RateVerdict) -> Mapping[str, str]:
+        """``X-RateLimit-Limit``, ``-Remaining`` and ``-Reset`` on every answer (the newer
+        docs page). **Assumption:** ``Reset`` is when the window ends, in epoch seconds."""
+        return {
+            "X-RateLimit-Limit": str(verdict.limit),
+            "X-RateLimit-Remaining": str(verdict.remaining),
+            "X-RateLimit-Reset": str(math.ceil(verdict.reset)),
         }
-        if count > self.rate_limit:
-            headers["Retry-After"] = str(max(1, math.ceil(reset - now)))
-            return self.error(429, "Rate limit exceeded", headers=headers)
-        response = await handler(request)
-        response.headers.update(headers)
-        return response
+
+    def rate_limited(self, verdict: RateVerdict, headers: dict[str, str]) -> web.Response:
+        """429 with ``Retry-After`` (the documented header) and FastAPI's ``detail``."""
+        headers["Retry-After"] = str(verdict.retry_after)
+        return self.error(429, "Rate limit exceeded", headers=headers)
 
     @web.middleware
     async def _idempotent(self, request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -22,6 +22,7 @@ from runbridge.emulation import (
     Faults,
     IdempotencyCache,
     Outbound,
+    RateVerdict,
     Timeline,
     json_response,
     read_json,
@@ -101,12 +102,16 @@ class RunflowEmulator(Emulator):
         callback_secret: str | None = None,
         faults: Faults | None = None,
         extras: Iterable[str] = (),
+        rate_limit: str | int | None = None,
+        rate_window: float = 60.0,
     ) -> None:
         super().__init__(
             token=token or f"rf_live_{secrets.token_hex(16)}",
             clock=clock,
             faults=faults,
             extras=extras,
+            rate_limit=rate_limit,
+            rate_window=rate_window,
         )
         self.admin_token = admin_token or f"rf_svc_{secrets.token_hex(16)}"
         """The admin key; only it may use ``/v1/admin/*``."""
@@ -301,6 +306,12 @@ class RunflowEmulator(Emulator):
 
     def auth_error(self, request: web.Request) -> web.Response:
         return self.error(401, "missing or invalid API key", code="UNAUTHORIZED")
+
+    def rate_limited(self, verdict: RateVerdict, headers: dict[str, str]) -> web.Response:
+        """``429 {"code":"RATE_LIMITED","message":"Rate limit exceeded: ..."}`` and no
+        headers: "429 responses do not currently carry rate-limit headers"."""
+        message = f"Rate limit exceeded: {verdict.limit} requests per {verdict.window:g} s"
+        return self.error(429, message, code="RATE_LIMITED")
 
     def is_admin(self, request: web.Request) -> bool:
         """Whether the request authenticated with the admin key."""

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .._errors import ConfigError, JournalError
 from ._entry import Claim, JournalEntry, decide, new_holder
-from ._rows import COLUMNS, entry_of, row_of
+from ._rows import COLUMNS, entry_of, refill, row_of
 
 if TYPE_CHECKING:
     import asyncpg
@@ -46,6 +46,12 @@ CREATE TABLE IF NOT EXISTS runbridge_creates (
 CREATE INDEX IF NOT EXISTS runbridge_creates_pending ON runbridge_creates (provider, state);
 CREATE UNIQUE INDEX IF NOT EXISTS runbridge_creates_slot
     ON runbridge_creates (provider, batch, idx) WHERE batch IS NOT NULL;
+CREATE TABLE IF NOT EXISTS runbridge_throttles (
+    key TEXT PRIMARY KEY,
+    tokens DOUBLE PRECISION NOT NULL,
+    stamp DOUBLE PRECISION NOT NULL,
+    paused_until DOUBLE PRECISION NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS runbridge_batches (
     provider TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -332,6 +338,51 @@ class PostgresJournal:
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             failure = self._error(exc)
         raise failure
+
+    async def take(self, key: str, want: int, rate: float, burst: float) -> tuple[int, float]:
+        """Take up to ``want`` tokens of the bucket ``key`` (see ``SharedBucket``)."""
+        import asyncpg
+
+        await self.open()
+        assert self._pool is not None
+        failure: JournalError | None = None
+        try:
+            async with self._pool.acquire() as db, db.transaction():
+                now = float(await db.fetchval(f"SELECT {_NOW}"))
+                await db.execute(
+                    "INSERT INTO runbridge_throttles VALUES ($1, $2, $3, 0) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    key,
+                    burst,
+                    now,
+                )
+                row = await db.fetchrow(
+                    "SELECT tokens, stamp, paused_until FROM runbridge_throttles "
+                    "WHERE key = $1 FOR UPDATE",
+                    key,
+                )
+                assert row is not None  # inserted above when missing
+                granted, tokens, wait = refill(row[0], row[1], row[2], now, want, rate, burst)
+                await db.execute(
+                    "UPDATE runbridge_throttles SET tokens = $1, stamp = $2 WHERE key = $3",
+                    tokens,
+                    now,
+                    key,
+                )
+                return granted, wait
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            failure = self._error(exc)
+        raise failure
+
+    async def pause(self, key: str, seconds: float) -> None:
+        """Grant nothing from ``key``'s bucket for ``seconds``."""
+        await self._fetch(
+            f"INSERT INTO runbridge_throttles VALUES ($1, 0, {_NOW}, {_NOW} + $2) "  # noqa: S608
+            "ON CONFLICT (key) DO UPDATE SET paused_until = "
+            "greatest(runbridge_throttles.paused_until, excluded.paused_until)",
+            key,
+            seconds,
+        )
 
     async def close(self) -> None:
         """Close the connections; this holder's liveness lock goes with them."""

@@ -61,3 +61,23 @@ def entry_of(row: Sequence[Any] | Any) -> JournalEntry:
         provider_sent_at=row[15],
         sends=row[16] if row[16] is not None else 0,
     )
+
+
+def refill(
+    tokens: float,
+    stamp: float,
+    paused_until: float,
+    now: float,
+    want: int,
+    rate: float,
+    burst: float,
+) -> tuple[int, float, float]:
+    """One draw from a shared token bucket, the same in every store: ``(granted, tokens
+    left, wait)``, ``wait`` being the seconds until a token may be had when none was."""
+    tokens = min(burst, tokens + max(now - stamp, 0.0) * rate)
+    if now < paused_until:
+        return 0, tokens, paused_until - now
+    granted = min(want, int(tokens))
+    tokens -= granted
+    wait = 0.0 if granted else (1.0 - tokens) / rate
+    return granted, tokens, wait

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from .._errors import JournalError
 from ._entry import Claim, JournalEntry, decide, new_holder
 from ._holders import HolderLocks
-from ._rows import COLUMNS, entry_of, row_of
+from ._rows import COLUMNS, entry_of, refill, row_of
 
 T = TypeVar("T")
 
@@ -47,6 +47,12 @@ CREATE TABLE IF NOT EXISTS creates (
     sends INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS creates_pending ON creates (provider, state);
+CREATE TABLE IF NOT EXISTS throttles (
+    key TEXT PRIMARY KEY,
+    tokens REAL NOT NULL,
+    stamp REAL NOT NULL,
+    paused_until REAL NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS batches (
     provider TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -313,6 +319,41 @@ class SQLiteJournal:
                 return int(latest) + 1
 
         return f"{key}.{await self._run(work)}"
+
+    # -- a token bucket shared by the processes on this file ----------------------------
+
+    async def take(self, key: str, want: int, rate: float, burst: float) -> tuple[int, float]:
+        """Take up to ``want`` tokens of the bucket ``key`` (see ``SharedBucket``)."""
+
+        def work(db: sqlite3.Connection) -> tuple[int, float]:
+            with _transaction(db):
+                now = time.time()
+                row = db.execute(
+                    "SELECT tokens, stamp, paused_until FROM throttles WHERE key = ?", (key,)
+                ).fetchone()
+                tokens, stamp, paused = row if row is not None else (burst, now, 0.0)
+                granted, tokens, wait = refill(tokens, stamp, paused, now, want, rate, burst)
+                db.execute(
+                    "INSERT INTO throttles (key, tokens, stamp, paused_until) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET tokens = excluded.tokens, "
+                    "stamp = excluded.stamp",
+                    (key, tokens, now, paused),
+                )
+                return granted, wait
+
+        return await self._run(work)
+
+    async def pause(self, key: str, seconds: float) -> None:
+        """Grant nothing from ``key``'s bucket for ``seconds``."""
+        until = time.time() + seconds
+        await self._run(
+            lambda db: db.execute(
+                "INSERT INTO throttles (key, tokens, stamp, paused_until) VALUES (?, 0, ?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET "
+                "paused_until = max(paused_until, excluded.paused_until)",
+                (key, time.time(), until),
+            )
+        )
 
     async def close(self) -> None:
         """Close the database and give up this process's holder lock."""

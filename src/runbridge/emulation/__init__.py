@@ -27,6 +27,8 @@ from ._faults import FaultKind, Faults
 from ._idempotency import IdempotencyCache, Stored
 from ._lifecycle import Meaning, NativeStatuses, Phase, Plan, Timeline
 from ._log import MASK, CreatedRun, LoggedRequest
+from ._rate_limits import RateLimit, RateLimiter
+from ._rate_limits import Verdict as RateVerdict
 from ._server import CREDENTIAL, Emulator, json_response, read_json
 
 __all__ = [
@@ -54,6 +56,9 @@ __all__ = [
     "Phase",
     "Plan",
     "PollingClock",
+    "RateLimit",
+    "RateLimiter",
+    "RateVerdict",
     "RealClock",
     "Stored",
     "Timeline",

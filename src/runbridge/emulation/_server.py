@@ -19,6 +19,8 @@ from ._injection import FaultInjection
 from ._lifecycle import NativeStatuses, Plan, Timeline
 from ._log import LoggedRequest, mask_body, mask_headers
 from ._planning import Planning
+from ._rate_limits import RateLimit, RateLimiter
+from ._rate_limits import Verdict as RateVerdict
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -107,8 +109,13 @@ class Emulator(Planning, FaultInjection, DeliveryLoop):
         clock: Clock | None = None,
         faults: Faults | None = None,
         extras: Iterable[str] = (),
+        rate_limit: str | int | None = None,
+        rate_window: float = 60.0,
     ) -> None:
         self.token = token or f"emu-{secrets.token_hex(12)}"
+        limit = RateLimit.of(rate_limit, rate_window)
+        self.rate_limiter = RateLimiter(limit) if limit is not None else None
+        """The rate limit this emulator enforces per credential (``rate_limit="20/s"``), if any."""
         self.clock: Clock = clock or ManualClock()
         self._init_plans()
         self.runs: dict[str, Any] = {}
@@ -270,7 +277,24 @@ class Emulator(Planning, FaultInjection, DeliveryLoop):
             if token is None:
                 return self.auth_error(request)
             request[CREDENTIAL] = token
+            if self.rate_limiter is not None:
+                verdict = self.rate_limiter.check(token, self.now())
+                headers = dict(self.rate_limit_headers(verdict))
+                if not verdict.allowed:
+                    return self.rate_limited(verdict, headers)
+                response = await handler(request)
+                response.headers.update(headers)
+                return response
         return await handler(request)
+
+    def rate_limit_headers(self, verdict: RateVerdict) -> Mapping[str, str]:
+        """Headers the provider documents on every answer while rate limiting (none by
+        default: most document none)."""
+        return {}
+
+    def rate_limited(self, verdict: RateVerdict, headers: dict[str, str]) -> web.Response:
+        """The provider's answer to a request over its rate limit (a 429 in its error shape)."""
+        return self.error(429, "Rate limit exceeded", headers=headers)
 
     def inject(
         self,

@@ -5,16 +5,20 @@
 (``runbridge_client``, ``runbridge_sync_client``, ``runbridge_emulator``) are in
 ``runbridge.testing.fixtures``, registered as the ``runbridge`` pytest plugin;
 ``runbridge.testing.conformance`` holds the reusable conformance suite for
-adapter authors.
+adapter authors. ``HostedEmulator`` serves an emulator from a process of its own,
+for clients in other processes (Dask workers, drivers that a test kills).
 """
 
 from __future__ import annotations
 
 from ._emulated import emulated_client, emulated_providers, load_emulator, testing_options
+from ._hosted import HostedEmulator, HostedState
 from ._raw import RawClient, RawResponse, raw_client
 from ._sync import emulated_sync_client
 
 __all__ = [
+    "HostedEmulator",
+    "HostedState",
     "RawClient",
     "RawResponse",
     "emulated_client",
