@@ -38,6 +38,7 @@ COUNT = 60
 def cluster() -> Iterator[Any]:
     """A LocalCluster of two worker processes (their environment holds the token)."""
     os.environ["RB_DASK_TOKEN"] = TOKEN
+    os.environ["RUNBRIDGE_TOKEN"] = TOKEN  # for the command line's --provider profile
     local = distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
@@ -331,3 +332,51 @@ def test_a_batch_without_a_shared_journal_is_refused(dask_client: Any) -> None:
     with pytest.raises(ConfigError) as caught:
         runbridge.dask.create_many(dask_client, requests, profile=profile, journal="")
     assert caught.value.field == "journal"
+
+
+# -- the command line ---------------------------------------------------------------------
+
+
+async def cli(*argv: str) -> tuple[int, str, str]:
+    """Run ``runbridge ARGV`` as a process; its exit code, stdout and stderr."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "runbridge",
+        *argv,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "RUNBRIDGE_TOKEN": TOKEN},
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 180)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.mark.parametrize("where", ["scheduler", "local"])
+async def test_bulk_on_a_cluster_from_the_command_line(
+    cluster: Any, tmp_path: Path, where: str
+) -> None:
+    journal = str(tmp_path / "journal.sqlite")
+    on = ["--dask", cluster.scheduler_address] if where == "scheduler" else ["--workers", "2"]
+    async with HostedEmulator("kognitos", token=TOKEN, extras=["inputs"]) as hosted:
+        target = (await hosted.state()).default_target
+        argv = ["--provider", "kognitos", "--base-url", hosted.url, "--json", "bulk", target]
+        code, out, err = await cli(
+            *argv, "--count", "25", "--shard-size", "5", *on, "--journal", journal
+        )
+        assert code == 0, out[-3000:] + err[-2000:]
+        runs = [json.loads(line) for line in out.splitlines()]
+        assert len(runs) == 25 and "creating 25/25" in err
+        again, out, err = await cli(*argv, "--count", "25", *on, "--journal", journal)
+        assert again == 0, out[-2000:] + err[-2000:]
+        assert {json.loads(line)["id"] for line in out.splitlines()} == {r["id"] for r in runs}
+        assert len((await hosted.state()).runs) == 25  # the second run read them back
+
+
+async def test_bulk_on_a_cluster_needs_a_journal(cluster: Any) -> None:
+    code, _, err = await cli(
+        "--provider", "kognitos", "--base-url", "http://127.0.0.1:9", "bulk", "a/b",
+        "--count", "2", "--dask", cluster.scheduler_address,
+    )  # fmt: skip
+    assert code == 2 and "--journal" in err

@@ -28,7 +28,7 @@ from distributed import Client, as_completed
 
 from ._config import Config, Profile, load_config
 from ._dask_worker import PLUGIN, ClientSpec, RunbridgeWorker, create_shard, run_shard
-from ._errors import ConfigError
+from ._errors import ConfigError, InvalidRequest
 from ._http import ClientOptions
 from ._journal import batch_key, open_journal
 from ._model import BulkError, BulkResult, Run, RunRequest
@@ -218,10 +218,13 @@ def _outcome(future: Future[Any], slots: Mapping[int, RunRequest]) -> dict[int, 
         cause: BaseException | None = future.exception()  # type: ignore[no-untyped-call]
     except Exception as exc:  # cancelled
         cause = exc
-    message = (
-        f"the shard's task did not finish ({type(cause).__name__}: {cause}); its requests "
-        "may have made runs: resume the batch (resume=True) to settle them"
-    )
+    if isinstance(cause, InvalidRequest):  # a worker that cannot connect sends nothing
+        message = f"the shard failed before sending anything: {cause}"
+    else:
+        message = (
+            f"the shard's task did not finish ({type(cause).__name__}: {cause}); its "
+            "requests may have made runs: resume the batch (resume=True) to settle them"
+        )
     return {index: BulkError(message[:500], index, cause) for index in slots}
 
 

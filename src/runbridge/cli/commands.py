@@ -122,6 +122,12 @@ async def bulk(client: RunClient, args: argparse.Namespace, output: Output) -> i
         requests = [RunRequest(target=args.target, inputs=inputs) for _ in range(args.count)]
     else:
         raise UsageError("bulk needs --count N or --file requests.jsonl")
+    if args.dask is not None or args.workers is not None:
+        from .scale_out import bulk_on_cluster
+
+        result = await bulk_on_cluster(client, args, requests, output)
+        _report_bulk(output, list(result.runs), list(result.errors), len(requests))
+        return OK if result.ok else RUN_FAILED
     created: list[Run] = []
     errors: list[BulkError] = []
     with Counter(output, "creating", len(requests)) as counter:

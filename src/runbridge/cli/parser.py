@@ -161,6 +161,21 @@ def _bulk(sub: argparse.ArgumentParser) -> None:
         "--concurrency", metavar="N", type=int, default=8,
         help="creates in flight where the provider has no bulk endpoint (default 8)",
     )  # fmt: skip
+    cluster = sub.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--dask", metavar="ADDRESS",
+        help="spread the batch over the Dask cluster at this scheduler address (needs "
+        "--journal, and the 'dask' extra); its workers read the credential from their "
+        "environment",
+    )  # fmt: skip
+    cluster.add_argument(
+        "--workers", metavar="N", type=count,
+        help="spread the batch over a local Dask cluster of N worker processes",
+    )  # fmt: skip
+    sub.add_argument(
+        "--shard-size", metavar="N", type=count, default=100,
+        help="requests per task on the cluster (default 100)",
+    )  # fmt: skip
     sub.add_argument(
         "--journal", metavar="FILE|URL",
         help="claim every create in this SQLite file (or postgresql:// database) first; run "
