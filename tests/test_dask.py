@@ -380,3 +380,21 @@ async def test_bulk_on_a_cluster_needs_a_journal(cluster: Any) -> None:
         "--count", "2", "--dask", cluster.scheduler_address,
     )  # fmt: skip
     assert code == 2 and "--journal" in err
+
+
+def test_errors_travel_between_processes_whole() -> None:
+    # A shard's errors come back from a worker pickled: keyword arguments and all.
+    import pickle
+
+    errors = [
+        runbridge.CreateUnconfirmed("lost", token="t1", provider="kognitos", status=502),
+        runbridge.WaitTimeout("slow", run=None, provider="runflow"),
+        runbridge.InvalidRequest("bad", field="inputs", provider="cyberdesk"),
+        runbridge.RateLimited("busy", retry_after=2.5, status=429),
+        runbridge.JournalError("locked", store="/tmp/j.sqlite", reason="locked"),
+        runbridge.ProviderUnavailable("down", delivered=False, status=503),
+    ]
+    for error in errors:
+        copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+        assert type(copy) is type(error) and str(copy) == str(error)
+        assert copy.__dict__ == error.__dict__

@@ -44,6 +44,18 @@ class RunbridgeError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole (a shard's errors travel back from a Dask worker): the default
+        # would call the class with the message alone and lose the keyword arguments.
+        return (_rebuild, (type(self), self.message, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[RunbridgeError], message: str, state: dict[str, Any]) -> RunbridgeError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
 
 class AuthError(RunbridgeError):
     """The provider refused the credentials (missing, invalid, or not permitted)."""
