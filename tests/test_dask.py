@@ -395,6 +395,6 @@ def test_errors_travel_between_processes_whole() -> None:
         runbridge.ProviderUnavailable("down", delivered=False, status=503),
     ]
     for error in errors:
-        copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+        copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error)
         assert copy.__dict__ == error.__dict__

@@ -55,7 +55,8 @@ def control_app(emulator: Emulator, stop: asyncio.Event) -> web.Application:
         )
 
     async def faults(request: web.Request) -> web.Response:
-        body = await request.json()
+        raw = await request.read()
+        body = json.loads(raw) if raw.strip() else None
         emulator.faults = Faults(**body) if body else None
         return web.json_response({"faults": body})
 

@@ -95,4 +95,4 @@ class HostedEmulator:
 
     async def set_faults(self, **faults: Any) -> None:
         """Set the fault profile (``Faults`` fields); none given: no faults."""
-        await self._call("PUT", "/faults", faults or None)
+        await self._call("PUT", "/faults", faults or {})
