@@ -77,7 +77,20 @@ async def batch_for(hosted: HostedEmulator, count: int, tag: int = 0) -> list[Ru
     return [RunRequest(target=target, inputs={"i": i, "b": tag}) for i in range(count)]
 
 
-async def throughput(creates: int) -> None:
+def cpu_ticks() -> tuple[int, int]:
+    """(busy, total) jiffies of the whole machine, from ``/proc/stat``."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields) - idle, sum(fields)
+
+
+def cpu_busy(before: tuple[int, int]) -> float:
+    """The share of every core busy since ``before`` (1.0: all of them, all the time)."""
+    busy, total = cpu_ticks()
+    return round((busy - before[0]) / max(total - before[1], 1), 2)
+
+
+async def throughput(creates: int, journal_url: str | None) -> None:
     """Creates per second per provider and in all, for 1, 2 and 4 worker processes."""
     for workers in (1, 2, 4):
         hosted = await emulators()
@@ -87,7 +100,7 @@ async def throughput(creates: int) -> None:
                 journal = tempfile.mktemp(suffix=".sqlite")
                 share = creates // len(hosted)
                 batches = [await batch_for(h, share) for h in hosted]
-                start = time.monotonic()
+                start, before = time.monotonic(), cpu_ticks()
 
                 def one(
                     h: HostedEmulator, requests: list[RunRequest], journal: str = journal
@@ -99,7 +112,7 @@ async def throughput(creates: int) -> None:
                 results = await asyncio.gather(
                     *(asyncio.to_thread(one, h, b) for h, b in zip(hosted, batches, strict=True))
                 )
-                seconds = time.monotonic() - start
+                seconds, busy = time.monotonic() - start, cpu_busy(before)
             made = sum(len(r.runs) for r in results)
             print(
                 json.dumps(
@@ -110,6 +123,8 @@ async def throughput(creates: int) -> None:
                         "made": made,
                         "seconds": round(seconds, 2),
                         "creates_per_second": round(made / seconds, 1),
+                        "cpu_busy": busy,
+                        "journal": "postgresql" if journal_url else "sqlite",
                     }
                 ),
                 flush=True,
@@ -207,9 +222,17 @@ async def soak(creates: int, kills: int, seed: int) -> int:
                     counts[key] += value
     finally:
         await close(hosted)
-    figures = {"case": "soak", "creates": creates, "workers": 4, "resume_rounds": rounds}
-    print(json.dumps({**figures, **counts, "seconds": round(seconds, 1)}), flush=True)
     failures = ("duplicates", "lost", "orphans_without_a_token", "wrong_settlements", "unsettled")
+    outcomes = ("confirmed", "settled_to_a_run", "settled_to_none", "failed", "runs_on_provider")
+    figures = {
+        "case": "soak",
+        "creates": share * len(hosted),
+        "workers": 4,
+        "resume_rounds": rounds,
+    }
+    every = {key: counts[key] for key in (*outcomes, *failures, "workers_killed")}
+    extra = {"faults_injected": counts["faults_injected"], "requests": counts["requests"]}
+    print(json.dumps({**figures, **every, **extra, "seconds": round(seconds, 1)}), flush=True)
     return 1 if any(counts[key] for key in failures) else 0
 
 
@@ -277,10 +300,13 @@ async def main() -> int:
     parser.add_argument("--creates", type=int)
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument("--seed", type=int, default=20261207)
+    parser.add_argument(
+        "--journal", help="a postgresql:// URL for the throughput case (default: an SQLite file)"
+    )
     args = parser.parse_args()
     os.environ["RB_BENCH_TOKEN"] = TOKEN  # the workers read the credential from it
     if args.case == "throughput":
-        await throughput(args.creates or 3000)
+        await throughput(args.creates or 3000, args.journal)
     elif args.case == "throttle":
         await throttle(args.creates or 600)
     else:

@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import distributed
 import pytest
 
 import runbridge
 import runbridge.dask
 from runbridge import ConfigError, Profile, RunRequest
 from runbridge.testing import HostedEmulator, testing_options
-
-distributed = pytest.importorskip("distributed")
 
 TOKEN = "emu-dask-token-0123456789"
 """Every hosted emulator's credential; the workers read it from ``RB_DASK_TOKEN``."""
