@@ -397,3 +397,22 @@ def test_errors_travel_between_processes_whole() -> None:
         copy = pickle.loads(pickle.dumps(error))
         assert type(copy) is type(error) and str(copy) == str(error)
         assert copy.__dict__ == error.__dict__
+
+
+async def test_run_many_waits_on_the_workers_for_every_run(
+    dask_client: Any, tmp_path: Path
+) -> None:
+    async with HostedEmulator("runflow", token=TOKEN, speed=200.0) as hosted:
+        requests = (await requests_for(hosted))[:20]
+        result = await asyncio.to_thread(
+            runbridge.dask.run_many,
+            dask_client,
+            requests,
+            profile=profile_for(hosted),
+            journal=str(tmp_path / "journal.sqlite"),
+            shard_size=5,
+            timeout=60,
+        )
+    assert result.ok and len(result.runs) == 20
+    assert {run.status for run in result.runs} == {runbridge.RunStatus.SUCCEEDED}
+    assert [run.inputs["i"] for run in result.runs] == list(range(20))
