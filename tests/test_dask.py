@@ -36,6 +36,7 @@ COUNT = 60
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
     """A LocalCluster of two worker processes (their environment holds the token)."""
+    saved = {name: os.environ.get(name) for name in ("RB_DASK_TOKEN", "RUNBRIDGE_TOKEN")}
     os.environ["RB_DASK_TOKEN"] = TOKEN
     os.environ["RUNBRIDGE_TOKEN"] = TOKEN  # for the command line's --provider profile
     local = distributed.LocalCluster(
@@ -50,6 +51,11 @@ def cluster() -> Iterator[Any]:
         yield local
     finally:
         local.close()
+        for name, value in saved.items():  # the workers keep theirs; the tests after do not
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @pytest.fixture
