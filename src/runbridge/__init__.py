@@ -38,6 +38,7 @@ from ._events import EventRejected, RunEvent
 from ._fanout import Fanout, FanoutError, Outcome, fanout
 from ._http import ClientOptions
 from ._journal import JournalEntry
+from ._logging import LogObserver
 from ._model import (
     BulkError,
     BulkResult,
@@ -52,15 +53,18 @@ from ._model import (
     RunStatus,
     RunUpdate,
 )
+from ._observe import Attempt, Observer, Operation
 from ._pagination import RunIterator
 from ._receiver import EventReceiver
 from ._registry import PluginInfo, ProviderInfo, plugins, providers
 from ._retry import RetryPolicy
 from ._sync import SyncRunClient, SyncRunIterator, connect_sync
 from ._sync_fanout import SyncFanout, fanout_sync
+from ._waiting import RunChange
 
 __all__ = [
     "OPERATIONS",
+    "Attempt",
     "AuthError",
     "BulkError",
     "BulkResult",
@@ -81,7 +85,10 @@ __all__ = [
     "InvalidRequest",
     "JournalEntry",
     "JournalError",
+    "LogObserver",
     "NotFound",
+    "Observer",
+    "Operation",
     "Outcome",
     "Page",
     "Pagination",
@@ -95,6 +102,7 @@ __all__ = [
     "ResponseError",
     "RetryPolicy",
     "Run",
+    "RunChange",
     "RunClient",
     "RunEvent",
     "RunIterator",

@@ -8,6 +8,7 @@ for its writes, and turns error responses into typed errors.
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -17,6 +18,7 @@ import orjson
 from ._convert import structure
 from ._errors import InvalidRequest, ProviderUnavailable, ResponseError
 from ._http import GarbledBody, HttpClient, Response
+from ._observe import Attempt, Observers, error_type, retry_reason
 from ._provider_clock import ProviderClock
 from ._redact import Redactor
 from ._retry import Deadline, parse_retry_after, retrying
@@ -62,6 +64,10 @@ class Channel:
         """The key this client's listing cursors are signed with (from its credential)."""
         self.clock = ProviderClock()
         """The provider's clock, as the answers to creates and lookups show it."""
+        self.observers: Observers | None = None
+        """Who watches this client's calls (``None``: nobody, and nothing is spent on it)."""
+        self.server = _server_of(http.base_url)
+        """Host and port of the provider, as observers name them."""
 
     def __repr__(self) -> str:
         return f"<Channel {self.provider} {self.http.base_url}>"
@@ -101,6 +107,7 @@ class Call:
         "_channel",
         "_clock",
         "_key",
+        "_template",
         "deadline",
         "operation",
         "possibly_processed",
@@ -118,6 +125,7 @@ class Call:
         self.deadline = deadline
         self._key: str | None = None
         self._clock: ProviderClock | None = None
+        self._template: tuple[str, str] | None = None
         self.possibly_processed = False
         """Whether a write attempt of this call may have been carried out though it did
         not succeed: its answer was lost or garbled, or the provider failed (a 5xx other
@@ -151,11 +159,15 @@ class Call:
         if len(segments) == 1:  # the usual case (a run id), without the loops
             segment = segments[0]
             if _URL_SAFE.fullmatch(segment) and segment not in _DOTS:
-                return template.format(segment)
+                rendered = template.format(segment)
+                self._template = (template, rendered)
+                return rendered
         for segment in segments:
             if segment in ("", *_DOTS):
                 raise self.invalid(f"{segment!r} cannot be a URL path segment", field="path")
-        return template.format(*(s if _URL_SAFE.fullmatch(s) else _quote(s) for s in segments))
+        rendered = template.format(*(s if _URL_SAFE.fullmatch(s) else _quote(s) for s in segments))
+        self._template = (template, rendered)
+        return rendered
 
     def invalid(self, message: str, *, field: str | None = None) -> InvalidRequest:
         """An ``InvalidRequest`` for bad caller input, naming the field."""
@@ -213,15 +225,16 @@ class Call:
         if json is not None:
             data = orjson.dumps(json)
             headers = {**(headers or {}), "Content-Type": "application/json"}
+        send = self._attempt if self._channel.observers is None else self._observing(method, path)
         try:  # the common case: one attempt, no retry machinery
-            return await self._attempt(method, path, params, data, headers, expect, retryable, into)
+            return await send(method, path, params, data, headers, expect, retryable, into)
         except Exception as first:
             if not (retryable and _may_retry(first)):
                 raise self._typed(first) from None
             failed = first
 
         async def attempt() -> Response:
-            return await self._attempt(method, path, params, data, headers, expect, retryable, into)
+            return await send(method, path, params, data, headers, expect, retryable, into)
 
         policy = self._channel.http.options.retry
         try:
@@ -286,6 +299,52 @@ class Call:
             self.possibly_processed = True
         raise self._refusal(response, retryable)
 
+    def _observing(self, method: str, path: str) -> Any:
+        """``_attempt`` wrapped in the observers' hooks, counting the request's resends."""
+        channel = self._channel
+        observers = channel.observers
+        assert observers is not None
+        known = self._template
+        template = known[0] if known is not None and known[1] == path else path
+        # Only the path's template: ids of the path and the query never show.
+        template = template.replace("{}", "{id}")
+        resends = 0
+
+        async def send(*args: Any) -> Response:
+            nonlocal resends
+            info = Attempt(
+                self.provider,
+                self.operation,
+                method,
+                template,
+                channel.server[0],
+                channel.server[1],
+                resend_count=resends,
+            )
+            resends += 1
+            observers.notify("attempt_started", info)
+            status: int | None = None
+            failure: BaseException | None = None
+            try:
+                response: Response = await self._attempt(*args)
+                status = response.status
+                return response
+            except _RetryableStatus as exc:
+                status, failure = exc.response.status, exc
+                raise
+            except Exception as exc:
+                status, failure = getattr(exc, "status", None), exc
+                raise
+            finally:
+                info.duration = time.monotonic() - info.started
+                info.status = status
+                if failure is not None:
+                    info.retry_reason = retry_reason(status, failure)
+                    info.error_type = error_type(status, failure)
+                observers.notify("attempt_ended", info)
+
+        return send
+
     def _refusal(self, response: Response, retryable: bool) -> Exception:
         """What an unexpected status means: a retry may help, or the typed error."""
         statuses = self._channel.http.options.retry.statuses
@@ -303,6 +362,13 @@ class Call:
                 exc.response, operation=self.operation, redactor=self.redactor
             )
         return exc
+
+
+def _server_of(base_url: str) -> tuple[str, int | None]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url)
+    return parts.hostname or "", parts.port
 
 
 def _quote(segment: str) -> str:

@@ -8,7 +8,7 @@ cannot do before any request, and hands the adapter a ``Call``. Creating is in
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -26,7 +26,7 @@ from ._errors import (
     UnsupportedOperation,
 )
 from ._event_reading import read_event
-from ._events import DEFAULT_TOLERANCE, MAX_EVENT_BYTES, RunEvent
+from ._events import DEFAULT_TOLERANCE, MAX_EVENT_BYTES, EventRejected, RunEvent
 from ._journal import Journal, MemoryJournal, batch_key
 from ._lifecycle import Move, check_transition
 from ._listing import fetch_page
@@ -42,11 +42,12 @@ from ._model import (
     RunStatus,
     RunUpdate,
 )
+from ._observe import Observers, observed
 from ._pagination import RunIterator, decode_cursor
 from ._pending import Unconfirmed
 from ._resolve import resolve
 from ._retry import Deadline
-from ._waiting import Poller
+from ._waiting import Poller, RunChange
 
 if TYPE_CHECKING:
     from ._config import Profile
@@ -102,6 +103,8 @@ class RunClient:
         self._args = Arguments(adapter, channel.redactor)
         self._creator = Creator(adapter, channel, MemoryJournal())
         self._owns_journal = False
+        self._observers: Observers | None = channel.observers
+        """Who watches this client's operations; ``None``: nobody (one check each)."""
 
     def __repr__(self) -> str:
         named = f" profile={self.profile.name!r}" if self.profile else ""
@@ -129,6 +132,13 @@ class RunClient:
         await self._channel.http.close()
         if self._owns_journal:
             await self._creator.journal.close()
+
+    def observe(self, observers: Iterable[object]) -> None:
+        """Have ``observers`` watch this client's operations and attempts from now on
+        (added to those it has)."""
+        have = self._observers.observers if self._observers is not None else ()
+        watching = Observers([*have, *observers])
+        self._observers = self._channel.observers = watching
 
     def use_journal(self, journal: Journal, *, owned: bool = False) -> None:
         """Record creates in ``journal`` from now on (``owned``: close it with the client).
@@ -200,21 +210,29 @@ class RunClient:
         self._require_events()
         if not isinstance(body, bytes | bytearray | memoryview):
             raise self._args.invalid("body must be the raw bytes of the request", "body", "events")
-        event = read_event(
-            self.adapter,
-            self._channel.call("event"),
-            headers,
-            bytes(body),
-            secrets=self._webhook_secrets,
-            max_bytes=self.max_event_bytes,
-            now=now,
-            tolerance=tolerance,
-        )
+        try:
+            event = read_event(
+                self.adapter,
+                self._channel.call("event"),
+                headers,
+                bytes(body),
+                secrets=self._webhook_secrets,
+                max_bytes=self.max_event_bytes,
+                now=now,
+                tolerance=tolerance,
+            )
+        except EventRejected as exc:
+            if self._observers is not None:
+                self._observers.notify("event_received", self.provider, f"rejected:{exc.reason}")
+            raise
+        if self._observers is not None:
+            self._observers.notify("event_received", self.provider, "accepted")
         self._seen(event.run)
         return event
 
     # -- operations ---------------------------------------------------------------------
 
+    @observed("create", "request")
     async def create(
         self,
         request: RunRequest | str,
@@ -234,6 +252,7 @@ class RunClient:
         self._args.create(request, secrets_supported=self._capabilities.secrets)
         return self._seen(await self._creator.create(request))
 
+    @observed("create_many", "batch")
     async def create_many(
         self, requests: Iterable[RunRequest], *, concurrency: int = 8, resume: bool = False
     ) -> BulkResult:
@@ -299,6 +318,7 @@ class RunClient:
             self._seen(run)
         return result
 
+    @observed("resolve")
     async def resolve(
         self, token: str, *, request: RunRequest | None = None, timeout: float = 0.0
     ) -> Run | None:
@@ -327,6 +347,7 @@ class RunClient:
         with a ``DeprecationWarning``, until runbridge 0.3.)"""
         return Unconfirmed(self._creator.journal, self.provider)
 
+    @observed("get", "run")
     async def get(self, run: RunRef | Run | str) -> Run:
         """Read a run."""
         run_id = self._args.run_id(run)
@@ -382,6 +403,7 @@ class RunClient:
 
         return RunIterator(fetch, provider=self.provider, cursor=cursor, limit=limit)
 
+    @observed("update", "run")
     async def update(
         self, run: RunRef | Run | str, update: RunUpdate | None = None, **fields: Any
     ) -> Run:
@@ -393,6 +415,7 @@ class RunClient:
             await self._check(ref, update.status, "update")
         return self._seen(await self.adapter.update(self._channel.call("update"), ref.id, update))
 
+    @observed("cancel", "run")
     async def cancel(self, run: RunRef | Run | str) -> Run:
         """Cancel a run that has not finished; ``IllegalTransition`` if it has."""
         ref = self.ref(run)
@@ -400,6 +423,7 @@ class RunClient:
         await self._check(ref, RunStatus.CANCELLED, "cancel")
         return self._seen(await self.adapter.cancel(self._channel.call("cancel"), ref.id))
 
+    @observed("retry", "run")
     async def retry(self, run: RunRef | Run | str, **options: Any) -> Run:
         """Run a finished run again: in place where the provider can, else as a new run."""
         ref = self.ref(run)
@@ -426,12 +450,14 @@ class RunClient:
         self._args.create(request, secrets_supported=self._capabilities.secrets, operation="retry")
         return self._seen(await self._creator.create(request))
 
+    @observed("delete", "run")
     async def delete(self, run: RunRef | Run | str) -> None:
         """Delete a run."""
         ref = self.ref(run)
         self._require("delete")
         await self.adapter.delete(self._channel.call("delete"), ref.id)
 
+    @observed("wait", "run")
     async def wait(
         self,
         run: RunRef | Run | str,
@@ -455,12 +481,9 @@ class RunClient:
         self._args.seconds(poll_interval, "poll_interval")
         self._args.seconds(max_interval, "max_interval")
         self._require("get")
-        poller = Poller(
-            lambda seconds: self._read(ref, seconds),
-            ref,
-            read_limit=self._channel.http.options.deadline,
-            describe=lambda native: self._args.safe(native, 80),
-        )
+        poller = self._poller(ref)
+        if self._observers is not None:
+            on_poll = self._polled(on_poll)
         receiver = self._receiver
         if receiver is None:
             return await poller.until_terminal(timeout, poll_interval, max_interval, on_poll, None)
@@ -469,6 +492,67 @@ class RunClient:
             return await poller.until_terminal(timeout, max_interval, max_interval, on_poll, flag)
         finally:
             receiver.unwatch(ref, flag)
+
+    def watch(
+        self,
+        run: RunRef | Run | str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 1.0,
+        max_interval: float = 30.0,
+    ) -> AsyncIterator[RunChange]:
+        """The run's changes as they happen: ``async for change in client.watch(run)``.
+
+        Each ``RunChange`` holds the run as it now is and which of its ``status``,
+        ``native_status``, ``progress``, ``outputs`` and ``failure`` changed (the first
+        holds the run as first read). It ends after the terminal state, or raises
+        ``WaitTimeout`` after ``timeout`` seconds. Polled like ``wait``, backing off;
+        with an ``EventReceiver`` serving this client, a delivery about the run has it
+        read again at once (and polls slow to ``max_interval``). Arguments are checked
+        now, before any request.
+        """
+        ref = self.ref(run)
+        self._args.seconds(timeout, "timeout", positive=False)
+        self._args.seconds(poll_interval, "poll_interval")
+        self._args.seconds(max_interval, "max_interval")
+        self._require("get")
+        return self._watch(ref, timeout, poll_interval, max_interval)
+
+    async def _watch(
+        self, ref: RunRef, timeout: float, poll_interval: float, max_interval: float
+    ) -> AsyncIterator[RunChange]:
+        poller = self._poller(ref)
+        on_poll = self._polled(None) if self._observers is not None else None
+        receiver = self._receiver
+        if receiver is None:
+            async for change in poller.changes(timeout, poll_interval, max_interval, on_poll, None):
+                yield change
+            return
+        flag = receiver.watch(ref)
+        try:
+            async for change in poller.changes(timeout, max_interval, max_interval, on_poll, flag):
+                yield change
+        finally:
+            receiver.unwatch(ref, flag)
+
+    def _poller(self, ref: RunRef) -> Poller:
+        return Poller(
+            lambda seconds: self._read(ref, seconds),
+            ref,
+            read_limit=self._channel.http.options.deadline,
+            describe=lambda native: self._args.safe(native, 80),
+        )
+
+    def _polled(self, on_poll: Callable[[Run], object] | None) -> Callable[[Run], object]:
+        """``on_poll``, telling the observers of every read first."""
+        observers = self._observers
+        assert observers is not None
+
+        def polled(run: Run) -> object:
+            observers.notify("wait_polled", self.provider, run)
+            return on_poll(run) if on_poll is not None else None
+
+        return polled
 
     async def _read(self, ref: RunRef, seconds: float) -> Run:
         """``get`` under a deadline of ``seconds`` (at least a moment)."""
@@ -529,6 +613,7 @@ class RunClient:
         check_transition(run.status, requested, move=move, provider=self.provider, run_id=ref.id)
         return run
 
+    @observed("list", "filters")
     async def _fetch_page(
         self, filters: RunFilter, cursor: str | None, page_size: int | None
     ) -> tuple[Page, tuple[Run, ...]]:

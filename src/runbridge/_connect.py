@@ -17,6 +17,7 @@ from ._errors import ConfigError
 from ._events import MAX_EVENT_BYTES
 from ._http import ClientOptions, HttpClient
 from ._journal import Journal, open_journal
+from ._logging import default_observers
 from ._pagination import cursor_key
 from ._redact import Redactor
 from ._registry import Registry, default_registry
@@ -39,6 +40,8 @@ def connect(
     journal: Journal | str | os.PathLike[str] | None = None,
     webhook_secrets: Sequence[str] | None = None,
     max_event_bytes: int = MAX_EVENT_BYTES,
+    observers: Iterable[object] = (),
+    trace_configs: Iterable[Any] = (),
     **settings: Any,
 ) -> RunClient:
     """A client; use it as ``async with connect(...) as client``.
@@ -61,6 +64,11 @@ def connect(
     names them with ``webhook_secrets_env`` (one variable; secrets separated by
     whitespace or commas); ``webhook_secrets`` given here override the profile's.
     ``max_event_bytes`` caps the body of a delivery (default 1 MiB).
+
+    ``observers`` watch the client's operations and attempts (objects with any of the
+    hooks ``runbridge.Observer`` lists; ``runbridge.otel.OpenTelemetryObserver`` is one);
+    ``RUNBRIDGE_LOG=info|debug`` adds a logging one. ``trace_configs`` are aiohttp
+    ``TraceConfig`` objects for the client's session (your own aiohttp instrumentation).
     """
     if provider is not None:
         _check_provider(provider)
@@ -94,6 +102,10 @@ def connect(
         )
     if journal is not None:
         client.use_journal(open_journal(journal), owned=isinstance(journal, str | os.PathLike))
+    watching = [*default_observers(environ), *observers]
+    if watching:
+        client.observe(watching)
+    client._channel.http.trace_configs = list(trace_configs)
     return client
 
 

@@ -226,6 +226,7 @@ class Creator:
         """A create claimed over from a holder that died or gave up: it may have been
         sent, so it is settled (looked for, or sent again with its key) before anything
         else is sent."""
+        self.notify("claim_taken_over", self.adapter.name, entry.sends)
         if entry.chunk is not None:
             raise ChunkSettle(entry, request)
         sent, tagged = self.tagged_request(request, entry.token)
@@ -254,6 +255,7 @@ class Creator:
             run = await self._attempts(entry, sent, tagged, sends)
         except CreateUnconfirmed:
             await self.quietly(self.journal.release(token))  # stays pending, for resolve()
+            self.notify("create_unconfirmed", self.adapter.name)
             raise
         except JournalError:
             raise
@@ -266,6 +268,12 @@ class Creator:
         await self.quietly(self.journal.finish(token, str(run.ref)))
         self.requests.pop(token, None)
         return self.remember(run, request)
+
+    def notify(self, hook: str, *args: object) -> None:
+        """Tell the client's observers, if it has any."""
+        observers = self.channel.observers
+        if observers is not None:
+            observers.notify(hook, *args)
 
     def sending(self, token: str) -> bool:
         """Whether this client is sending ``token`` right now."""

@@ -17,6 +17,7 @@ from ._config import Config, load_config
 from ._connect import connect
 from ._errors import ConfigError, RunbridgeError
 from ._model import File, Run, RunRequest, RunStatus
+from ._waiting import RunChange
 
 T = TypeVar("T")
 OnError = Literal["return", "raise"]
@@ -194,6 +195,47 @@ class Fanout:
             _raise_group(finished, "wait")
         return finished
 
+    async def watch(
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 1.0,
+    ) -> AsyncIterator[tuple[str, RunChange]]:
+        """The changes of every run in ``outcomes``, merged as they happen: pairs of the
+        member's label and a ``RunChange``. Each run's stream ends at its terminal state;
+        one that fails (a ``WaitTimeout``) ends that run's stream only."""
+        by_label = {m.label: m for m in self._members}
+        queue: asyncio.Queue[tuple[str, RunChange] | None] = asyncio.Queue()
+
+        async def follow(outcome: Outcome) -> None:
+            assert outcome.run is not None
+            client = by_label[outcome.member].client
+            try:
+                async for change in client.watch(
+                    outcome.run, timeout=timeout, poll_interval=poll_interval
+                ):
+                    await queue.put((outcome.member, change))
+            except (RunbridgeError, OSError, TimeoutError):
+                pass  # that run's stream ends; the others go on
+            finally:
+                await queue.put(None)
+
+        followed = [o for o in outcomes if o.run is not None]
+        tasks = [asyncio.ensure_future(follow(o)) for o in followed]
+        try:
+            ended = 0
+            while ended < len(tasks):
+                item = await queue.get()
+                if item is None:
+                    ended += 1
+                else:
+                    yield item
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
     async def run(
         self,
         target: str | RunRequest,
@@ -348,13 +390,16 @@ def fanout(
     *,
     concurrency: int | Mapping[str, int] = 8,
     config: Config | str | None = None,
+    observers: Iterable[object] = (),
 ) -> Fanout:
     """Drive several clients (or profiles, by name) together: ``async with fanout(...)``.
 
     ``concurrency`` bounds the calls in flight per member (one number for all,
     or per member label). Clients passed in are used as they are (open them
-    yourself); profiles named here are connected and closed by the fan-out.
+    yourself); profiles named here are connected and closed by the fan-out, with
+    ``observers`` watching them (see ``connect``).
     """
+    observers = list(observers)
     loaded: Config | None = config if isinstance(config, Config) else None
     built: list[_Member] = []
     for item in members:
@@ -364,7 +409,8 @@ def fanout(
         else:
             if loaded is None:
                 loaded = load_config(None if isinstance(config, Config) else config)
-            client, label, owned = connect(profile=item, config=loaded), item, True
+            client = connect(profile=item, config=loaded, observers=observers)
+            label, owned = item, True
         limit = concurrency.get(label, 8) if isinstance(concurrency, Mapping) else concurrency
         if limit < 1:
             raise ConfigError(f"concurrency for {label!r} must be at least 1", field="concurrency")

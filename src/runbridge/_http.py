@@ -284,6 +284,8 @@ class HttpClient:
         self._session: aiohttp.ClientSession | None = None
         self.throttle: Throttle | None = None
         """The client's own rate and in-flight limits, when it has any."""
+        self.trace_configs: list[Any] = []
+        """aiohttp ``TraceConfig`` objects the session is made with."""
         self._transient: tuple[type[BaseException], ...] = (TimeoutError,)
         self._tls: tuple[type[BaseException], ...] = ()
 
@@ -309,6 +311,7 @@ class HttpClient:
                 ),
                 raise_for_status=False,
                 skip_auto_headers=("User-Agent",),
+                trace_configs=self.trace_configs or None,
             )
 
     async def close(self) -> None:

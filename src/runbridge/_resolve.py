@@ -31,14 +31,17 @@ async def resolve(
     give_up = time.monotonic() + timeout
     while True:
         try:
-            return await _once(creator, token, request)
+            run = await _once(creator, token, request)
         except ChunkSettle as taken:
-            return await resolve_chunk(creator, taken.entry, taken.request)
+            run = await resolve_chunk(creator, taken.entry, taken.request)
         except CreateUnconfirmed as exc:
             pause = _seconds_until(exc.settles_at)
             if pause is None or time.monotonic() + pause > give_up:
                 raise
-        await asyncio.sleep(pause + 0.01)
+            await asyncio.sleep(pause + 0.01)
+            continue
+        creator.notify("create_resolved", creator.adapter.name, "run" if run else "none")
+        return run
 
 
 def _invalid(creator: Creator, message: str, field: str) -> InvalidRequest:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ._http import ClientOptions
     from ._journal import Journal, JournalEntry
     from ._registry import Registry
+    from ._waiting import RunChange
 
 T = TypeVar("T")
 
@@ -269,6 +270,20 @@ class SyncRunClient(_SyncHandle):
     async def _pending(self) -> list[JournalEntry]:
         return await self._client.unconfirmed()
 
+    def watch(
+        self,
+        run: RunRef | Run | str,
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 1.0,
+        max_interval: float = 30.0,
+    ) -> Iterator[RunChange]:
+        """The run's changes as they happen, a plain iterator; see ``RunClient.watch``."""
+        changes = self._client.watch(
+            run, timeout=timeout, poll_interval=poll_interval, max_interval=max_interval
+        )
+        return _drive(self._runner, changes)
+
     def get(self, run: RunRef | Run | str) -> Run:
         """Read a run."""
         return self._runner.call(self._client.get, run)
@@ -376,6 +391,8 @@ def connect_sync(
     journal: Journal | str | os.PathLike[str] | None = None,
     webhook_secrets: Sequence[str] | None = None,
     max_event_bytes: int = MAX_EVENT_BYTES,
+    observers: Iterable[object] = (),
+    trace_configs: Iterable[Any] = (),
     **settings: Any,
 ) -> SyncRunClient:
     """A synchronous client; use it as ``with connect_sync(...) as client``.
@@ -397,6 +414,8 @@ def connect_sync(
             journal=journal,
             webhook_secrets=webhook_secrets,
             max_event_bytes=max_event_bytes,
+            observers=observers,
+            trace_configs=trace_configs,
             **settings,
         )
     )

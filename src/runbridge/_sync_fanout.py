@@ -14,6 +14,7 @@ from ._errors import ConfigError
 from ._fanout import Fanout, OnError, Outcome, fanout
 from ._model import File, Run, RunRequest
 from ._sync import SyncRunClient, _drive, _Runner, _SyncHandle
+from ._waiting import RunChange
 
 
 class SyncFanout(_SyncHandle):
@@ -80,6 +81,13 @@ class SyncFanout(_SyncHandle):
             poll_interval=poll_interval,
             on_error=on_error,
         )
+
+    def watch(
+        self, outcomes: Sequence[Outcome], *, timeout: float = 600.0, poll_interval: float = 1.0
+    ) -> Iterator[tuple[str, RunChange]]:
+        """Every run's changes, merged, as ``(member, change)`` pairs; see ``Fanout.watch``."""
+        changes = self._fanout.watch(outcomes, timeout=timeout, poll_interval=poll_interval)
+        return _drive(self._runner, changes)
 
     def run(
         self,
@@ -164,6 +172,7 @@ def fanout_sync(
     *,
     concurrency: int | Mapping[str, int] = 8,
     config: Config | str | None = None,
+    observers: Iterable[object] = (),
 ) -> SyncFanout:
     """Drive several providers together without ``await``: ``with fanout_sync(...)``.
 
@@ -180,4 +189,5 @@ def fanout_sync(
                 field="members",
             )
     adopted = [item for item in items if isinstance(item, RunClient)]
-    return SyncFanout(fanout(items, concurrency=concurrency, config=config), adopted)
+    made = fanout(items, concurrency=concurrency, config=config, observers=observers)
+    return SyncFanout(made, adopted)

@@ -10,13 +10,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import attrs
 
 from ._errors import ProviderUnavailable, RateLimited, ResponseError, WaitTimeout
 from ._model import Run, RunRef
 
 Read = Callable[[float], Awaitable[Run]]
 """Reads the run once, under a deadline of that many seconds."""
+
+WATCHED = ("status", "native_status", "progress", "outputs", "failure")
+"""What a change of a watched run is a change of."""
+
+
+@attrs.frozen
+class RunChange:
+    """A watched run as it now is, and which of its fields changed (``status``,
+    ``native_status``, ``progress``, ``outputs``, ``failure``; all that are set, on the
+    first read)."""
+
+    run: Run
+    changed: frozenset[str]
+
+
+def _changed(previous: Run | None, current: Run) -> frozenset[str]:
+    if previous is None:
+        return frozenset(f for f in WATCHED if getattr(current, f) not in (None, {}))
+    return frozenset(f for f in WATCHED if getattr(previous, f) != getattr(current, f))
 
 
 class Poller:
@@ -47,6 +68,43 @@ class Poller:
     ) -> Run:
         """Read until terminal, for at most ``timeout`` seconds; between reads, sleep, or
         wait for ``arrived`` to be set."""
+        async for current in self.reads(timeout, poll_interval, max_interval, arrived):
+            if on_poll is not None:
+                on_poll(current)
+            if current.status.is_terminal:
+                return current
+        raise AssertionError("reads() ends with a terminal run or WaitTimeout")  # pragma: no cover
+
+    async def changes(
+        self,
+        timeout: float,
+        poll_interval: float,
+        max_interval: float,
+        on_poll: Callable[[Run], object] | None,
+        arrived: asyncio.Event | None,
+    ) -> AsyncIterator[RunChange]:
+        """Each change of the run (the first read counts as one), until it is terminal;
+        ``WaitTimeout`` if it is not within ``timeout`` seconds."""
+        previous: Run | None = None
+        async for current in self.reads(timeout, poll_interval, max_interval, arrived):
+            if on_poll is not None:
+                on_poll(current)
+            changed = _changed(previous, current)
+            if changed:
+                yield RunChange(current, changed)
+            previous = current
+            if current.status.is_terminal:
+                return
+
+    async def reads(
+        self,
+        timeout: float,
+        poll_interval: float,
+        max_interval: float,
+        arrived: asyncio.Event | None,
+    ) -> AsyncIterator[Run]:
+        """Every successful read of the run, backing off between them, until it is
+        terminal (the caller stops) or ``timeout`` seconds have passed (``WaitTimeout``)."""
         end = time.monotonic() + timeout
         interval = min(poll_interval, max_interval)
         last: Run | None = None
@@ -61,10 +119,9 @@ class Poller:
                 failure = exc  # transient, or cut short by the wait's own deadline
             else:
                 failure, last = None, current
-                if on_poll is not None:
-                    on_poll(current)
+                yield current
                 if current.status.is_terminal:
-                    return current
+                    return
             left = end - time.monotonic()
             if left <= 0:
                 raise self._timed_out(last, timeout) from failure

@@ -77,6 +77,18 @@ async def wait(client: RunClient, args: argparse.Namespace, output: Output) -> i
     return await _wait_and_show(client, args.ref, args, output)
 
 
+async def watch(client: RunClient, args: argparse.Namespace, output: Output) -> int:
+    """Print a line each time the run changes, until it finishes."""
+    last: Run | None = None
+    async for change in client.watch(
+        args.ref, timeout=args.timeout, poll_interval=args.poll_interval
+    ):  # a timeout raises WaitTimeout: exit 1, after the last line printed
+        last = change.run
+        output.change(change.run, sorted(change.changed))
+    assert last is not None  # the stream ends only after a terminal state
+    return outcome_code(last)
+
+
 async def cancel(client: RunClient, args: argparse.Namespace, output: Output) -> int:
     """Cancel a run that has not finished."""
     output.run(await client.cancel(args.ref))

@@ -72,6 +72,7 @@ def connect_from_args(args: argparse.Namespace) -> RunClient:
             config=config,
             journal=getattr(args, "journal", None),
             webhook_secrets=secrets,
+            observers=getattr(args, "observers", ()),
         )
     if args.profile is not None or args.config is not None:
         raise UsageError("use either --provider or --profile/--config, not both")
@@ -93,4 +94,9 @@ def connect_from_args(args: argparse.Namespace) -> RunClient:
     # An in-memory profile gets the same checks as one from a file: settings ending in
     # _env are read from the environment, and credentials as literals are refused.
     profile = parse_config({"profiles": {ADHOC_PROFILE: body}}).profile(ADHOC_PROFILE)
-    return connect(profile=profile, journal=getattr(args, "journal", None), webhook_secrets=secrets)
+    return connect(
+        profile=profile,
+        journal=getattr(args, "journal", None),
+        webhook_secrets=secrets,
+        observers=getattr(args, "observers", ()),
+    )

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 
-from runbridge import InvalidRequest, RunbridgeError, RunClient, WaitTimeout, plugins, providers
+from runbridge import (
+    InvalidRequest,
+    LogObserver,
+    RunbridgeError,
+    RunClient,
+    WaitTimeout,
+    plugins,
+    providers,
+)
 
 from . import commands
 from .connection import connect_from_args
@@ -48,6 +57,7 @@ CLIENT_COMMANDS: dict[str, ClientCommand] = {
     "get": commands.get,
     "list": commands.list_runs,
     "wait": commands.wait,
+    "watch": commands.watch,
     "cancel": commands.cancel,
     "retry": commands.retry,
     "bulk": commands.bulk,
@@ -61,6 +71,14 @@ async def _dispatch(args: argparse.Namespace, output: Output) -> int:
         return await _local_commands()[args.command](args, output)
     async with connect_from_args(args) as client:
         return await CLIENT_COMMANDS[args.command](client, args, output)
+
+
+def _log_to_stderr(level: int) -> None:
+    logger = logging.getLogger("runbridge")
+    logger.setLevel(level)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger.addHandler(handler)
 
 
 def _fail(message: str, code: int) -> int:
@@ -80,6 +98,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return USAGE
+    verbosity = args.verbose + getattr(args, "verbose_after", 0)
+    if verbosity:  # as RUNBRIDGE_LOG does: the command's client logs to stderr
+        _log_to_stderr(logging.DEBUG if verbosity > 1 else logging.INFO)
+        args.observers = [LogObserver()]
     try:
         return asyncio.run(_dispatch(args, Output(json=args.json)))
     except UsageError as exc:

@@ -75,6 +75,11 @@ def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--json", action="store_true", default=False if top else argparse.SUPPRESS,
         help="print JSON lines (one object per line) instead of tables",
     )  # fmt: skip
+    group.add_argument(
+        "-v", "--verbose", action="count", dest="verbose" if top else "verbose_after",
+        default=0 if top else argparse.SUPPRESS,
+        help="log each operation (-v), and each HTTP attempt (-vv), to stderr",
+    )  # fmt: skip
     group.add_argument("--token", nargs="?", action=_RefuseToken, help=argparse.SUPPRESS)
 
 
@@ -235,6 +240,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "get": ("show a run", _get),
     "list": ("list runs, newest first, printed page by page as they arrive", _list),
     "wait": ("wait for a run to finish, showing its status", _wait),
+    "watch": ("print a line each time a run changes, until it finishes", _wait),
     "cancel": ("cancel a run that has not finished", _cancel),
     "retry": ("run a finished run again", _retry),
     "bulk": ("start many runs of one target at once", _bulk),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, Any
 
 from rich import box
@@ -111,6 +112,23 @@ class Output:
     def note(self, text: str, *, style: str | None = None) -> None:
         """A message for the person at the terminal (stderr)."""
         self.err.print(Text(text, style=style or ""))
+
+    def change(self, run: Run, changed: list[str]) -> None:
+        """A watched run's change: a JSON line (the run and what changed), or one line
+        ``time  ref  status (native)  progress``."""
+        if self.json:
+            self.line({**run_to_dict(run), "changed": changed})
+            return
+        native = f" ({run.native_status})" if run.native_status else ""
+        line = Text(f"{iso(datetime.now(UTC))}  {run.ref}  ")
+        line.append_text(status_text(run).append(native, style=""))
+        if run.progress is not None:
+            line.append(f"  {progress_text(run)}")
+        if run.status.is_terminal and run.outputs:
+            line.append(f"  outputs {mapping_text(run.outputs)}")
+        if run.failure is not None:
+            line.append(f"  {failure_text(run)}", style="red")
+        self.out.print(line)
 
     def run(self, run: Run) -> None:
         """One run: a JSON line, or one ``key  value`` line per field."""
