@@ -380,6 +380,39 @@ async def test_wait_follows_a_run_until_it_fails(world: World, provider: str) ->
     assert shown.code == 1 and shown.one()["status"] == "failed"
 
 
+async def test_watch_prints_a_line_per_change_until_the_run_finishes(world: World) -> None:
+    emulator = world.emulators["runflow"]
+    emulator.plan_next(queued=10, running=40)
+    async with world.client("runflow") as client:
+        run = await client.create("invoice")
+    proc = await world.start(
+        "--profile", "runflow", "--json", "watch", str(run.ref), "--poll-interval", "0.05"
+    )
+    assert proc.stdout is not None
+    lines = [json.loads(await asyncio.wait_for(proc.stdout.readline(), 30))]
+    for step in (15, 20, 30):  # queued, then running (nodes as they complete), then done
+        emulator.advance(step)
+        lines.append(json.loads(await asyncio.wait_for(proc.stdout.readline(), 30)))
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    lines += [json.loads(line) for line in out.decode().splitlines()]
+    assert proc.returncode == 0, err
+    assert lines[0]["status"] == "pending" and "status" in lines[0]["changed"]
+    assert lines[-1]["status"] == "succeeded" and "outputs" in lines[-1]["changed"]
+    assert all(line["ref"] == str(run.ref) and line["changed"] for line in lines)
+
+
+async def test_verbose_logs_each_operation_and_each_attempt(world: World) -> None:
+    async with world.client("kognitos") as client:
+        run = await client.create("invoice")
+    once = await world.cli("--profile", "kognitos", "-v", "get", str(run.ref))
+    twice = await world.cli("--profile", "kognitos", "-vv", "get", str(run.ref))
+    assert once.code == twice.code == 0
+    assert "INFO runbridge: kognitos.get kognitos:" in once.stderr
+    assert "runbridge.http" not in once.stderr
+    assert "DEBUG runbridge.http: kognitos.get GET /runs/{id} -> 200" in twice.stderr
+    assert world.env["KOGNITOS_TEST_TOKEN"] not in twice.stderr
+
+
 async def test_wait_gives_up_at_its_timeout_with_the_last_state(world: World) -> None:
     async with world.client("runflow") as client:
         run = await client.create("invoice")  # time never moves: it stays pending

@@ -18,7 +18,7 @@ import attrs
 from ._errors import RunbridgeError, UnsupportedOperation
 from ._model import BulkError, Run
 
-log = logging.getLogger("runbridge")
+log = logging.getLogger("runbridge.create")
 
 
 @attrs.frozen

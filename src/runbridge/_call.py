@@ -113,6 +113,7 @@ class Call:
         "possibly_processed",
         "provider",
         "redactor",
+        "resends",
     )
 
     def __init__(
@@ -126,6 +127,8 @@ class Call:
         self._key: str | None = None
         self._clock: ProviderClock | None = None
         self._template: tuple[str, str] | None = None
+        self.resends = 0
+        """Times this call's request was sent before (a create sent again on a new call)."""
         self.possibly_processed = False
         """Whether a write attempt of this call may have been carried out though it did
         not succeed: its answer was lost or garbled, or the provider failed (a 5xx other
@@ -308,7 +311,7 @@ class Call:
         template = known[0] if known is not None and known[1] == path else path
         # Only the path's template: ids of the path and the query never show.
         template = template.replace("{}", "{id}")
-        resends = 0
+        resends = self.resends
 
         async def send(*args: Any) -> Response:
             nonlocal resends

@@ -322,6 +322,7 @@ class Creator:
             call = channel.call(
                 "create", secrets=secrets, deadline=deadline, key=key_of(token), clock=True
             )
+            call.resends = sends.count - 1
             started = time.time()
             try:
                 run = await adapter.create(call, sent)

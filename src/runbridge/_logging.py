@@ -27,10 +27,14 @@ attempts = logging.getLogger("runbridge.http")
 
 
 class LogObserver:
-    """An observer that logs each operation (INFO) and each attempt (DEBUG)."""
+    """An observer that logs each operation (INFO) and, at ``level=logging.DEBUG``, each
+    attempt (DEBUG) too."""
+
+    def __init__(self, level: int = logging.DEBUG) -> None:
+        self.level = level
 
     def __repr__(self) -> str:
-        return "<LogObserver>"
+        return f"<LogObserver {logging.getLevelName(self.level)}>"
 
     def operation_ended(self, op: Operation) -> None:
         """``kognitos.get kognitos:ab12 succeeded in 12 ms`` or the error's type and message."""
@@ -56,7 +60,7 @@ class LogObserver:
 
     def attempt_ended(self, attempt: Attempt) -> None:
         """``kognitos.create POST /v2/runs -> 503 (5xx) in 3 ms, resend 1``."""
-        if not attempts.isEnabledFor(logging.DEBUG):
+        if self.level > logging.DEBUG or not attempts.isEnabledFor(logging.DEBUG):
             return
         answer = str(attempt.status) if attempt.status is not None else attempt.error_type
         reason = f" ({attempt.retry_reason})" if attempt.retry_reason else ""
@@ -111,4 +115,4 @@ def default_observers(environ: Mapping[str, str] | None = None) -> list[object]:
     if level is None:
         return []
     enable(level)
-    return [LogObserver()]
+    return [LogObserver(level)]

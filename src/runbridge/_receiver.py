@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from ._client import RunClient
 
-log = logging.getLogger("runbridge")
+log = logging.getLogger("runbridge.events")
 
 Callback = Callable[[RunEvent], Awaitable[None] | None]
 

@@ -14,7 +14,7 @@ import attrs
 
 from ._errors import ConfigError
 
-log = logging.getLogger("runbridge")
+log = logging.getLogger("runbridge.http")
 
 T = TypeVar("T")
 

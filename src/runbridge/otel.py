@@ -74,7 +74,7 @@ class OpenTelemetryObserver:
         self._runs = meter.create_histogram(
             "runbridge.run.duration",
             unit="s",
-            description="How long runs took, from created to finished, as wait saw them",
+            description="How long runs took, started (or created) to finished, as wait saw them",
         )
         self._deliveries = meter.create_counter(
             "runbridge.events.deliveries",
@@ -230,7 +230,12 @@ def _run_attributes(run: Run) -> dict[str, Any]:
 
 
 def _run_seconds(run: Run) -> float | None:
+    """How long the run took: from its start (or creation) to its finish, as the provider
+    reports them; without a finish time, until now, when ``wait`` saw it finished."""
     start = run.started_at or run.created_at
-    if start is None or run.finished_at is None:
+    if start is None:
         return None
-    return max((run.finished_at - start).total_seconds(), 0.0)
+    from datetime import UTC, datetime
+
+    end = run.finished_at or datetime.now(UTC)
+    return max((end - start).total_seconds(), 0.0)

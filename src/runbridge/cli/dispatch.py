@@ -100,8 +100,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         return USAGE
     verbosity = args.verbose + getattr(args, "verbose_after", 0)
     if verbosity:  # as RUNBRIDGE_LOG does: the command's client logs to stderr
-        _log_to_stderr(logging.DEBUG if verbosity > 1 else logging.INFO)
-        args.observers = [LogObserver()]
+        level = logging.DEBUG if verbosity > 1 else logging.INFO
+        _log_to_stderr(level)
+        args.observers = [LogObserver(level)]
     try:
         return asyncio.run(_dispatch(args, Output(json=args.json)))
     except UsageError as exc:
