@@ -493,3 +493,26 @@ async def test_watch_ends_with_wait_timeout() -> None:
         with pytest.raises(runbridge.WaitTimeout):
             await follow()
     assert len(seen) == 1  # the first read; nothing changed after it
+
+
+async def test_a_create_taken_over_from_another_process_is_told(tmp_path: Any) -> None:
+    journal = tmp_path / "journal.sqlite"
+    emulator = load_emulator("kognitos")
+    emulator.faults = Faults(slow=1.0, slow_seconds=0.3, methods={"POST"})
+    async with emulated_client("kognitos", emulator=emulator, journal=journal) as (first, _):
+        task = asyncio.ensure_future(first.create(emulator.default_target))
+        await until(lambda: len(emulator.log) == 1)
+        task.cancel()  # the process gives up mid-create, and ends
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        (pending,) = await first.unconfirmed()
+    seen: list[tuple[str, int]] = []
+
+    class Watcher(runbridge.Observer):
+        def claim_taken_over(self, provider: str, sends: int) -> None:
+            seen.append((provider, sends))
+
+    arguments = {"journal": journal, "observers": [Watcher()]}
+    async with emulated_client("kognitos", emulator=emulator, **arguments) as (second, _):
+        run = await second.resolve(pending.token, timeout=10)
+    assert run is not None and seen == [("kognitos", 1)]

@@ -246,7 +246,6 @@ async def _settle(
     chunked: dict[str, dict[int, JournalEntry]] = {}
     for position, entry in taken.items():
         if entry.chunk is not None:
-            creator.notify("claim_taken_over", provider, entry.sends)
             chunked.setdefault(entry.chunk, {})[position] = entry
     alone = [i for i, e in taken.items() if e.chunk is None]
     # Runs made are read back and held claims waited for through the slot's claim.

@@ -220,13 +220,18 @@ class Creator:
                 reason=f"another process ({entry.holder}) holds this create's claim",
                 settles_at=at(entry.lease_until),
             )
+        self.taken_over(claim)
         return await self.settle_taken(entry, request)
+
+    def taken_over(self, claim: Claim) -> None:
+        """Tell the observers of a create taken over from another process."""
+        if claim.taken_over:
+            self.notify("claim_taken_over", self.adapter.name, claim.entry.sends)
 
     async def settle_taken(self, entry: JournalEntry, request: RunRequest) -> Run:
         """A create claimed over from a holder that died or gave up: it may have been
         sent, so it is settled (looked for, or sent again with its key) before anything
         else is sent."""
-        self.notify("claim_taken_over", self.adapter.name, entry.sends)
         if entry.chunk is not None:
             raise ChunkSettle(entry, request)
         sent, tagged = self.tagged_request(request, entry.token)

@@ -98,6 +98,7 @@ async def _once(creator: Creator, token: str, request: RunRequest | None) -> Run
                 settles_at=at(claim.entry.lease_until),
             )
         return await _once(creator, token, request)  # settled meanwhile
+    creator.taken_over(claim)
     if adapter.idempotent_create:
         assert request is not None
         return await creator.settle_taken(claim.entry, request)

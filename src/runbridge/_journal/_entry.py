@@ -110,6 +110,13 @@ class Claim:
 
     entry: JournalEntry
     outcome: Outcome
+    previous: str | None = None
+    """Who held it before, for a claim ``taken`` (``None``: nobody, or this holder)."""
+
+    @property
+    def taken_over(self) -> bool:
+        """Whether this claim took a create over from another holder."""
+        return self.outcome == "taken" and self.previous is not None
 
 
 def decide(
@@ -142,8 +149,9 @@ def decide(
     if row.state != "pending":
         return Claim(row, "settled")
     if row.holder == holder:
-        return Claim(attrs.evolve(row, lease_until=now + lease), "taken")
+        return Claim(attrs.evolve(row, lease_until=now + lease), "taken")  # its own again
     lapsed = row.lease_until is None or row.lease_until <= now
     if not lapsed and (row.holder is None or alive(row.holder) is not False):
         return Claim(row, "held")
-    return Claim(attrs.evolve(row, holder=holder, lease_until=now + lease), "taken")
+    taken = attrs.evolve(row, holder=holder, lease_until=now + lease)
+    return Claim(taken, "taken", previous=row.holder)
