@@ -184,7 +184,7 @@ async def test_a_fanout_is_traced_under_the_callers_span(telemetry: Telemetry) -
 async def test_metrics_after_a_faulted_batch_count_every_attempt_the_provider_saw(
     telemetry: Telemetry,
 ) -> None:
-    emulator = load_emulator("kognitos", extras={"inputs"})
+    emulator = load_emulator("kognitos", extras={"inputs"}, clock=PollingClock(step=0.1))
     options = testing_options(retry=RetryPolicy.testing(attempts=8), settle_window=0.5)
     arguments = {"observers": [telemetry.observer], "options": options}
     async with emulated_client("kognitos", emulator=emulator, **arguments) as (client, _):
