@@ -31,7 +31,7 @@ from support import PROVIDERS
 
 RUN_KEYS = {
     "ref", "provider", "id", "status", "native_status", "target", "name", "inputs", "outputs",
-    "failure", "created_at", "started_at", "finished_at", "duration", "cost", "progress",
+    "failure", "created_at", "started_at", "finished_at", "duration", "cost", "progress", "hold",
 }  # fmt: skip
 
 _BIN = shutil.which("runbridge", path=os.path.dirname(sys.executable))
@@ -170,7 +170,9 @@ async def test_providers_prints_the_capability_matrix(world: World) -> None:
     assert set(PROVIDERS) <= set(by_name)
     assert by_name["kognitos"]["operations"]["cancel"] == "unsupported"
     assert by_name["kognitos"]["operations"]["retry"] == "emulated"
-    assert set(by_name["cyberdesk"]["operations"].values()) == {"native"}
+    cyberdesk = dict(by_name["cyberdesk"]["operations"])
+    assert {cyberdesk.pop("pause"), cyberdesk.pop("resume")} == {"unsupported"}
+    assert set(cyberdesk.values()) == {"native"}
     assert by_name["runflow"]["pagination"] == "cursor"
     header = table.stdout.splitlines()[0].split()
     assert header == ["provider", "plugin", "pagination", *runbridge.OPERATIONS]

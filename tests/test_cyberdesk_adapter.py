@@ -39,11 +39,13 @@ def provider() -> str:
 # -- registration -----------------------------------------------------------------------
 
 
-def test_registered_with_every_operation_native() -> None:
+def test_registered_with_every_operation_native_but_pause() -> None:
     info = {p.name: p for p in runbridge.providers()}["cyberdesk"]
     assert info.adapter is CyberdeskAdapter
     caps = info.capabilities
-    assert all(caps.support(op) is Support.NATIVE for op in runbridge.OPERATIONS)
+    held = {"pause", "resume"}  # Cyberdesk runs cannot be paused
+    assert all(caps.support(op) is Support.NATIVE for op in set(runbridge.OPERATIONS) - held)
+    assert all(caps.support(op) is Support.UNSUPPORTED for op in held)
     assert caps.max_page_size == 1000 and caps.max_batch == 1000
     assert caps.filters == FILTERS
     # Honest for the documented RunResponse: no name, no progress; newest first

@@ -15,14 +15,17 @@ import runbridge
 from runbridge import (
     AuthError,
     ConfigError,
+    Hold,
     InvalidRequest,
     NotFound,
     ProviderUnavailable,
     RateLimited,
     ResponseError,
     RunClient,
+    RunHeld,
     RunStatus,
     Support,
+    UnknownStatus,
 )
 from runbridge.adapter import RUN_FIELDS
 from runbridge.testing import emulated_client
@@ -67,8 +70,17 @@ def run_json(**overrides: Any) -> dict[str, Any]:
         ("Failed", RunStatus.FAILED, "task"),
         ("TimedOut", RunStatus.FAILED, "timeout"),
         ("Cancelled", RunStatus.CANCELLED, None),
-        ("Paused", RunStatus.UNKNOWN, None),
-        ("succeeded", RunStatus.UNKNOWN, None),
+        # Spellings the docs might use instead, in any case, with any separators.
+        ("Completed", RunStatus.SUCCEEDED, None),
+        ("succeeded", RunStatus.SUCCEEDED, None),
+        ("SUCCEEDED", RunStatus.SUCCEEDED, None),
+        ("Error", RunStatus.FAILED, "task"),
+        ("timed_out", RunStatus.FAILED, "timeout"),
+        ("TIMED-OUT", RunStatus.FAILED, "timeout"),
+        ("Canceled", RunStatus.CANCELLED, None),
+        ("Stopping", RunStatus.RUNNING, None),
+        ("Quantum", RunStatus.UNKNOWN, None),
+        ("Succeeded!", RunStatus.UNKNOWN, None),
     ],
 )
 async def test_native_statuses_map_to_canonical(
@@ -86,6 +98,43 @@ async def test_native_statuses_map_to_canonical(
     assert got.status is status
     assert got.native_status == native == got.raw["status"]
     assert (got.failure.kind if got.failure else None) == kind
+    assert got.hold is None
+
+
+@pytest.mark.parametrize(
+    ("native", "kind"),
+    [
+        ("Stopped", "paused"),
+        ("paused", "paused"),
+        ("Waiting", "person"),
+        ("AWAITING_GUIDANCE", "person"),
+    ],
+)
+async def test_held_statuses_end_a_wait_at_once(
+    once: RunClient, emulator: KognitosEmulator, target: str, native: str, kind: str
+) -> None:
+    # Before these were mapped, such a run read as unknown and wait() polled it until its
+    # timeout (600 s by default).
+    run = await once.create(target)
+    emulator.force_status(run.id, native, undocumented=True)
+    with pytest.raises(RunHeld) as caught:
+        await once.wait(run, poll_interval=0.01)
+    held = caught.value.run
+    assert held.status is RunStatus.RUNNING and held.native_status == native
+    assert held.hold == Hold(kind) and caught.value.hold == Hold(kind)
+    assert f"native status '{native}'" in str(caught.value)
+
+
+async def test_a_status_that_stays_unmappable_ends_the_wait_naming_it(
+    once: RunClient, emulator: KognitosEmulator, target: str
+) -> None:
+    run = await once.create(target)
+    emulator.force_status(run.id, "Hibernating", undocumented=True)
+    with pytest.raises(UnknownStatus) as caught:
+        await once.wait(run, timeout=600, poll_interval=0.01, unknown_grace=0.2)
+    assert caught.value.native_status == "Hibernating"
+    assert caught.value.provider == "kognitos" and caught.value.operation == "wait"
+    assert "'Hibernating'" in str(caught.value) and "status map" in str(caught.value)
 
 
 @pytest.mark.parametrize(

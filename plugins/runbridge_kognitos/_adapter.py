@@ -11,7 +11,6 @@ from runbridge import (
     Capabilities,
     ConfigError,
     Failure,
-    FailureKind,
     Page,
     Pagination,
     Run,
@@ -47,15 +46,45 @@ STATUSES = StatusMap(
     {
         "Created": RunStatus.PENDING,
         "Pending": RunStatus.PENDING,
+        "Queued": RunStatus.PENDING,
         "Running": RunStatus.RUNNING,
+        "Executing": RunStatus.RUNNING,
+        "InProgress": RunStatus.RUNNING,
+        "Stopping": RunStatus.RUNNING,
+        "Stopped": RunStatus.RUNNING,
+        "Paused": RunStatus.RUNNING,
+        "Waiting": RunStatus.RUNNING,
+        "AwaitingGuidance": RunStatus.RUNNING,
         "Succeeded": RunStatus.SUCCEEDED,
+        "Completed": RunStatus.SUCCEEDED,
+        "Complete": RunStatus.SUCCEEDED,
+        "Success": RunStatus.SUCCEEDED,
         "Failed": RunStatus.FAILED,
+        "Failure": RunStatus.FAILED,
+        "Error": RunStatus.FAILED,
+        "Errored": RunStatus.FAILED,
         "TimedOut": RunStatus.FAILED,
+        "Timeout": RunStatus.FAILED,
         "Cancelled": RunStatus.CANCELLED,
+        "Canceled": RunStatus.CANCELLED,
+        "Aborted": RunStatus.CANCELLED,
+        "Archived": RunStatus.CANCELLED,
     },
-    failures={"TimedOut": "timeout"},
+    failures={"TimedOut": "timeout", "Timeout": "timeout"},
+    holds={
+        "Stopped": "paused",
+        "Paused": "paused",
+        "Waiting": "person",
+        "AwaitingGuidance": "person",
+    },
+    loose=True,
 )
-"""Native run statuses; anything else reads as ``unknown``."""
+"""Native run statuses. The docs list none (the rendered enum is empty): the overview's
+table (``Pending``, ``Running``, ``Succeeded``, ``Failed``, ``Cancelled``, ``TimedOut``)
+and ``Created`` are the facts' ASSUMPTION, and the likely other spellings are read too,
+in any case and with any separators (``COMPLETED``, ``timed_out``). ``Stopped`` and
+``Paused`` hold a run as paused, ``Waiting`` and ``AwaitingGuidance`` as waiting for a
+person; anything else reads as ``unknown``."""
 
 REPORTS = frozenset({"target", "name", "outputs"})
 """What the documented run object carries of the optional ``Run`` fields. ``inputs``,
@@ -210,8 +239,7 @@ class KognitosAdapter(Adapter):
         failure = None
         if status is RunStatus.FAILED:
             message, code = _failure_message(wire.error)
-            kind: FailureKind = "timeout" if wire.status == "TimedOut" else "task"
-            failure = Failure(kind, message, code)
+            failure = Failure(STATUSES.failure_kind(wire.status), message, code)
         return Run(
             ref=ref,
             status=status,

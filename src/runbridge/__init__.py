@@ -30,7 +30,9 @@ from ._errors import (
     RateLimited,
     ResponseError,
     RunbridgeError,
+    RunHeld,
     TLSError,
+    UnknownStatus,
     UnsupportedOperation,
     WaitTimeout,
 )
@@ -45,6 +47,8 @@ from ._model import (
     Failure,
     FailureKind,
     File,
+    Hold,
+    HoldKind,
     Page,
     Progress,
     Run,
@@ -55,6 +59,7 @@ from ._model import (
 )
 from ._observe import Attempt, Observer, Operation
 from ._pagination import RunIterator
+from ._patience import OnHold
 from ._receiver import EventReceiver
 from ._registry import PluginInfo, ProviderInfo, plugins, providers
 from ._retry import RetryPolicy
@@ -81,6 +86,8 @@ __all__ = [
     "Fanout",
     "FanoutError",
     "File",
+    "Hold",
+    "HoldKind",
     "IllegalTransition",
     "InvalidRequest",
     "JournalEntry",
@@ -88,6 +95,7 @@ __all__ = [
     "LogObserver",
     "NotFound",
     "Observer",
+    "OnHold",
     "Operation",
     "Outcome",
     "Page",
@@ -105,6 +113,7 @@ __all__ = [
     "RunChange",
     "RunClient",
     "RunEvent",
+    "RunHeld",
     "RunIterator",
     "RunRef",
     "RunRequest",
@@ -116,6 +125,7 @@ __all__ = [
     "SyncRunClient",
     "SyncRunIterator",
     "TLSError",
+    "UnknownStatus",
     "UnsupportedOperation",
     "WaitTimeout",
     "connect",

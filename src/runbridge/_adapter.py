@@ -12,7 +12,7 @@ from ._capabilities import Capabilities, IdFormat
 from ._errors import InvalidRequest, UnsupportedOperation
 from ._events import RunEvent
 from ._mapping import ErrorInfo, ErrorMap, StatusMap
-from ._model import Page, Run, RunFilter, RunRef, RunRequest, RunUpdate
+from ._model import Hold, Page, Run, RunFilter, RunRef, RunRequest, RunStatus, RunUpdate
 from ._options import NO_OPTIONS, Options
 from ._throttle import RateHeaders
 
@@ -87,6 +87,9 @@ class Adapter:
     """Seconds after a create was last sent by which the provider has certainly finished
     with it and lists any run it made: a lookup that finds nothing concludes "no run"
     only after this (``ClientOptions.settle_window`` overrides it per client)."""
+    transitions: ClassVar[Mapping[RunStatus, frozenset[RunStatus]] | None] = None
+    """The status moves ``update`` may ask for, when the provider documents its own
+    (``runbridge.adapter.TRANSITIONS`` otherwise): checked before any request."""
     retry_from_payload: ClassVar[bool] = True
     """Whether ``retry_request`` can rebuild a run's request from what the provider
     reports. When not, the core retries only runs whose request it remembers (those
@@ -217,7 +220,10 @@ class Adapter:
                 f"run id {shown} does not match the {self.id_format.name} format", body=raw
             )
         try:
-            return self.run_from(wire, RunRef(self.name, run_id), raw)
+            run = self.run_from(wire, RunRef(self.name, run_id), raw)
+            if run.hold is None and (held := self.statuses.hold_kind(run.native_status)):
+                run = attrs.evolve(run, hold=Hold(held))
+            return run
         except (ValueError, TypeError, OverflowError, KeyError, AttributeError) as exc:
             problem = f"{type(exc).__name__}: {exc}"
         # Outside the handler: the exception may quote the payload. A value the wire
@@ -324,3 +330,11 @@ class Adapter:
     async def delete(self, call: Call, run_id: str) -> None:
         """Delete a run."""
         raise self._unsupported("delete")
+
+    async def pause(self, call: Call, run_id: str, reason: str | None) -> Run:
+        """Pause a run that has not finished; it stays paused until ``resume``."""
+        raise self._unsupported("pause")
+
+    async def resume(self, call: Call, run_id: str) -> Run:
+        """Let a paused run go on."""
+        raise self._unsupported("resume")

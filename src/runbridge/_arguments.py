@@ -12,6 +12,7 @@ import attrs
 from ._adapter import Adapter
 from ._errors import InvalidRequest
 from ._model import BulkError, File, Run, RunFilter, RunRef, RunRequest, RunStatus, RunUpdate
+from ._patience import Patience
 from ._redact import Redactor
 
 
@@ -283,6 +284,16 @@ class Arguments:
                 field,
             )
         return number
+
+    def patience(self, on_hold: object, unknown_grace: object) -> Patience:
+        """A wait's ``on_hold`` (``"raise"`` or ``"wait"``) and ``unknown_grace`` (seconds,
+        or ``None`` for none), checked."""
+        if on_hold not in ("raise", "wait"):
+            raise self.invalid(
+                f"on_hold must be 'raise' or 'wait', not {self.safe(on_hold, 40)}", "on_hold"
+            )
+        grace = None if unknown_grace is None else self.seconds(unknown_grace, "unknown_grace")
+        return Patience(on_hold, grace)
 
     def count(self, value: object, field: str, *, minimum: int) -> int:
         """A whole number of at least ``minimum``."""

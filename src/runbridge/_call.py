@@ -19,6 +19,7 @@ from ._convert import structure
 from ._errors import InvalidRequest, ProviderUnavailable, ResponseError
 from ._http import GarbledBody, HttpClient, Response
 from ._observe import Attempt, Observers, error_type, retry_reason
+from ._payload import json_default
 from ._provider_clock import ProviderClock
 from ._redact import Redactor
 from ._retry import Deadline, parse_retry_after, retrying
@@ -226,7 +227,7 @@ class Call:
         retryable = method not in _WRITE_METHODS if idempotent is None else idempotent
         data = None
         if json is not None:
-            data = orjson.dumps(json)
+            data = orjson.dumps(json, default=json_default)
             headers = {**(headers or {}), "Content-Type": "application/json"}
         send = self._attempt if self._channel.observers is None else self._observing(method, path)
         try:  # the common case: one attempt, no retry machinery

@@ -8,7 +8,18 @@ from collections.abc import Iterable, Mapping
 
 import attrs
 
-OPERATIONS = ("create", "create_many", "get", "list", "update", "cancel", "retry", "delete")
+OPERATIONS = (
+    "create",
+    "create_many",
+    "get",
+    "list",
+    "update",
+    "cancel",
+    "retry",
+    "delete",
+    "pause",
+    "resume",
+)
 """Every operation a client offers, in the order capability tables show them."""
 
 _EMULABLE = {"create_many": "create", "retry": "create"}

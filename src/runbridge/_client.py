@@ -44,6 +44,7 @@ from ._model import (
 )
 from ._observe import Observers, observed
 from ._pagination import RunIterator, decode_cursor
+from ._patience import UNKNOWN_GRACE, OnHold, Patience
 from ._pending import Unconfirmed
 from ._resolve import resolve
 from ._retry import Deadline
@@ -423,6 +424,29 @@ class RunClient:
         await self._check(ref, RunStatus.CANCELLED, "cancel")
         return self._seen(await self.adapter.cancel(self._channel.call("cancel"), ref.id))
 
+    @observed("pause", "run")
+    async def pause(self, run: RunRef | Run | str, *, reason: str | None = None) -> Run:
+        """Pause a run that has not finished, where the provider can (``resume`` lets it
+        go on); ``reason`` is shown to the people who see the run."""
+        ref = self.ref(run)
+        self._require("pause")
+        if reason is not None and not (isinstance(reason, str) and reason.strip()):
+            raise self._args.invalid(
+                f"reason must be a non-empty string, not {self._args.safe(reason, 40)}",
+                "reason",
+                "pause",
+            )
+        await self._check(ref, RunStatus.RUNNING, "pause")
+        return self._seen(await self.adapter.pause(self._channel.call("pause"), ref.id, reason))
+
+    @observed("resume", "run")
+    async def resume(self, run: RunRef | Run | str) -> Run:
+        """Let a paused run go on, where the provider can."""
+        ref = self.ref(run)
+        self._require("resume")
+        await self._check(ref, RunStatus.RUNNING, "resume")
+        return self._seen(await self.adapter.resume(self._channel.call("resume"), ref.id))
+
     @observed("retry", "run")
     async def retry(self, run: RunRef | Run | str, **options: Any) -> Run:
         """Run a finished run again: in place where the provider can, else as a new run."""
@@ -466,6 +490,8 @@ class RunClient:
         poll_interval: float = 1.0,
         max_interval: float = 30.0,
         on_poll: Callable[[Run], object] | None = None,
+        on_hold: OnHold = "raise",
+        unknown_grace: float | None = UNKNOWN_GRACE,
     ) -> Run:
         """Poll until the run is terminal, backing off; ``WaitTimeout`` carries the last run.
 
@@ -475,13 +501,19 @@ class RunClient:
         to drive a progress display. When an ``EventReceiver`` serves this client,
         the run is read again as soon as an event about it arrives, and otherwise
         only every ``max_interval`` seconds, so a lost delivery never stalls a wait.
+
+        A run that waits for a person or is paused (``Run.hold``) will not finish on
+        its own: the wait raises ``RunHeld`` at once, unless ``on_hold="wait"``. A run
+        whose native status the adapter cannot map for ``unknown_grace`` seconds ends
+        the wait with ``UnknownStatus`` naming it (``None``: wait until the timeout).
         """
         ref = self.ref(run)
         self._args.seconds(timeout, "timeout", positive=False)
         self._args.seconds(poll_interval, "poll_interval")
         self._args.seconds(max_interval, "max_interval")
+        patience = self._args.patience(on_hold, unknown_grace)
         self._require("get")
-        poller = self._poller(ref)
+        poller = self._poller(ref, patience)
         if self._observers is not None:
             on_poll = self._polled(on_poll)
         receiver = self._receiver
@@ -500,28 +532,39 @@ class RunClient:
         timeout: float = 600.0,
         poll_interval: float = 1.0,
         max_interval: float = 30.0,
+        on_hold: OnHold = "raise",
+        unknown_grace: float | None = UNKNOWN_GRACE,
     ) -> AsyncIterator[RunChange]:
         """The run's changes as they happen: ``async for change in client.watch(run)``.
 
         Each ``RunChange`` holds the run as it now is and which of its ``status``,
-        ``native_status``, ``progress``, ``outputs`` and ``failure`` changed (the first
-        holds the run as first read). It ends after the terminal state, or raises
-        ``WaitTimeout`` after ``timeout`` seconds. Polled like ``wait``, backing off;
-        with an ``EventReceiver`` serving this client, a delivery about the run has it
-        read again at once (and polls slow to ``max_interval``). Arguments are checked
-        now, before any request.
+        ``native_status``, ``hold``, ``progress``, ``outputs`` and ``failure`` changed
+        (the first holds the run as first read). It ends after the terminal state, or
+        raises ``WaitTimeout`` after ``timeout`` seconds. A held run (waiting for a
+        person, paused) is yielded, then ``RunHeld`` is raised unless
+        ``on_hold="wait"``; a status the adapter cannot map for ``unknown_grace``
+        seconds raises ``UnknownStatus``. Polled like ``wait``, backing off; with an
+        ``EventReceiver`` serving this client, a delivery about the run has it read
+        again at once (and polls slow to ``max_interval``). Arguments are checked now,
+        before any request.
         """
         ref = self.ref(run)
         self._args.seconds(timeout, "timeout", positive=False)
         self._args.seconds(poll_interval, "poll_interval")
         self._args.seconds(max_interval, "max_interval")
+        patience = self._args.patience(on_hold, unknown_grace)
         self._require("get")
-        return self._watch(ref, timeout, poll_interval, max_interval)
+        return self._watch(ref, timeout, poll_interval, max_interval, patience)
 
     async def _watch(
-        self, ref: RunRef, timeout: float, poll_interval: float, max_interval: float
+        self,
+        ref: RunRef,
+        timeout: float,
+        poll_interval: float,
+        max_interval: float,
+        patience: Patience,
     ) -> AsyncIterator[RunChange]:
-        poller = self._poller(ref)
+        poller = self._poller(ref, patience)
         on_poll = self._polled(None) if self._observers is not None else None
         receiver = self._receiver
         if receiver is None:
@@ -535,12 +578,13 @@ class RunClient:
         finally:
             receiver.unwatch(ref, flag)
 
-    def _poller(self, ref: RunRef) -> Poller:
+    def _poller(self, ref: RunRef, patience: Patience) -> Poller:
         return Poller(
             lambda seconds: self._read(ref, seconds),
             ref,
             read_limit=self._channel.http.options.deadline,
             describe=lambda native: self._args.safe(native, 80),
+            patience=patience,
         )
 
     def _polled(self, on_poll: Callable[[Run], object] | None) -> Callable[[Run], object]:
@@ -610,7 +654,14 @@ class RunClient:
 
     async def _check(self, ref: RunRef, requested: RunStatus, move: Move) -> Run:
         run = await self.get(ref)
-        check_transition(run.status, requested, move=move, provider=self.provider, run_id=ref.id)
+        check_transition(
+            run.status,
+            requested,
+            move=move,
+            provider=self.provider,
+            run_id=ref.id,
+            transitions=self.adapter.transitions,
+        )
         return run
 
     @observed("list", "filters")

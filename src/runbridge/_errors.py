@@ -173,6 +173,28 @@ class WaitTimeout(RunbridgeError):
         self.run = run
 
 
+class RunHeld(RunbridgeError):
+    """``wait`` or ``watch`` met a run that waits for a person or is paused: it will not
+    finish on its own. ``run`` is the run as read, ``hold`` its ``Hold`` (kind and
+    reason). Act (answer the person's task, ``resume``) and wait again, or pass
+    ``on_hold="wait"`` to keep waiting through holds."""
+
+    def __init__(self, message: str, *, run: Run, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.run = run
+        self.hold = run.hold
+
+
+class UnknownStatus(RunbridgeError):
+    """``wait`` or ``watch`` read a native status the adapter cannot map for longer than
+    the wait's ``unknown_grace``; ``native_status`` names it, ``run`` is the last read."""
+
+    def __init__(self, message: str, *, run: Run, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.run = run
+        self.native_status = run.native_status
+
+
 class IllegalTransition(RunbridgeError):
     """The requested lifecycle move is not allowed from the run's current status."""
 

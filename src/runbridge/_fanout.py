@@ -15,8 +15,9 @@ import attrs
 from ._client import RunClient
 from ._config import Config, load_config
 from ._connect import connect
-from ._errors import ConfigError, RunbridgeError
+from ._errors import ConfigError, RunbridgeError, RunHeld, UnknownStatus
 from ._model import File, Run, RunRequest, RunStatus
+from ._patience import OnHold
 from ._waiting import RunChange
 
 T = TypeVar("T")
@@ -174,8 +175,12 @@ class Fanout:
         timeout: float = 600.0,
         poll_interval: float = 1.0,
         on_error: OnError = "return",
+        on_hold: OnHold = "raise",
     ) -> list[Outcome]:
-        """Wait for every run in ``outcomes`` to finish; failed creates pass through."""
+        """Wait for every run in ``outcomes`` to finish; failed creates pass through.
+
+        A run that waits for a person or is paused ends its wait at once: its outcome
+        carries the held run and a ``RunHeld`` error (unless ``on_hold="wait"``)."""
         by_label = {m.label: m for m in self._members}
 
         async def one(outcome: Outcome) -> Outcome:
@@ -184,8 +189,10 @@ class Fanout:
             member = by_label[outcome.member]
             try:
                 run = await member.client.wait(
-                    outcome.run, timeout=timeout, poll_interval=poll_interval
+                    outcome.run, timeout=timeout, poll_interval=poll_interval, on_hold=on_hold
                 )
+            except (RunHeld, UnknownStatus) as exc:
+                return attrs.evolve(outcome, run=exc.run, error=exc)
             except (RunbridgeError, OSError, TimeoutError) as exc:
                 return attrs.evolve(outcome, error=exc)
             return attrs.evolve(outcome, run=run)
@@ -201,10 +208,12 @@ class Fanout:
         *,
         timeout: float = 600.0,
         poll_interval: float = 1.0,
+        on_hold: OnHold = "raise",
     ) -> AsyncIterator[tuple[str, RunChange]]:
         """The changes of every run in ``outcomes``, merged as they happen: pairs of the
-        member's label and a ``RunChange``. Each run's stream ends at its terminal state;
-        one that fails (a ``WaitTimeout``) ends that run's stream only."""
+        member's label and a ``RunChange``. Each run's stream ends at its terminal state,
+        or (unless ``on_hold="wait"``) after the change that shows it held; one that
+        fails (a ``WaitTimeout``) ends that run's stream only."""
         by_label = {m.label: m for m in self._members}
         queue: asyncio.Queue[tuple[str, RunChange] | None] = asyncio.Queue()
 
@@ -213,7 +222,7 @@ class Fanout:
             client = by_label[outcome.member].client
             try:
                 async for change in client.watch(
-                    outcome.run, timeout=timeout, poll_interval=poll_interval
+                    outcome.run, timeout=timeout, poll_interval=poll_interval, on_hold=on_hold
                 ):
                     await queue.put((outcome.member, change))
             except (RunbridgeError, OSError, TimeoutError):
@@ -244,12 +253,17 @@ class Fanout:
         timeout: float = 600.0,
         poll_interval: float = 1.0,
         on_error: OnError = "return",
+        on_hold: OnHold = "raise",
         **kwargs: Any,
     ) -> list[Outcome]:
         """Create the logical run everywhere and wait for all of them."""
         created = await self.create(target, inputs=inputs, **kwargs)
         return await self.wait(
-            created, timeout=timeout, poll_interval=poll_interval, on_error=on_error
+            created,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            on_error=on_error,
+            on_hold=on_hold,
         )
 
     async def race(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from ._errors import IllegalTransition
 from ._model import TERMINAL, RunStatus
 
-Move = Literal["update", "cancel", "retry"]
+Move = Literal["update", "cancel", "retry", "pause", "resume"]
 
 _P, _R, _S, _F, _C = (
     RunStatus.PENDING,
@@ -27,12 +28,21 @@ TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
 """Moves a run may make by update or cancel. Terminal runs only leave through retry."""
 
 
-def can_transition(current: RunStatus, requested: RunStatus, *, move: Move = "update") -> bool:
+def can_transition(
+    current: RunStatus,
+    requested: RunStatus,
+    *,
+    move: Move = "update",
+    transitions: Mapping[RunStatus, frozenset[RunStatus]] | None = None,
+) -> bool:
     """Whether ``move`` may take a run from ``current`` to ``requested``.
 
     A run whose status is ``unknown`` is given the benefit of the doubt: the
     provider is the judge. Setting a status a run already has is allowed, except
-    that cancelling or retrying is never a no-op.
+    that cancelling or retrying is never a no-op. Pausing and resuming need a run
+    that has not finished (whether it is paused is the provider's to judge).
+    ``transitions`` replaces ``TRANSITIONS`` for updates, for a provider that
+    documents moves of its own (``Adapter.transitions``).
     """
     if current is RunStatus.UNKNOWN:
         return True
@@ -40,9 +50,12 @@ def can_transition(current: RunStatus, requested: RunStatus, *, move: Move = "up
         return current in TERMINAL and requested is RunStatus.PENDING
     if move == "cancel":
         return requested is RunStatus.CANCELLED and current not in TERMINAL
+    if move == "pause" or move == "resume":
+        return current not in TERMINAL
     if requested is RunStatus.UNKNOWN:
         return False
-    return requested is current or requested in TRANSITIONS[current]
+    allowed = (transitions or TRANSITIONS).get(current, frozenset())
+    return requested is current or requested in allowed
 
 
 def check_transition(
@@ -52,15 +65,16 @@ def check_transition(
     move: Move = "update",
     provider: str | None = None,
     run_id: str | None = None,
+    transitions: Mapping[RunStatus, frozenset[RunStatus]] | None = None,
 ) -> None:
     """Raise ``IllegalTransition`` when ``can_transition`` says no."""
-    if can_transition(current, requested, move=move):
+    if can_transition(current, requested, move=move, transitions=transitions):
         return
     what = f"run {run_id}" if run_id else "run"
     if move == "retry":
         reason = f"cannot retry {what}: it is {current.value}; only finished runs can be retried"
-    elif move == "cancel":
-        reason = f"cannot cancel {what}: it already finished as {current.value}"
+    elif move in ("cancel", "pause", "resume"):
+        reason = f"cannot {move} {what}: it already finished as {current.value}"
     else:
         reason = f"cannot move {what} from {current.value} to {requested.value}"
     raise IllegalTransition(

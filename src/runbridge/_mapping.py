@@ -16,7 +16,7 @@ from ._errors import (
     ResponseError,
     RunbridgeError,
 )
-from ._model import FailureKind, RunStatus
+from ._model import HOLD_KINDS, FailureKind, HoldKind, RunStatus
 
 
 @attrs.frozen
@@ -71,18 +71,33 @@ class ErrorMap:
         return self.statuses.get(status) or _default_for(status)
 
 
+def fold(native: str) -> str:
+    """A native status spelled loosely: lower case, without ``_``, ``-``, ``.`` or spaces."""
+    return native.lower().translate(_SEPARATORS)
+
+
+_SEPARATORS = str.maketrans("", "", "_-. ")
+
+
 @attrs.frozen
 class StatusMap:
     """Native status values to canonical ones; unknown values become ``UNKNOWN``.
 
     ``failures`` says which kind of failure (``task``, ``system``, ``timeout``)
     each native value that means ``FAILED`` reports; unlisted ones are ``task``.
-    The conformance kit drives an emulator to every value and checks both.
+    ``holds`` names the natives (pending or running ones) in which a run waits for a
+    ``person`` or is ``paused``: the core sets ``Run.hold`` for them. With ``loose``,
+    a value the map lacks is looked up again ignoring case and separators
+    (``COMPLETED``, ``awaiting-guidance``), for providers whose vocabulary allows it.
+    The conformance kit drives an emulator to every value and checks all of it.
     """
 
     to_canonical: Mapping[str, RunStatus] = attrs.field(hash=False)
     failures: Mapping[str, FailureKind] = attrs.field(factory=dict, hash=False)
+    holds: Mapping[str, HoldKind] = attrs.field(factory=dict, hash=False)
+    loose: bool = False
     native_for: Mapping[RunStatus, tuple[str, ...]] = attrs.field(init=False, hash=False)
+    _folded: Mapping[str, str] = attrs.field(init=False, hash=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         for native, kind in self.failures.items():
@@ -90,10 +105,20 @@ class StatusMap:
                 raise ValueError(f"failures[{native!r}]: {native!r} does not mean failed")
             if kind not in ("task", "system", "timeout"):
                 raise ValueError(f"failures[{native!r}] must be task, system or timeout")
-
-    def failure_kind(self, native: str) -> FailureKind:
-        """The failure kind a failed native value reports."""
-        return self.failures.get(native, "task")
+        for native, hold in self.holds.items():
+            if self.to_canonical.get(native) not in (RunStatus.PENDING, RunStatus.RUNNING):
+                raise ValueError(f"holds[{native!r}]: only a pending or running run is held")
+            if hold not in HOLD_KINDS:
+                raise ValueError(f"holds[{native!r}] must be {' or '.join(HOLD_KINDS)}")
+        folded: dict[str, str] = {}
+        if self.loose:
+            for native, canonical in self.to_canonical.items():
+                other = folded.setdefault(fold(native), native)
+                if self.to_canonical[other] is not canonical:
+                    raise ValueError(
+                        f"{other!r} and {native!r} are one loose spelling with two meanings"
+                    )
+        object.__setattr__(self, "_folded", folded)
 
     @native_for.default
     def _invert(self) -> Mapping[RunStatus, tuple[str, ...]]:
@@ -102,11 +127,34 @@ class StatusMap:
             out.setdefault(canonical, []).append(native)
         return {k: tuple(v) for k, v in out.items()}
 
+    def declared(self, native: object) -> str | None:
+        """The spelling the map declares for ``native`` (itself, or its loose match)."""
+        if not isinstance(native, str):
+            return None
+        if native in self.to_canonical:
+            return native
+        return self._folded.get(fold(native)) if self._folded else None
+
     def canonical(self, native: object) -> RunStatus:
         """The canonical status for a native value; never raises."""
         if isinstance(native, str):
-            return self.to_canonical.get(native, RunStatus.UNKNOWN)
+            found = self.to_canonical.get(native)
+            if found is not None:
+                return found
+            if self._folded and (spelled := self._folded.get(fold(native))) is not None:
+                return self.to_canonical[spelled]
         return RunStatus.UNKNOWN
+
+    def failure_kind(self, native: str) -> FailureKind:
+        """The failure kind a failed native value reports."""
+        return self.failures.get(self.declared(native) or native, "task")
+
+    def hold_kind(self, native: object) -> HoldKind | None:
+        """``person`` or ``paused`` when a run in ``native`` is held, else ``None``."""
+        if not self.holds:
+            return None
+        spelled = self.declared(native)
+        return self.holds.get(spelled) if spelled is not None else None
 
     def natives(self, status: RunStatus) -> tuple[str, ...]:
         """Every native value that maps to ``status``."""

@@ -14,7 +14,7 @@ import attrs
 import orjson
 
 from ._errors import InvalidRequest
-from ._payload import RawPayload
+from ._payload import RawPayload, json_default
 
 _PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 
@@ -106,6 +106,27 @@ class Failure:
     code: str | None = None
 
 
+HoldKind = Literal["person", "paused"]
+"""Why an unfinished run waits: for a ``person`` (a task, guidance, an approval), or
+``paused`` (stopped by someone, to be resumed)."""
+
+HOLD_KINDS: tuple[HoldKind, ...] = ("person", "paused")
+
+
+@attrs.frozen
+class Hold:
+    """An unfinished run that will not move on its own: it waits for a person, or is
+    paused. ``reason`` is the provider's text, when it gives one."""
+
+    kind: HoldKind
+    reason: str | None = None
+
+    def describe(self) -> str:
+        """``waiting for a person`` or ``paused``, with the reason."""
+        what = "waiting for a person" if self.kind == "person" else "paused"
+        return f"{what}: {self.reason}" if self.reason else what
+
+
 @attrs.frozen
 class Progress:
     """How far a run has got, in the provider's own units (steps, nodes, items)."""
@@ -176,6 +197,8 @@ class Run:
     finished_at: datetime | None = None
     cost: Decimal | None = None
     progress: Progress | None = None
+    hold: Hold | None = None
+    """Set while the run (pending or running) waits for a person or is paused."""
     _raw: Mapping[str, Any] = attrs.field(
         factory=dict,
         alias="raw",
@@ -249,11 +272,11 @@ def _check_json(
 ) -> None:
     _check_mapping(instance, attribute, value)
     try:
-        encoded = orjson.dumps(value)
+        encoded = orjson.dumps(value, default=json_default)
     except TypeError as exc:
         raise InvalidRequest(
-            f"{attribute.name} must be JSON values (str, int, float, bool, None, lists, "
-            f"mappings): {exc}",
+            f"{attribute.name} must be JSON values (str, int, float, Decimal, bool, None, "
+            f"lists, mappings): {exc}",
             field=attribute.name,
         ) from None
     # orjson writes NaN and infinities as null: look for them only where a null was written.

@@ -9,6 +9,7 @@ JSON, for every run of the page.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -19,6 +20,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _UNDECODED: Any = object()
+
+
+def json_default(value: Any) -> Any:
+    """What orjson writes for a ``Decimal``: the exact JSON number it spells (``1.50``
+    stays ``1.50``); a NaN or infinity, or any other type, is a ``TypeError``."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return orjson.Fragment(str(value).encode())
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
 _decoders: dict[type[Any], msgspec.json.Decoder[Any]] = {}
 
 

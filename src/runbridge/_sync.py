@@ -24,6 +24,7 @@ from ._events import DEFAULT_TOLERANCE, MAX_EVENT_BYTES, RunEvent
 from ._loop_thread import LoopThread
 from ._model import BulkResult, File, Page, Run, RunRef, RunRequest, RunStatus, RunUpdate
 from ._pagination import RunIterator
+from ._patience import UNKNOWN_GRACE, OnHold
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -277,10 +278,17 @@ class SyncRunClient(_SyncHandle):
         timeout: float = 600.0,
         poll_interval: float = 1.0,
         max_interval: float = 30.0,
+        on_hold: OnHold = "raise",
+        unknown_grace: float | None = UNKNOWN_GRACE,
     ) -> Iterator[RunChange]:
         """The run's changes as they happen, a plain iterator; see ``RunClient.watch``."""
         changes = self._client.watch(
-            run, timeout=timeout, poll_interval=poll_interval, max_interval=max_interval
+            run,
+            timeout=timeout,
+            poll_interval=poll_interval,
+            max_interval=max_interval,
+            on_hold=on_hold,
+            unknown_grace=unknown_grace,
         )
         return _drive(self._runner, changes)
 
@@ -349,6 +357,14 @@ class SyncRunClient(_SyncHandle):
         """Run a finished run again: in place where the provider can, else as a new run."""
         return self._runner.call(self._client.retry, run, **options)
 
+    def pause(self, run: RunRef | Run | str, *, reason: str | None = None) -> Run:
+        """Pause a run that has not finished, where the provider can."""
+        return self._runner.call(self._client.pause, run, reason=reason)
+
+    def resume(self, run: RunRef | Run | str) -> Run:
+        """Let a paused run go on, where the provider can."""
+        return self._runner.call(self._client.resume, run)
+
     def delete(self, run: RunRef | Run | str) -> None:
         """Delete a run."""
         self._runner.call(self._client.delete, run)
@@ -361,8 +377,11 @@ class SyncRunClient(_SyncHandle):
         poll_interval: float = 1.0,
         max_interval: float = 30.0,
         on_poll: Callable[[Run], object] | None = None,
+        on_hold: OnHold = "raise",
+        unknown_grace: float | None = UNKNOWN_GRACE,
     ) -> Run:
-        """Poll until the run is terminal; ``WaitTimeout`` carries the last run.
+        """Poll until the run is terminal; ``WaitTimeout`` carries the last run, ``RunHeld``
+        a run that waits for a person or is paused (see ``RunClient.wait``).
 
         Ctrl+C stops the wait at once (the polling is cancelled) and raises
         ``KeyboardInterrupt``. ``on_poll`` runs on the client's loop thread: it must
@@ -375,6 +394,8 @@ class SyncRunClient(_SyncHandle):
             poll_interval=poll_interval,
             max_interval=max_interval,
             on_poll=on_poll,
+            on_hold=on_hold,
+            unknown_grace=unknown_grace,
         )
 
 

@@ -13,6 +13,7 @@ from ._config import Config
 from ._errors import ConfigError
 from ._fanout import Fanout, OnError, Outcome, fanout
 from ._model import File, Run, RunRequest
+from ._patience import OnHold
 from ._sync import SyncRunClient, _drive, _Runner, _SyncHandle
 from ._waiting import RunChange
 
@@ -72,6 +73,7 @@ class SyncFanout(_SyncHandle):
         timeout: float = 600.0,
         poll_interval: float = 1.0,
         on_error: OnError = "return",
+        on_hold: OnHold = "raise",
     ) -> list[Outcome]:
         """Wait for every run in ``outcomes`` to finish; failed creates pass through."""
         return self._runner.call(
@@ -80,13 +82,21 @@ class SyncFanout(_SyncHandle):
             timeout=timeout,
             poll_interval=poll_interval,
             on_error=on_error,
+            on_hold=on_hold,
         )
 
     def watch(
-        self, outcomes: Sequence[Outcome], *, timeout: float = 600.0, poll_interval: float = 1.0
+        self,
+        outcomes: Sequence[Outcome],
+        *,
+        timeout: float = 600.0,
+        poll_interval: float = 1.0,
+        on_hold: OnHold = "raise",
     ) -> Iterator[tuple[str, RunChange]]:
         """Every run's changes, merged, as ``(member, change)`` pairs; see ``Fanout.watch``."""
-        changes = self._fanout.watch(outcomes, timeout=timeout, poll_interval=poll_interval)
+        changes = self._fanout.watch(
+            outcomes, timeout=timeout, poll_interval=poll_interval, on_hold=on_hold
+        )
         return _drive(self._runner, changes)
 
     def run(
@@ -97,6 +107,7 @@ class SyncFanout(_SyncHandle):
         timeout: float = 600.0,
         poll_interval: float = 1.0,
         on_error: OnError = "return",
+        on_hold: OnHold = "raise",
         **kwargs: Any,
     ) -> list[Outcome]:
         """Create the logical run everywhere and wait for all of them."""
@@ -107,6 +118,7 @@ class SyncFanout(_SyncHandle):
             timeout=timeout,
             poll_interval=poll_interval,
             on_error=on_error,
+            on_hold=on_hold,
             **kwargs,
         )
 

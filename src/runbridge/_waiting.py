@@ -14,21 +14,29 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import attrs
 
-from ._errors import ProviderUnavailable, RateLimited, ResponseError, WaitTimeout
-from ._model import Run, RunRef
+from ._errors import (
+    ProviderUnavailable,
+    RateLimited,
+    ResponseError,
+    RunHeld,
+    UnknownStatus,
+    WaitTimeout,
+)
+from ._model import Run, RunRef, RunStatus
+from ._patience import Patience
 
 Read = Callable[[float], Awaitable[Run]]
 """Reads the run once, under a deadline of that many seconds."""
 
-WATCHED = ("status", "native_status", "progress", "outputs", "failure")
+WATCHED = ("status", "native_status", "hold", "progress", "outputs", "failure")
 """What a change of a watched run is a change of."""
 
 
 @attrs.frozen
 class RunChange:
     """A watched run as it now is, and which of its fields changed (``status``,
-    ``native_status``, ``progress``, ``outputs``, ``failure``; all that are set, on the
-    first read)."""
+    ``native_status``, ``hold``, ``progress``, ``outputs``, ``failure``; all that are
+    set, on the first read)."""
 
     run: Run
     changed: frozenset[str]
@@ -50,6 +58,7 @@ class Poller:
         *,
         read_limit: float,
         describe: Callable[[str | None], str],
+        patience: Patience,
     ) -> None:
         self._read = read
         self._ref = ref
@@ -57,6 +66,7 @@ class Poller:
         """The longest a single read may take (the client's deadline per operation)."""
         self._describe = describe
         """A native status as it may appear in an error message (redacted, shortened)."""
+        self._patience = patience
 
     async def until_terminal(
         self,
@@ -109,6 +119,9 @@ class Poller:
         interval = min(poll_interval, max_interval)
         last: Run | None = None
         failure: Exception | None = None
+        patience = self._patience
+        unknown_since: float | None = None
+        """When the reads began to show a status the adapter cannot map."""
         while True:
             if arrived is not None:
                 arrived.clear()  # before the read: an event during it means read again
@@ -122,6 +135,18 @@ class Poller:
                 yield current
                 if current.status.is_terminal:
                     return
+                if current.hold is not None and patience.on_hold == "raise":
+                    raise self._held(current)
+                if current.status is not RunStatus.UNKNOWN:
+                    unknown_since = None
+                elif patience.unknown_grace is not None:
+                    now = time.monotonic()
+                    unknown_since = now if unknown_since is None else unknown_since
+                    if now - unknown_since >= patience.unknown_grace:
+                        raise self._unknown(current, patience.unknown_grace)
+                    # Read again when the grace is up, not a backoff step later.
+                    end_of_grace = unknown_since + patience.unknown_grace - now
+                    interval = min(interval, max(end_of_grace, 0.001))
             left = end - time.monotonic()
             if left <= 0:
                 raise self._timed_out(last, timeout) from failure
@@ -131,6 +156,28 @@ class Poller:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(arrived.wait(), min(interval, left))
             interval = min(interval * 1.5, max_interval)
+
+    def _held(self, run: Run) -> RunHeld:
+        assert run.hold is not None
+        what = "waiting for a person" if run.hold.kind == "person" else "paused"
+        reason = f" ({self._describe(run.hold.reason)})" if run.hold.reason else ""
+        return RunHeld(
+            f"run {self._ref} is {what}{reason}, native status "
+            f"{self._describe(run.native_status)}: it will not finish on its own; act on "
+            "it (resume it, answer its task) and wait again, or wait with on_hold='wait'",
+            run=run,
+            provider=self._ref.provider,
+            operation="wait",
+        )
+
+    def _unknown(self, run: Run, grace: float) -> UnknownStatus:
+        return UnknownStatus(
+            f"run {self._ref} has read as unknown for {grace:g}s: native status "
+            f"{self._describe(run.native_status)} is not in the adapter's status map",
+            run=run,
+            provider=self._ref.provider,
+            operation="wait",
+        )
 
     def _timed_out(self, last: Run | None, timeout: float) -> WaitTimeout:
         if last is None:

@@ -1,4 +1,5 @@
-"""The commands that talk to a provider: create, get, list, wait, cancel, retry, bulk.
+"""The commands that talk to a provider: create, get, list, wait, watch, cancel, retry,
+pause, resume, bulk.
 
 Each takes the connected client, the parsed arguments and the ``Output``, and
 returns the exit code.
@@ -9,7 +10,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from runbridge import BulkError, Run, RunbridgeError, RunClient, RunRequest, RunStatus, WaitTimeout
+from runbridge import (
+    BulkError,
+    OnHold,
+    Run,
+    RunbridgeError,
+    RunClient,
+    RunHeld,
+    RunRequest,
+    RunStatus,
+    WaitTimeout,
+)
 
 from .arguments import inputs_from, parse_pairs, parse_time, requests_from_file
 from .exits import OK, RUN_FAILED, UsageError
@@ -29,10 +40,14 @@ def outcome_code(run: Run) -> int:
     return RUN_FAILED if run.status in (RunStatus.FAILED, RunStatus.CANCELLED) else OK
 
 
+def _on_hold(args: argparse.Namespace) -> OnHold:
+    return "wait" if getattr(args, "on_hold", "stop") == "wait" else "raise"
+
+
 async def _wait_and_show(
     client: RunClient, run: Run | str, args: argparse.Namespace, output: Output
 ) -> int:
-    error: WaitTimeout | None = None
+    error: WaitTimeout | RunHeld | None = None
     with StatusBoard(output, transient=True) as board:
         line = board.add("")  # the ref is on the line already
         try:
@@ -41,12 +56,13 @@ async def _wait_and_show(
                 timeout=args.timeout,
                 poll_interval=args.poll_interval,
                 on_poll=lambda r: board.update(line, r),
+                on_hold=_on_hold(args),
             )
-        except WaitTimeout as exc:
+        except (WaitTimeout, RunHeld) as exc:
             if exc.run is None:  # the provider never answered in time: nothing to show
                 raise
             error, done = exc, exc.run
-    output.run(done)  # after a timeout too: the last state seen, for scripts
+    output.run(done)  # after a timeout or a hold too: the last state seen, for scripts
     if error is not None:
         raise error
     return outcome_code(done)
@@ -81,8 +97,8 @@ async def watch(client: RunClient, args: argparse.Namespace, output: Output) -> 
     """Print a line each time the run changes, until it finishes."""
     last: Run | None = None
     async for change in client.watch(
-        args.ref, timeout=args.timeout, poll_interval=args.poll_interval
-    ):  # a timeout raises WaitTimeout: exit 1, after the last line printed
+        args.ref, timeout=args.timeout, poll_interval=args.poll_interval, on_hold=_on_hold(args)
+    ):  # a timeout raises WaitTimeout (exit 1), a hold RunHeld (exit 4), after the last line
         last = change.run
         output.change(change.run, sorted(change.changed))
     assert last is not None  # the stream ends only after a terminal state
@@ -98,6 +114,18 @@ async def cancel(client: RunClient, args: argparse.Namespace, output: Output) ->
 async def retry(client: RunClient, args: argparse.Namespace, output: Output) -> int:
     """Run a finished run again (in place, or as a new run: the ref printed says which)."""
     output.run(await client.retry(args.ref))
+    return OK
+
+
+async def pause(client: RunClient, args: argparse.Namespace, output: Output) -> int:
+    """Pause a run that has not finished."""
+    output.run(await client.pause(args.ref, reason=args.reason))
+    return OK
+
+
+async def resume(client: RunClient, args: argparse.Namespace, output: Output) -> int:
+    """Let a paused run go on."""
+    output.run(await client.resume(args.ref))
     return OK
 
 

@@ -18,6 +18,7 @@ from runbridge import (
     LogObserver,
     RunbridgeError,
     RunClient,
+    RunHeld,
     WaitTimeout,
     plugins,
     providers,
@@ -25,7 +26,7 @@ from runbridge import (
 
 from . import commands
 from .connection import connect_from_args
-from .exits import INTERRUPTED, OK, PROVIDER_ERROR, RUN_FAILED, USAGE, UsageError
+from .exits import INTERRUPTED, OK, PROVIDER_ERROR, RUN_FAILED, RUN_HELD, USAGE, UsageError
 from .listen import listen
 from .parser import PROG, build_parser
 from .render import Output
@@ -60,6 +61,8 @@ CLIENT_COMMANDS: dict[str, ClientCommand] = {
     "watch": commands.watch,
     "cancel": commands.cancel,
     "retry": commands.retry,
+    "pause": commands.pause,
+    "resume": commands.resume,
     "bulk": commands.bulk,
     "listen": listen,
 }
@@ -109,6 +112,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         return _fail(str(exc), USAGE)
     except WaitTimeout as exc:
         return _fail(str(exc), RUN_FAILED)
+    except RunHeld as exc:
+        return _fail(str(exc), RUN_HELD)
     except InvalidRequest as exc:  # ConfigError included
         return _fail(str(exc), USAGE)
     except RunbridgeError as exc:

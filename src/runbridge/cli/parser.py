@@ -92,6 +92,11 @@ def _add_wait_options(parser: argparse.ArgumentParser, *, timeout: float = 600.0
         "--poll-interval", metavar="S", type=positive_float, default=1.0,
         help="seconds between the first polls; backs off up to 30 (default 1)",
     )  # fmt: skip
+    parser.add_argument(
+        "--on-hold", choices=("stop", "wait"), default="stop",
+        help="a run that waits for a person or is paused: stop at once (exit 4; the "
+        "default), or keep waiting",
+    )  # fmt: skip
 
 
 def _add_input_options(parser: argparse.ArgumentParser) -> None:
@@ -151,6 +156,11 @@ def _cancel(sub: argparse.ArgumentParser) -> None:
 
 def _retry(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("ref", metavar="REF", help=_REF_HELP)
+
+
+def _pause(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("ref", metavar="REF", help=_REF_HELP)
+    sub.add_argument("--reason", metavar="TEXT", help="why, for the people who see the run")
 
 
 def _bulk(sub: argparse.ArgumentParser) -> None:
@@ -243,6 +253,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None]]] = {
     "watch": ("print a line each time a run changes, until it finishes", _wait),
     "cancel": ("cancel a run that has not finished", _cancel),
     "retry": ("run a finished run again", _retry),
+    "pause": ("pause a run that has not finished, where the provider can", _pause),
+    "resume": ("let a paused run go on, where the provider can", _retry),
     "bulk": ("start many runs of one target at once", _bulk),
     "listen": ("receive run events (webhooks) and print the verified ones", _listen),
     "emulate": ("serve a provider's emulator on this machine, for development", _emulate),

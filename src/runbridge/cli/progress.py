@@ -88,6 +88,8 @@ class StatusBoard(_Display):
             parts = [self._labels[task], str(run.ref), run.status.value + native]
             if run.progress is not None:
                 parts.append(progress_text(run))
+            if run.hold is not None:
+                parts.append(run.hold.describe())
             line = "  ".join(p for p in parts if p)
             if line != self._last.get(task):
                 self._last[task] = line

@@ -43,6 +43,7 @@ def run_to_dict(run: Run) -> dict[str, Any]:
         "progress": None
         if progress is None
         else {"completed": progress.completed, "total": progress.total},
+        "hold": None if run.hold is None else {"kind": run.hold.kind, "reason": run.hold.reason},
     }
 
 

@@ -128,6 +128,8 @@ class Output:
             line.append(f"  outputs {mapping_text(run.outputs)}")
         if run.failure is not None:
             line.append(f"  {failure_text(run)}", style="red")
+        if run.hold is not None:
+            line.append(f"  {run.hold.describe()}", style="yellow")
         self.out.print(line)
 
     def run(self, run: Run) -> None:
@@ -156,6 +158,8 @@ class Output:
         rows += [("inputs", mapping_text(run.inputs)), ("outputs", mapping_text(run.outputs))]
         if run.failure is not None:
             rows.append(("failure", Text(failure_text(run), style="red")))
+        if run.hold is not None:
+            rows.append(("hold", Text(run.hold.describe(), style="yellow")))
         for key, value in rows:
             self.out.print(Text.assemble((f"{key:<10}", "bold"), value), soft_wrap=True)
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .._model import FailureKind, RunStatus
+from .._model import FailureKind, HoldKind, RunStatus
 
 Phase = Literal["pending", "running", "finished"]
 Meaning = Literal["pending", "running", "succeeded", "failed", "cancelled"]
@@ -96,7 +96,8 @@ class NativeStatuses:
     for each failure kind. ``extra`` maps documented values the clock never
     produces on its own (``partial_succeeded``, a status only a test asks for) to
     what the docs say they mean, so the conformance kit can check an adapter's
-    reading of them too.
+    reading of them too. ``holds`` names the documented pending or running natives
+    in which a run waits for a ``person`` or is ``paused``.
     """
 
     pending: tuple[str, ...]
@@ -105,6 +106,7 @@ class NativeStatuses:
     failed: Mapping[FailureKind, str] = attrs.field(hash=False)
     cancelled: str
     extra: Mapping[str, Meaning] = attrs.field(factory=dict, hash=False)
+    holds: Mapping[str, HoldKind] = attrs.field(factory=dict, hash=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.pending or not self.running:
@@ -116,6 +118,11 @@ class NativeStatuses:
             raise ValueError(
                 f"extra maps each status to one of {', '.join(_MEANINGS)}, not {wrong!r}"
             )
+        for native, kind in self.holds.items():
+            if self.meaning(native) not in ("pending", "running"):
+                raise ValueError(f"holds[{native!r}]: only a pending or running status holds")
+            if kind not in ("person", "paused"):
+                raise ValueError(f"holds[{native!r}] must be person or paused, not {kind!r}")
 
     @property
     def terminal(self) -> frozenset[str]:

@@ -16,6 +16,7 @@ unsupported is skipped, or checks that it is refused without a request):
 | ``CreateConformance`` | create, get, ids checked before the wire, timestamps, secrets |
 | ``LifecycleConformance`` | runs that succeed, fail, are seen running; ``wait`` timing out |
 | ``StatusConformance`` | every native status the ``StatusMap`` declares or the emulator documents |
+| ``HoldConformance`` | held runs end waits (``RunHeld``); ``UnknownStatus``; pause, resume |
 | ``ListConformance`` | pages, cursors resumed with any page size, filters |
 | ``WriteConformance`` | ``create_many``, ``update``, ``cancel``, ``retry``, ``delete`` |
 | ``ErrorConformance`` | auth, throttling, retried reads, messages and codes from error bodies |
@@ -42,6 +43,7 @@ from ._create import CreateConformance
 from ._errors import ErrorConformance
 from ._events import EventConformance
 from ._exactly_once import ExactlyOnceConformance
+from ._holds import HoldConformance
 from ._lifecycle import LifecycleConformance
 from ._listing import ListConformance
 from ._statuses import StatusConformance
@@ -56,6 +58,7 @@ __all__ = [
     "ErrorConformance",
     "EventConformance",
     "ExactlyOnceConformance",
+    "HoldConformance",
     "LifecycleConformance",
     "ListConformance",
     "StatusConformance",

@@ -39,6 +39,11 @@ class StatusConformance(ConformanceBase):
             declared = statuses.canonical(native)
             if got.native_status != native:
                 wrong.append(f"{native!r}: native_status reads {got.native_status!r}")
+            held = got.hold.kind if got.hold is not None else None
+            if held != statuses.hold_kind(native):
+                wrong.append(
+                    f"{native!r}: hold reads {held!r}, declared {statuses.hold_kind(native)!r}"
+                )
             if got.status is not declared:
                 wrong.append(f"{native!r}: reads as {got.status}, declared {declared}")
             elif declared is RunStatus.FAILED:
@@ -66,6 +71,11 @@ class StatusConformance(ConformanceBase):
                 continue
             meaning = meanings.get(native)
             declared = statuses.canonical(native)
+            if statuses.hold_kind(native) != documented.holds.get(native):
+                wrong.append(
+                    f"{native!r} is documented as held {documented.holds.get(native)!r}, "
+                    f"declared {statuses.hold_kind(native)!r}"
+                )
             if meaning is not None and declared is not meaning:
                 wrong.append(f"{native!r} is documented as {meaning}, declared {declared}")
             elif meaning is RunStatus.FAILED and native in documented.failed.values():

@@ -7,6 +7,7 @@ from ._create import CreateConformance
 from ._errors import ErrorConformance
 from ._events import EventConformance
 from ._exactly_once import ExactlyOnceConformance
+from ._holds import HoldConformance
 from ._lifecycle import LifecycleConformance
 from ._listing import ListConformance
 from ._statuses import StatusConformance
@@ -17,6 +18,7 @@ class AdapterConformance(
     CreateConformance,
     LifecycleConformance,
     StatusConformance,
+    HoldConformance,
     ListConformance,
     WriteConformance,
     ErrorConformance,

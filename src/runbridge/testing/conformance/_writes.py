@@ -90,6 +90,8 @@ class WriteConformance(ConformanceBase):
             "cancel": lambda: client.cancel(ref),
             "retry": lambda: client.retry(ref),
             "delete": lambda: client.delete(ref),
+            "pause": lambda: client.pause(ref),
+            "resume": lambda: client.resume(ref),
         }
         for operation in OPERATIONS:
             if operation not in calls or self.supports(client, operation):
