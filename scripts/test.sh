@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy -p runbridge -p runbridge_cyberdesk -p runbridge_kognitos -p runbridge_runflow
+.venv/bin/mypy -p runbridge -p runbridge_cyberdesk -p runbridge_kognitos -p runbridge_kognitos_api -p runbridge_runflow
 .venv/bin/lint-imports
 
 bash scripts/postgres.sh install

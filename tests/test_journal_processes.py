@@ -32,7 +32,7 @@ from support import PROVIDERS, posts, until
 
 WORKER = Path(__file__).parent / "journal_worker.py"
 COUNT = 24
-SLOW = {"cyberdesk": 0.1, "kognitos": 0.05, "runflow": 0.4}
+SLOW = {"cyberdesk": 0.1, "kognitos": 0.05, "kognitos-api": 0.05, "runflow": 0.4}
 """How long each create request takes: long enough for kills to land mid-batch."""
 SETTLE = 1.0
 """The workers' settle window: longer than any create the emulator delays."""
@@ -45,6 +45,8 @@ def index_of(provider: str, run: Any, batch: int = 0) -> int | None:
         inputs = run.input_values
     elif provider == "runflow":
         inputs = run.input
+    elif provider == "kognitos-api":  # typed values: the batch's inputs are whole numbers
+        inputs = {k: int(v["number"].get("lo", 0)) for k, v in run.user_inputs.items()}
     else:
         inputs = {item["name"]: item["value"] for item in run.inputs}
     return int(inputs["i"]) if inputs.get("batch", 0) == batch else None

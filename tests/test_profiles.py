@@ -16,6 +16,7 @@ from runbridge import ConfigError, RunClient, RunStatus, parse_config
 from runbridge.emulation import Emulator, Plan, RealClock
 from runbridge_cyberdesk.emulator import CyberdeskEmulator
 from runbridge_kognitos.emulator import KognitosEmulator
+from runbridge_kognitos_api.emulator import KognitosApiEmulator
 from runbridge_runflow.emulator import RunflowEmulator
 from support import PROVIDERS
 
@@ -44,6 +45,7 @@ async def config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncI
     emulators = {
         "cyberdesk": fast(CyberdeskEmulator),
         "kognitos": fast(KognitosEmulator),
+        "kognitos-api": fast(KognitosApiEmulator),
         "runflow": fast(RunflowEmulator),
     }
     lines = ['default_profile = "cyberdesk-dev"\n']

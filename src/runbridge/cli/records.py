@@ -97,8 +97,8 @@ def _json_default(value: Any) -> Any:
         return sorted(value, key=str)
     if isinstance(value, datetime):
         return format_timestamp(value)
-    if isinstance(value, Decimal):
-        return str(value)
+    if isinstance(value, Decimal) and value.is_finite():  # an exact number: 1.50 stays 1.50
+        return orjson.Fragment(str(value).encode())
     return str(value)
 
 

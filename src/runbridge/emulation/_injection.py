@@ -86,6 +86,12 @@ class FaultInjection:
             return False
         return self.run_keys <= value.keys()
 
+    def garble_status(self, run: dict[str, Any]) -> None:
+        """Give ``run`` a status the adapter has never seen (an ``unknown_status`` fault):
+        ``mystery_status`` in ``status_field``; override where the status has another shape."""
+        if self.status_field is not None:
+            run[self.status_field] = self.mystery_status
+
     def _draw_faults(self, request: web.Request) -> list[FaultKind]:
         if not self.fault_eligible(request):
             return []
@@ -123,16 +129,13 @@ class FaultInjection:
             data = orjson.loads(body)
         except orjson.JSONDecodeError:
             return None
-        status_field, optional = self.status_field, self.optional_fields
-
-        def mystery(run: dict[str, Any]) -> None:
-            run[status_field] = self.mystery_status
+        optional = self.optional_fields
 
         def strip(run: dict[str, Any]) -> None:
             for key in optional & run.keys():
                 del run[key]
 
-        visits = {"unknown_status": mystery, "missing_fields": strip}
+        visits = {"unknown_status": self.garble_status, "missing_fields": strip}
         changed = False
         for kind in wanted:
             if walk_runs(data, self.is_run_object, visits[kind]):

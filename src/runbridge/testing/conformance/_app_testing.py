@@ -32,8 +32,9 @@ class AppTestingConformance(ConformanceBase):
         self, client: RunClient, emulator: Emulator, target: str
     ) -> None:
         run = await client.create(target)
+        read_by_create = emulator.calls["get"]  # a create may read its new run back
         await client.get(run)
-        expected = {"create": 1, "get": 1}
+        expected = {"create": 1, "get": read_by_create + 1}
         if self.supports(client, "list"):
             await client.list_page(target=target)
             expected["list"] = 1

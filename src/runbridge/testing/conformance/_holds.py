@@ -3,6 +3,7 @@ and statuses the adapter cannot map."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator
 
@@ -95,20 +96,23 @@ class HoldConformance(ConformanceBase):
         run = await client.create(target)
         paused = await client.pause(run, reason="checked by the conformance kit")
         assert paused.ref == run.ref and not paused.status.is_terminal
-        held = await self._until(client, run, lambda r: r.hold is not None)
+        held = await self._until(client, emulator, run, lambda r: r.hold is not None)
         assert held.hold is not None and held.hold.kind == "paused"
         with pytest.raises(RunHeld):
             await client.wait(run, timeout=30, poll_interval=0.01)
         resumed = await client.resume(run)
         assert resumed.ref == run.ref
-        going = await self._until(client, run, lambda r: r.hold is None)
+        going = await self._until(client, emulator, run, lambda r: r.hold is None)
         assert going.status is RunStatus.RUNNING
 
-    async def _until(self, client: RunClient, run: Run, check: object) -> Run:
-        """The run, read until ``check`` passes (within ``_DEADLINE`` seconds)."""
+    async def _until(self, client: RunClient, emulator: Emulator, run: Run, check: object) -> Run:
+        """The run, read until ``check`` passes (within ``_DEADLINE`` seconds); a manual
+        emulator clock is moved a second between reads (a pause takes effect in time)."""
         assert callable(check)
         end = time.monotonic() + _DEADLINE
         while True:
+            with contextlib.suppress(TypeError):  # only a manual clock can be advanced
+                emulator.advance(1.0)
             current = await client.get(run)
             if check(current) or time.monotonic() > end:
                 assert check(current), f"run {run.ref} never got there: {current}"
