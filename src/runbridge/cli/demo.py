@@ -160,7 +160,7 @@ async def _follow(
 ) -> Row:
     if outcome.run is None:
         return Row(outcome.provider, scenario, None, outcome.error)
-    line = board.add(f"{outcome.provider:<10} {scenario.invoice}")
+    line = board.add(f"{outcome.provider:<12} {scenario.invoice}")
     try:
         run = await client.wait(
             outcome.run,
