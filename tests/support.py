@@ -24,6 +24,16 @@ SETTLE = 3600.0
 SECRET = "hunter2-correct-horse"
 """A secret input that must never show in a log, an error or a run."""
 
+LISTS_BY_TARGET = frozenset({"kognitos", "kognitos-api"})
+"""Providers that list the runs of one target only (a Kognitos process, a Kognitos API
+automation): a listing must name its target. The others list every run."""
+
+
+def list_target(provider: str, target: str) -> str | None:
+    """The ``target`` filter a listing on ``provider`` needs: ``target`` where the provider
+    lists by target (``LISTS_BY_TARGET``), else ``None`` (every run)."""
+    return target if provider in LISTS_BY_TARGET else None
+
 
 def sent(emulator: Emulator, method: str, suffix: str = "") -> list[LoggedRequest]:
     """The requests ``emulator`` received with ``method`` and a path ending in ``suffix``

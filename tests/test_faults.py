@@ -15,7 +15,7 @@ import pytest
 
 from memo_plugin.emulator import MemoEmulator
 from runbridge import RetryPolicy, RunStatus
-from runbridge.emulation import Emulator, Faults
+from runbridge.emulation import Emulator, Faults, ManualClock
 from runbridge.testing import (
     RawClient,
     RawResponse,
@@ -48,8 +48,38 @@ async def api(emulator: Emulator) -> AsyncIterator[RawClient]:
         yield api
 
 
+# Where the providers differ over raw HTTP: the Kognitos API names a run by its resource
+# name, answers an invoke with the new run's id only, and lists under "runs".
+ID_FIELD = {"kognitos-api": "name"}
+"""The key of a run object's id, where it is not ``id``."""
+CREATED_FIELD = {"kognitos-api": "create_time"}
+"""The key of a run object's creation time, where it is not ``created_at``."""
+ITEMS_FIELD = {"kognitos-api": "runs"}
+"""The key of a listing's runs, where it is not ``items``."""
+HEALTH = {"cyberdesk": "/v1/health", "kognitos": "/health"}
+"""Health checks; Runflow and the Kognitos API have none."""
+KOGNITOS_API_STAGE = "AUTOMATION_STAGE_PUBLISHED"
+
+
+def id_of(emulator: Emulator, run: dict[str, Any]) -> Any:
+    return run[ID_FIELD.get(emulator.provider, "id")]
+
+
+def items_field(emulator: Emulator) -> str:
+    return ITEMS_FIELD.get(emulator.provider, "items")
+
+
 def runs_path(emulator: Emulator) -> str:
+    """The path that lists the runs (of the default target, where listings need one)."""
+    if emulator.provider == "kognitos-api":
+        return f"/api/v1/{emulator.default_target}/runs"
     return "/runs" if emulator.provider == "kognitos" else "/v1/runs"
+
+
+def run_path(emulator: Emulator, run_id: str) -> str:
+    if emulator.provider == "kognitos-api":
+        return f"/api/v1/{run_id}"  # the id is the resource name
+    return f"{runs_path(emulator)}/{run_id}"
 
 
 def create_request(emulator: Emulator) -> tuple[str, dict[str, Any]]:
@@ -66,7 +96,15 @@ def create_request(emulator: Emulator) -> tuple[str, dict[str, Any]]:
             "inputs": [],
         }
         return "/runs", body
+    if emulator.provider == "kognitos-api":
+        body = {"stage": KOGNITOS_API_STAGE, "inputs": {"prompt": {"text": "a cat"}}}
+        return f"/api/v1/{emulator.default_target}:invoke", body
     return f"/v1/{emulator.default_target}/runs", {"input": {"prompt": "a cat"}}
+
+
+def created_status(emulator: Emulator) -> int:
+    """The status of a successful create: the Kognitos API's invoke answers 200."""
+    return 200 if emulator.provider == "kognitos-api" else 201
 
 
 async def create(api: RawClient) -> RawResponse:
@@ -75,7 +113,7 @@ async def create(api: RawClient) -> RawResponse:
 
 
 async def get(api: RawClient, run_id: str) -> RawResponse:
-    return await api("GET", f"{runs_path(api.emulator)}/{run_id}")
+    return await api("GET", run_path(api.emulator, run_id))
 
 
 async def list_runs(api: RawClient) -> RawResponse:
@@ -86,14 +124,26 @@ async def list_runs(api: RawClient) -> RawResponse:
     return await api("GET", runs_path(api.emulator), params=params)
 
 
-async def new_run(api: RawClient) -> dict[str, Any]:
-    """Create a run with faults off (restoring the profile) and return its object."""
-    profile, api.emulator.faults = api.emulator.faults, None
-    answer = await create(api)
-    api.emulator.faults = profile
-    assert answer.status == 201, answer.content
-    run: dict[str, Any] = orjson.loads(answer.content)
-    return run
+async def new_run(api: RawClient) -> str:
+    """Create a run with faults off (restoring the profile) and return its id."""
+    emulator = api.emulator
+    profile, emulator.faults = emulator.faults, None
+    try:
+        answer = await create(api)
+        assert answer.status == created_status(emulator), answer.content
+        created = orjson.loads(answer.content)
+        if emulator.provider != "kognitos-api":
+            run_id: str = id_of(emulator, created)
+            return run_id
+        # The invoke answers {"run_id"} only; the run's id is its resource name.
+        assert created.keys() == {"run_id"}, created
+        name = f"{emulator.default_target}/runs/{created['run_id']}"
+        read = await get(api, name)
+        assert read.status == 200, read.content
+        assert orjson.loads(read.content)["name"] == name
+        return name
+    finally:
+        emulator.faults = profile
 
 
 async def listed(api: RawClient) -> list[dict[str, Any]]:
@@ -101,13 +151,26 @@ async def listed(api: RawClient) -> list[dict[str, Any]]:
     api.emulator.faults = None
     answer = await list_runs(api)
     assert answer.status == 200, answer.content
-    items: list[dict[str, Any]] = orjson.loads(answer.content)["items"]
+    items: list[dict[str, Any]] = orjson.loads(answer.content)[items_field(api.emulator)]
     return items
 
 
 def status_of(emulator: Emulator, run: dict[str, Any]) -> Any:
+    """The native status of a run object: the key of a Kognitos API state object."""
     assert emulator.status_field is not None
-    return run[emulator.status_field]
+    status = run[emulator.status_field]
+    if emulator.provider == "kognitos-api":
+        (key,) = status.keys() - {"update_time"}
+        return key
+    return status
+
+
+def garbled_status(emulator: Emulator, run: dict[str, Any]) -> Any:
+    """The status field of ``run`` after an ``unknown_status`` fault: a Kognitos API state
+    object keeps its ``update_time`` and names the mystery state, with no fields."""
+    if emulator.provider == "kognitos-api":
+        return {MYSTERY: {}, "update_time": run["state"]["update_time"]}
+    return MYSTERY
 
 
 def outcome(status: int, body: bytes) -> str:
@@ -184,9 +247,9 @@ def test_inject_fault_rejects_unknown_kinds() -> None:
 
 
 async def test_rate_limited_answers_429_with_retry_after(api: RawClient) -> None:
-    run = await new_run(api)
+    run_id = await new_run(api)
     api.emulator.faults = Faults(rate_limited=1.0)
-    answer = await get(api, run["id"])
+    answer = await get(api, run_id)
     assert (answer.status, answer.headers.get("Retry-After")) == (429, "0")
     assert orjson.loads(answer.content) == api.emulator.error_body(
         429, "injected fault: rate_limited"
@@ -204,9 +267,9 @@ async def test_rate_limited_bare_answers_429_without_retry_after(api: RawClient)
 
 
 async def test_server_errors_are_500_502_and_503(api: RawClient) -> None:
-    run = await new_run(api)
+    run_id = await new_run(api)
     api.emulator.faults = Faults(server_error=1.0, seed=11)
-    statuses = [(await get(api, run["id"])).status for _ in range(30)]
+    statuses = [(await get(api, run_id)).status for _ in range(30)]
     assert set(statuses) == {500, 502, 503}
     assert api.emulator.fault_counts == Counter(server_error=30)
 
@@ -228,20 +291,20 @@ async def test_reset_after_keeps_the_change_but_loses_the_answer(api: RawClient)
 
 
 async def test_a_connection_after_a_reset_works(api: RawClient) -> None:
-    run = await new_run(api)
+    run_id = await new_run(api)
     api.emulator.inject_fault("reset_after")
     with pytest.raises(aiohttp.ClientConnectionError):
-        await get(api, run["id"])
-    answer = await get(api, run["id"])
+        await get(api, run_id)
+    answer = await get(api, run_id)
     assert answer.status == 200
-    assert orjson.loads(answer.content)["id"] == run["id"]
+    assert id_of(api.emulator, orjson.loads(answer.content)) == run_id
 
 
 async def test_truncated_cuts_a_success_body_short(api: RawClient) -> None:
-    run = await new_run(api)
-    whole = (await get(api, run["id"])).content
+    run_id = await new_run(api)
+    whole = (await get(api, run_id)).content
     api.emulator.faults = Faults(truncated=1.0)
-    answer = await get(api, run["id"])
+    answer = await get(api, run_id)
     cut = answer.content
     assert answer.status == 200
     assert 0 < len(cut) < len(whole)
@@ -252,14 +315,14 @@ async def test_truncated_cuts_a_success_body_short(api: RawClient) -> None:
 
 
 async def test_malformed_replaces_a_success_body(api: RawClient) -> None:
-    run = await new_run(api)
+    run_id = await new_run(api)
     api.emulator.faults = Faults(malformed=1.0)
     answer = await list_runs(api)
     assert answer.status == 200
     with pytest.raises(orjson.JSONDecodeError):
         orjson.loads(answer.content)
     assert api.emulator.fault_counts == Counter(malformed=1)
-    assert [item["id"] for item in await listed(api)] == [run["id"]]
+    assert [id_of(api.emulator, item) for item in await listed(api)] == [run_id]
 
 
 @pytest.mark.parametrize("kind", ["truncated", "malformed", "unknown_status", "missing_fields"])
@@ -273,55 +336,57 @@ async def test_body_faults_leave_error_answers_alone(api: RawClient, kind: str) 
 
 async def test_unknown_status_rewrites_every_run_object(api: RawClient) -> None:
     first, second = await new_run(api), await new_run(api)
-    plain = (await get(api, first["id"])).content
+    plain = (await get(api, first)).content
     api.emulator.faults = Faults(unknown_status=1.0)
-    answer = await get(api, first["id"])
+    answer = await get(api, first)
     assert answer.status == 200
-    garbled = orjson.loads(answer.content)
+    garbled, whole = orjson.loads(answer.content), orjson.loads(plain)
     assert status_of(api.emulator, garbled) == MYSTERY
     field = api.emulator.status_field
+    assert garbled[field] == garbled_status(api.emulator, whole)
     assert {k: v for k, v in garbled.items() if k != field} == {
-        k: v for k, v in orjson.loads(plain).items() if k != field
+        k: v for k, v in whole.items() if k != field
     }
     listing = (await list_runs(api)).content
-    items = orjson.loads(listing)["items"]
-    assert {item["id"] for item in items} == {first["id"], second["id"]}
+    items = orjson.loads(listing)[items_field(api.emulator)]
+    assert {id_of(api.emulator, item) for item in items} == {first, second}
     assert {status_of(api.emulator, item) for item in items} == {MYSTERY}
     assert api.emulator.fault_counts == Counter(unknown_status=2)
 
 
 async def test_missing_fields_strips_optional_fields_only(api: RawClient) -> None:
-    run = await new_run(api)
-    plain = orjson.loads((await get(api, run["id"])).content)
+    run_id = await new_run(api)
+    plain = orjson.loads((await get(api, run_id)).content)
     optional = api.emulator.optional_fields
     assert plain.keys() & optional, "the emulator should show some optional fields"
     api.emulator.faults = Faults(missing_fields=1.0)
-    stripped = orjson.loads((await get(api, run["id"])).content)
+    stripped = orjson.loads((await get(api, run_id)).content)
     assert stripped == {k: v for k, v in plain.items() if k not in optional}
-    assert {"id", api.emulator.status_field} <= stripped.keys()
-    assert "created_at" in stripped
+    id_field = ID_FIELD.get(api.emulator.provider, "id")
+    assert {id_field, api.emulator.status_field} <= stripped.keys()
+    assert CREATED_FIELD.get(api.emulator.provider, "created_at") in stripped
     listing = (await list_runs(api)).content
-    (item,) = orjson.loads(listing)["items"]
+    (item,) = orjson.loads(listing)[items_field(api.emulator)]
     assert not item.keys() & optional
     assert api.emulator.fault_counts == Counter(missing_fields=2)
 
 
 async def test_slow_responses_still_answer(api: RawClient) -> None:
-    run = await new_run(api)
+    run_id = await new_run(api)
     api.emulator.faults = Faults(slow=1.0, slow_seconds=0.0)
     for _ in range(3):
-        answer = await get(api, run["id"])
-        assert (answer.status, orjson.loads(answer.content)["id"]) == (200, run["id"])
+        answer = await get(api, run_id)
+        assert (answer.status, id_of(api.emulator, orjson.loads(answer.content))) == (200, run_id)
     assert api.emulator.fault_counts == Counter(slow=3)
 
 
 async def test_fault_counts_match_what_the_client_saw(api: RawClient) -> None:
-    run = await new_run(api)
+    run_id = await new_run(api)
     api.emulator.faults = attrs.evolve(Faults.mixed(0.8, seed=5), slow_seconds=0.0)
     seen: Counter[str] = Counter()
     for _ in range(120):
         try:
-            answer = await get(api, run["id"])
+            answer = await get(api, run_id)
         except aiohttp.ClientConnectionError:
             seen["reset"] += 1
             continue
@@ -343,16 +408,16 @@ async def test_fault_counts_match_what_the_client_saw(api: RawClient) -> None:
     assert seen["mystery"] == counts["unknown_status"]
 
 
-async def test_a_seed_makes_the_faults_reproducible(emulator: Emulator) -> None:
+async def test_a_seed_makes_the_faults_reproducible(provider: str) -> None:
     async def sequence(target: Emulator, faults: Faults) -> tuple[list[str], Counter[str]]:
         async with bare(target) as api:
-            run = await new_run(api)
-            plain = (await get(api, run["id"])).content
+            run_id = await new_run(api)
+            plain = (await get(api, run_id)).content
             target.faults = faults
             seen = []
             for _ in range(40):
                 try:
-                    answer = await get(api, run["id"])
+                    answer = await get(api, run_id)
                 except aiohttp.ClientConnectionError:
                     seen.append("reset")
                     continue
@@ -361,21 +426,26 @@ async def test_a_seed_makes_the_faults_reproducible(emulator: Emulator) -> None:
                 seen.append(f"{answer.status} {'same' if body == plain else len(body)}")
             return seen, target.fault_counts
 
+    def fresh() -> Emulator:
+        # One start time for all three: a timestamp's length (the Kognitos API trims
+        # trailing zeros of its fraction) must not make the bodies differ by chance.
+        return load_emulator(provider, clock=ManualClock(1_750_000_000.25))
+
     profile = attrs.evolve(Faults.mixed(0.6, seed=1234), slow_seconds=0.0)
-    first = await sequence(emulator, profile)
-    again = await sequence(load_emulator(emulator.provider), profile)
-    other = await sequence(load_emulator(emulator.provider), attrs.evolve(profile, seed=4321))
+    first = await sequence(fresh(), profile)
+    again = await sequence(fresh(), profile)
+    other = await sequence(fresh(), attrs.evolve(profile, seed=4321))
     assert first == again
     assert first[0] != other[0]
 
 
 async def test_setting_the_profile_again_restarts_its_sequence(api: RawClient) -> None:
-    run = await new_run(api)
+    run_id = await new_run(api)
     profile = Faults(server_error=0.5, seed=7)
 
     async def statuses() -> list[int]:
         api.emulator.faults = profile
-        return [(await get(api, run["id"])).status for _ in range(20)]
+        return [(await get(api, run_id)).status for _ in range(20)]
 
     first = await statuses()
     assert set(first) > {200}
@@ -383,21 +453,21 @@ async def test_setting_the_profile_again_restarts_its_sequence(api: RawClient) -
 
 
 async def test_methods_and_paths_limit_what_is_hit(api: RawClient) -> None:
-    run = await new_run(api)
+    run_id = await new_run(api)
     api.emulator.faults = Faults(server_error=1.0, methods={"POST"})
-    assert (await get(api, run["id"])).status == 200
+    assert (await get(api, run_id)).status == 200
     assert (await create(api)).status >= 500
     api.emulator.faults = Faults(server_error=1.0, paths=r"/runs/")
     assert (await list_runs(api)).status == 200
-    assert (await get(api, run["id"])).status >= 500
+    assert (await get(api, run_id)).status >= 500
 
 
 async def test_injected_faults_come_first_then_the_profile_resumes(api: RawClient) -> None:
-    run = await new_run(api)
+    run_id = await new_run(api)
     api.emulator.faults = Faults(unknown_status=1.0)
     api.emulator.inject_fault("rate_limited_bare", times=2)
-    first = [(await get(api, run["id"])).status for _ in range(2)]
-    answer = await get(api, run["id"])
+    first = [(await get(api, run_id)).status for _ in range(2)]
+    answer = await get(api, run_id)
     assert first == [429, 429]
     assert (answer.status, status_of(api.emulator, orjson.loads(answer.content))) == (
         200,
@@ -409,8 +479,7 @@ async def test_injected_faults_come_first_then_the_profile_resumes(api: RawClien
 async def test_routes_outside_the_api_are_not_hit(api: RawClient) -> None:
     api.emulator.faults = Faults(reset_before=1.0)
     assert (await api("GET", "/no/such/route")).status in (401, 404)
-    if api.emulator.provider != "runflow":  # Runflow has no health check
-        health = "/health" if api.emulator.provider == "kognitos" else "/v1/health"
+    if health := HEALTH.get(api.emulator.provider):
         assert (await api("GET", health)).status == 200
     assert api.emulator.fault_counts == Counter()
 
@@ -498,8 +567,7 @@ async def test_unknown_statuses_read_as_unknown_keeping_the_native_value(provide
         run = await client.get(created.ref)
         assert run.status is RunStatus.UNKNOWN
         assert run.native_status == MYSTERY
-        assert emulator.status_field is not None
-        assert run.raw[emulator.status_field] == MYSTERY
+        assert status_of(emulator, dict(run.raw)) == MYSTERY
         emulator.faults = Faults(unknown_status=1.0)
         listed = [run async for run in client.list(target=emulator.default_target)]
         assert [run.status for run in listed] == [RunStatus.UNKNOWN]

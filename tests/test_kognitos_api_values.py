@@ -177,3 +177,14 @@ def test_a_read_never_fails_on_one_odd_value() -> None:
     read = decode_values(odd, "user_inputs")
     assert read["ok"] == "fine"
     assert read["bad"] == Value(odd["bad"]) and read["two"] == Value(odd["two"])
+
+
+def test_impossible_dates_and_offsets_are_kept_not_fatal() -> None:
+    odd = {
+        "month13": {"date": {"year": 2024, "month": 13, "day": 1}},
+        "hour25": {"timeofday": {"hours": 25}},
+        "day_offset": {"datetime": {"year": 2024, "month": 1, "day": 1, "utc_offset": "86400s"}},
+        "list_key": {"dictionary": {"entries": [{"key": {"list": {}}, "value": {"text": "x"}}]}},
+    }
+    read = decode_values(odd, "outputs")
+    assert read == {name: Value(wire) for name, wire in odd.items()}

@@ -32,9 +32,14 @@ from runbridge import (
 )
 from runbridge.emulation import Emulator
 from runbridge.testing import emulated_client, load_emulator
-from support import PROVIDERS
+from support import LISTS_BY_TARGET, PROVIDERS, list_target
 
 UUID = "0b9c8d62-3f1e-4c55-9a3e-6f0d2c1b7a90"
+
+AUTOMATION = "organizations/org1/workspaces/ws1/automations/" + "a" * 21
+"""A well-formed Kognitos API target (ids of 1-52 of [A-Za-z0-9_-])."""
+RUN_NAME = AUTOMATION + "/runs/run1"
+"""A well-formed Kognitos API run id: the run's resource name."""
 
 BAD_IDS: dict[str, list[str]] = {
     "cyberdesk": [
@@ -49,13 +54,38 @@ BAD_IDS: dict[str, list[str]] = {
         f"{UUID[:8]}/{UUID[9:]}",
     ],
     "kognitos": ["a" * 27, "a.b", "r\u00e9sum\u00e9", "a%2Fb", "run\n", "a:b"],
+    "kognitos-api": [
+        "run1",  # a bare run id: the id is the whole resource name
+        AUTOMATION,  # an automation, not a run
+        AUTOMATION + "/runs/",
+        AUTOMATION + "/runs/run1/",
+        AUTOMATION + "/runs/run1/events",
+        AUTOMATION + "/runs/run1:pause",  # a custom verb smuggled into the path
+        AUTOMATION + "@draft/runs/run1",
+        AUTOMATION + "/runs/" + "r" * 53,
+        AUTOMATION + "/runs/r\u00e9sum\u00e9",
+        AUTOMATION + "/runs/..",
+        AUTOMATION + "/runs/a%2Fb",
+        AUTOMATION + "/runs/run1\n",
+        AUTOMATION + "/runs/run 1",
+        "/" + RUN_NAME,
+        "api/v1/" + RUN_NAME,  # a path, not a name
+        RUN_NAME.replace("org1", "o.rg"),
+        RUN_NAME.replace("ws1", ".."),
+        RUN_NAME.replace("ws1", ""),
+        RUN_NAME.replace("organizations/", "Organizations/"),
+        RUN_NAME.replace("/workspaces/ws1", ""),
+        RUN_NAME.replace("/automations/", "/processes/"),
+    ],
     "runflow": ["not-a-uuid", UUID + "0", UUID.replace("-", ""), UUID + "\n", UUID[:-1] + "g"],
 }
-"""Ids of the wrong format for each provider (UUIDs; Kognitos: 1-26 of [A-Za-z0-9_-])."""
+"""Ids of the wrong format for each provider (UUIDs; Kognitos: 1-26 of [A-Za-z0-9_-];
+the Kognitos API: ``organizations/{o}/workspaces/{w}/automations/{a}/runs/{r}``, each id
+1-52 of [A-Za-z0-9_-])."""
 
 COMMON_BAD_IDS = ["../x", "a/b", "%2F", "..", "x" * 300, "a b", "a?b=1", "a#b", "", " "]
 
-OPERATIONS = ("get", "update", "cancel", "retry", "delete")
+OPERATIONS = ("get", "update", "cancel", "retry", "delete", "pause", "resume")
 
 BAD_TARGETS: dict[str, list[str]] = {
     "cyberdesk": ["not-a-uuid", "../x", "", UUID + "/x", UUID[:-1], "%2F" + UUID[3:]],
@@ -69,6 +99,25 @@ BAD_TARGETS: dict[str, list[str]] = {
         "a/b@",
         "/b",
         "a/%2F",
+        "",
+    ],
+    "kognitos-api": [
+        "organizations/org1/workspaces/ws1",  # a workspace, not an automation
+        "a" * 21,  # a bare automation id needs the organization and workspace settings
+        AUTOMATION + "@Staging",
+        AUTOMATION + "@",
+        AUTOMATION + "@draft@draft",
+        AUTOMATION + ":invoke",  # a custom verb smuggled into the path
+        AUTOMATION + "/runs",
+        RUN_NAME,  # a run, not an automation
+        AUTOMATION + "/",
+        "/" + AUTOMATION,
+        AUTOMATION.replace("org1", "o!"),
+        AUTOMATION.replace("ws1", ".."),
+        AUTOMATION.replace("ws1", "%2F"),
+        AUTOMATION.replace("ws1", "w" * 53),
+        AUTOMATION.replace("/workspaces/ws1", ""),
+        AUTOMATION + "\n",
         "",
     ],
     "runflow": [
@@ -122,8 +171,7 @@ def _operation(client: RunClient, name: str, ref: Any) -> Any:
 
 
 def _target_filter(client: RunClient, emulator: Emulator) -> str | None:
-    # Kognitos lists the runs of one process; the others list everything.
-    return emulator.default_target if client.provider == "kognitos" else None
+    return list_target(client.provider, emulator.default_target)
 
 
 # -- controls: good input does reach the emulator -----------------------------------------
@@ -234,15 +282,26 @@ async def test_malformed_target_filters_are_refused(served: tuple[RunClient, Emu
         await rejected(emulator, lambda b=bad: client.list(target=b), "target")
 
 
-async def test_kognitos_refuses_a_listing_without_target() -> None:
-    async with emulated_client("kognitos") as (client, emulator):
-        await rejected(emulator, lambda: client.list_page(), "target")
+async def test_a_listing_without_target_is_refused_where_one_is_needed(
+    served: tuple[RunClient, Emulator],
+) -> None:
+    client, emulator = served
+    if client.provider not in LISTS_BY_TARGET:
+        await client.list_page()  # the control: these providers list every run
+        assert len(emulator.requests) == 1
+        return
+    await rejected(emulator, lambda: client.list_page(), "target")
+    await rejected(emulator, lambda: client.list(), "target")
+
+
+def _json64(value: Any) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(value)).decode().rstrip("=")
 
 
 def _cursor(provider: str, native: str) -> str:
     # A cursor as this library wraps one (base64url of [provider, native]), forged: it has
     # no signature, so it is refused before the adapter reads it.
-    return base64.urlsafe_b64encode(orjson.dumps([provider, native])).decode().rstrip("=")
+    return _json64([provider, native])
 
 
 async def _real_cursor(provider: str) -> str:
@@ -263,6 +322,16 @@ TAMPERED: dict[str, list[str]] = {
     # Cursors wrapped as this library does, holding what the adapter would never issue.
     "cyberdesk": ["abc", "-1", "1" * 13, "1.5", " 1", ""],
     "kognitos": [],  # continuation tokens are opaque; the provider checks them
+    # Kognitos API cursors: base64url JSON [page_token, page_size, filter, skip].
+    "kognitos-api": [
+        "",
+        "!!!",
+        _json64([None, 0, None, 0]),
+        _json64(["t", 5, None, -1]),
+        _json64(["t", "5", None, 0]),
+        _json64(["t", 5, None]),
+        _json64({"page_token": "t"}),
+    ],
     "runflow": ["a=b", "", "from_prev=1", "pq"],
 }
 
@@ -314,6 +383,8 @@ async def test_names_the_provider_cannot_keep_are_refused() -> None:
     async with emulated_client("runflow") as (client, emulator):
         clash = client.create(emulator.default_target, name="a", metadata={"name": "b"})
         await rejected(emulator, lambda: clash, "name")
+    async with emulated_client("kognitos-api") as (client, emulator):  # runs have no name
+        await rejected(emulator, lambda: client.create(emulator.default_target, name="n"), "name")
 
 
 def _refused_file(provider: str) -> File:
@@ -340,6 +411,16 @@ def _bad_creates(provider: str) -> list[tuple[dict[str, Any], str]]:
             ({"files": [inline]}, "files"),
             ({"stage": "Draft"}, "options.stage"),
             ({"secrets": {"password": "hunter2"}}, "secrets"),
+        ]
+    if provider == "kognitos-api":
+        return [
+            ({"files": [inline]}, "files"),  # a file goes in as an input value
+            ({"files": [uploaded]}, "files"),
+            ({"stage": "AUTOMATION_STAGE_DRAFT"}, "options.stage"),  # the target says @draft
+            ({"bogus": 1}, "options.bogus"),
+            ({"secrets": {"password": "hunter2"}}, "secrets"),
+            ({"inputs": {"n": 1e300}}, "inputs"),  # beyond a 96-bit decimal
+            ({"inputs": {"n": 1e-29}}, "inputs"),  # more than 28 places
         ]
     return [
         ({"files": [inline]}, "files"),
@@ -405,7 +486,7 @@ def _bad_updates(provider: str) -> list[tuple[dict[str, Any], str]]:
             ({}, "update"),
             ({"bogus": 1}, "update"),
         ]
-    return []  # kognitos runs cannot be updated
+    return []  # runs of either Kognitos API cannot be updated
 
 
 async def test_updates_an_adapter_refuses(served: tuple[RunClient, Emulator]) -> None:
@@ -420,7 +501,7 @@ async def test_updates_an_adapter_refuses(served: tuple[RunClient, Emulator]) ->
 
 WRONG_TYPES: dict[str, str] = {
     # case: the field the InvalidRequest must name
-    "decimal-input": "inputs",
+    "nan-decimal-input": "inputs",
     "int-input-key": "inputs",
     "inputs-not-a-mapping": "inputs",
     "target-not-a-string": "target",
@@ -437,7 +518,7 @@ def _wrongly_typed(case: str, client: RunClient, emulator: Emulator) -> Any:
     target = emulator.default_target
     listed = _target_filter(client, emulator)
     wrong: Any = {
-        "decimal-input": {"amount": Decimal("1.50")},
+        "nan-decimal-input": {"amount": Decimal("NaN")},
         "int-input-key": {1: "a"},
         "inputs-not-a-mapping": "a=1",
         "string": "2025-01-01",
@@ -445,7 +526,7 @@ def _wrongly_typed(case: str, client: RunClient, emulator: Emulator) -> Any:
         "half": 1.5,
         "two": "2",
     }
-    if case in ("decimal-input", "int-input-key", "inputs-not-a-mapping"):
+    if case in ("nan-decimal-input", "int-input-key", "inputs-not-a-mapping"):
         return client.create(target, inputs=wrong[case])
     if case == "target-not-a-string":
         return client.create(RunRequest(target=wrong["five"]))
@@ -470,12 +551,36 @@ async def test_wrongly_typed_arguments_are_refused(case: str) -> None:
             await rejected(emulator, lambda c=client, e=emulator: _wrongly_typed(case, c, e), field)
 
 
+async def test_decimal_inputs_reach_the_wire_as_numbers(provider: str) -> None:
+    # A Decimal is a JSON number with its exact digits, on every provider.
+    async with emulated_client(provider) as (client, emulator):
+        await client.create(emulator.default_target, inputs={"amount": Decimal("1.50")})
+        (sent,) = [e.body for e in emulator.log if e.operation == "create"]
+        if provider == "kognitos-api":  # a typed value: mantissa 150, scale 2
+            assert sent["inputs"]["amount"] == {
+                "number": {"lo": 150, "mid": 0, "hi": 0, "flags": 2 << 16}
+            }
+        else:
+            assert "1.5" in str(sent) and "'1.50'" not in str(sent)
+
+
 async def test_retry_options_are_checked_before_any_request(provider: str) -> None:
     # retry first GETs the run to check the transition; options were checked only after.
     async with emulated_client(provider) as (client, emulator):
         run = await client.create(emulator.default_target, inputs={"a": 1})
         emulator.advance(3600)
         await rejected(emulator, lambda: client.retry(run, bogus=1), "options.bogus")
+
+
+async def test_pause_reasons_are_checked_before_any_request(
+    served: tuple[RunClient, Emulator],
+) -> None:
+    client, emulator = served
+    if client.capabilities.support("pause") is Support.UNSUPPORTED:
+        pytest.skip(f"{client.provider} cannot pause a run")
+    run = await client.create(emulator.default_target)
+    for reason in ("", "   ", 5, ["why"]):
+        await rejected(emulator, lambda r=reason: client.pause(run, reason=r), "reason")
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,7 @@ from runbridge import (
 )
 from runbridge.emulation import Plan
 from runbridge.testing import RawClient, emulated_client, testing_options
-from support import PROVIDERS
+from support import PROVIDERS, list_target
 
 FUZZ = settings(
     max_examples=60,
@@ -89,6 +89,24 @@ NATIVE: dict[str, tuple[str, dict[str, RunStatus]]] = {
             "Failed": F,
             "TimedOut": F,
             "Cancelled": C,
+        },
+    ),
+    "kognitos-api": (
+        # The key of the one-key state object (a bare string is read as a key), in any
+        # case and with any separators: v1RunState's keys, the plugin notes' archived,
+        # and the docs overview's spellings (running, waiting).
+        "state",
+        {
+            "pending": P,
+            "executing": R,
+            "running": R,
+            "stopping": R,
+            "stopped": R,
+            "awaiting_guidance": R,
+            "waiting": R,
+            "completed": S,
+            "failed": F,
+            "archived": C,
         },
     ),
     "runflow": (
@@ -139,6 +157,53 @@ POOLS: dict[str, list[Any]] = {
         [{"name": 5}], [{"name": "a"}], {"owner": {"slug": None}, "slug": "../.."},
         {"owner": "a/b", "slug": "c"}, {"slug": "acme/x"},
     ],
+    # Kognitos API resource names that are not a run's (each id 1-64 of [A-Za-z0-9_-]).
+    "name": [
+        None, "", 5, "run1", "organizations/o/workspaces/w/automations/a",
+        "organizations/o/workspaces/w/automations/a/runs/",
+        "organizations/o/workspaces/w/automations/a/runs/r/events",
+        "organizations/o/workspaces/w/automations/a/runs/r:pause",
+        "organizations/o/workspaces/../automations/a/runs/r",
+        "organizations/o/workspaces/w/automations/a/runs/" + "r" * 65,
+        "/".join(["organizations", "o" * 64, "workspaces", "w" * 64, "automations", "a" * 64,
+                  "runs", "r" * 64]),
+        "organizations/o/workspaces/w/automations/a/runs/r\n",
+    ],
+    # Kognitos API values (commonV1Value): one key naming the kind, and what it holds.
+    "value": [
+        None, 5, "abc", [], {}, {"text": 5}, {"text": "a", "number": {}}, {"nope": 1},
+        {"number": "3"}, {"number": None}, {"number": {"lo": -1}}, {"number": {"lo": 2**32}},
+        {"number": {"lo": "abc"}}, {"number": {"lo": 1.5}}, {"number": {"lo": True}},
+        {"number": {"hi": 2**40}}, {"number": {"flags": 29 << 16}}, {"number": {"flags": 1}},
+        {"number": {"flags": "-2147483648", "lo": "7"}}, {"number": {"lo": 10**30}},
+        {"bool_value": "true"}, {"null_value": 5}, {"list": {"items": {}}}, {"list": []},
+        {"list": {"items": [{"text": 5}]}}, {"list": {"items": [None]}},
+        {"dictionary": {"entries": [{"key": {"list": {}}, "value": {"text": "a"}}]}},
+        {"dictionary": {"entries": [{"key": {"dictionary": {}}, "value": {"text": "a"}}]}},
+        {"dictionary": {"entries": [{"value": {"text": "a"}}]}},
+        {"dictionary": {"entries": [5]}}, {"dictionary": {"entries": {"a": 1}}},
+        {"date": {"year": 2025, "month": 13, "day": 1}}, {"date": {"year": 10**30, "month": 1}},
+        {"date": {"year": "2025", "month": 1, "day": 1}}, {"timeofday": {"hours": 25}},
+        {"timeofday": {"nanos": -1}}, {"datetime": {"year": 2025, "month": 2, "day": 30}},
+        {"datetime": {"year": 2025, "month": 1, "day": 1, "utc_offset": "86400s"}},
+        {"datetime": {"year": 2025, "month": 1, "day": 1, "utc_offset": "abc"}},
+        {"datetime": {"year": 9999, "month": 12, "day": 31, "utc_offset": "-3600s"}},
+        {"datetime": {"time_zone": {"id": 5}}}, {"duration": 5}, {"file": {"remote": 5}},
+        {"set": {"items": [{"text": "a"}, {"text": "a"}]}}, {"table": None},
+    ],
+    # Kognitos API state objects: one key naming the state, and its update_time.
+    "state": [
+        None, "", 5, [], {}, "executing", "COMPLETED", "Awaiting-Guidance", "mystery",
+        {"update_time": "2025-01-01T00:00:00Z"}, {"executing": {}, "failed": {}},
+        {"failed": 5}, {"failed": None}, {"failed": {"description": 5, "id": []}},
+        {"completed": None}, {"completed": {"outputs": 5}}, {"completed": {"outputs": [1]}},
+        {"completed": {"outputs": {"a": 5}}}, {"stopped": {"reason": 5}},
+        {"awaiting_guidance": {"description": ["a"], "location": 5}},
+        {"completed": {}, "update_time": 5}, {"completed": {}, "update_time": "abc"},
+        {"completed": {}, "update_time": "2025-01-01T00:00:00"},
+        {"failed": {}, "update_time": "9999-12-31T23:59:59-01:00"},
+        {"archived": {}, "update_time": "0001-01-01T00:00:00+01:00"},
+    ],
 }  # fmt: skip
 TRICKY: list[Any] = [value for pool in POOLS.values() for value in pool]
 
@@ -158,6 +223,18 @@ FOCUS: dict[str, dict[str, str]] = {
         "outputs.0.name": "text", "inputs": "object", "inputs.0.name": "text",
         "started_at": "time", "finished_at": "time", "error": "object",
         "error.message": "text",
+    },
+    "kognitos-api": {
+        "name": "name", "state": "state", "state.update_time": "time", "create_time": "time",
+        "update_time": "time", "stage": "text", "user_inputs": "object",
+        "user_inputs.invoice": "value", "user_inputs.n": "value",
+        "user_inputs.n.number.lo": "count", "user_inputs.n.number.flags": "count",
+        "state.completed": "object",
+        "state.completed.outputs": "object", "state.completed.outputs.answer": "value",
+        "state.completed.outputs.answer.number": "object", "state.failed": "object",
+        "state.failed.id": "text", "state.failed.description": "text",
+        "state.stopped.reason": "text", "state.awaiting_guidance.description": "text",
+        "state.archived": "object", "state.pending": "object",
     },
     "runflow": {
         "id": "id", "status_code": "text", "target_type": "text", "input": "object",
@@ -180,6 +257,10 @@ PAGE_FOCUS: dict[str, dict[str, str]] = {
     "kognitos": {
         "items": "object", "items.0": "object", "items.0.id": "id", "items.0.status": "text",
         "continuation_token": "text",
+    },
+    "kognitos-api": {
+        "runs": "object", "runs.0": "object", "runs.0.name": "name", "runs.0.state": "state",
+        "runs.0.create_time": "time", "runs.0.user_inputs": "object", "next_page_token": "text",
     },
     "runflow": {
         "items": "object", "items.0": "object", "items.0.id": "id",
@@ -213,6 +294,35 @@ def weird(kind: str | None) -> st.SearchStrategy[Any]:
 
 RAW_BODIES = [b"", b"null", b"{", b"[]", b'{"id": NaN}', b"1e999", b'"\\ud800"', b"\xff\xfe"]
 """Bodies no JSON encoder writes: empty, truncated, non-standard literals, bad encodings."""
+
+
+PAGE_ITEMS = {"kognitos-api": "runs"}
+"""The key of a page's runs, where it is not ``items``."""
+
+
+def _fold(native: str) -> str:
+    return native.lower().translate(str.maketrans("", "", "_-. "))
+
+
+def _state_key(state: Any) -> Any:
+    """The state a Kognitos API ``state`` names: its one key besides ``update_time``
+    (a bare string is read as the key); ``None`` when it names none or several."""
+    if isinstance(state, dict):
+        keys = [key for key in state if key != "update_time"]
+        return keys[0] if len(keys) == 1 else None
+    return state
+
+
+def expected_status(provider: str, payload: Any) -> RunStatus:
+    """The status the run ``payload`` says it is in; anything undocumented is UNKNOWN."""
+    key, natives = NATIVE[provider]
+    native = payload.get(key)
+    if provider == "kognitos-api":
+        native = _state_key(native)
+        if not isinstance(native, str):
+            return U
+        return {_fold(name): status for name, status in natives.items()}.get(_fold(native), U)
+    return natives.get(native, U) if isinstance(native, str) else U
 
 
 def encode(payload: Any) -> bytes:
@@ -375,9 +485,7 @@ class Bench:
         assert isinstance(run, Run)
         assert run.provider == self.provider and isinstance(run.id, str) and run.id
         assert run.raw == payload
-        key, natives = NATIVE[self.provider]
-        native = payload.get(key)
-        assert run.status is (natives.get(native, U) if isinstance(native, str) else U)
+        assert run.status is expected_status(self.provider, payload)
         for stamp in (run.created_at, run.started_at, run.finished_at):
             assert stamp is None or (isinstance(stamp, datetime) and stamp.utcoffset() is not None)
         assert run.failure is None or run.status is F
@@ -388,7 +496,8 @@ class Bench:
     def check_page(self, page: Page, payload: Any) -> None:
         assert isinstance(page, Page)
         assert page.next_cursor is None or isinstance(page.next_cursor, str)
-        items = received(payload)["items"]
+        # An empty page of the Kognitos API may leave its runs out (protojson).
+        items = received(payload).get(PAGE_ITEMS.get(self.provider, "items")) or []
         for run in page.items:
             assert any(item == run.raw for item in items)
             self.check_run(run, run.raw)
@@ -436,6 +545,8 @@ async def _prepare(bench: Bench) -> None:
         agent, process = target.split("/")
         params = {"agent_id": agent, "process_id": process, "limit": "2"}
         bench.pages.append(await _raw_json(bench, "GET", "/runs", params=params))
+    elif bench.provider == "kognitos-api":
+        await _prepare_kognitos_api(bench)
     else:
         bench.runs.append({**bench.runs[1], "error": {"code": "NODE_TIMEOUT", "message": "slow"}})
         # A finished run without completed_at: finished_at is started_at + duration_ms.
@@ -453,28 +564,83 @@ async def _prepare(bench: Bench) -> None:
         )
 
 
-@pytest.fixture(scope="module")
-def benches() -> Iterator[dict[str, Bench]]:
-    loop = Loop()
-    stacks = []
-    found: dict[str, Bench] = {}
-    try:
-        for provider in PROVIDERS:
+async def _prepare_kognitos_api(bench: Bench) -> None:
+    client, emulator = bench.client, bench.emulator
+    target = emulator.default_target
+    # Held runs: paused (stopping, then stopped with its reason) and awaiting guidance.
+    paused = await client.create(target, inputs={"invoice": "INV-2"})
+    await client.pause(paused, reason="waiting for the invoice")
+    stopping = dict((await client.get(paused)).raw)
+    emulator.advance(emulator.stop_seconds)
+    guided = await client.create(target, inputs={"n": 1})
+    emulator.force_status(guided.id, "awaiting_guidance")
+    bench.runs += [stopping] + [dict((await client.get(run)).raw) for run in (paused, guided)]
+    done, failed, pending = bench.runs[0], bench.runs[1], bench.runs[5]
+    # Shapes the spec allows that the emulator does not write: numbers as numeric
+    # strings (int64 in protojson), kinds without a Python twin, the docs overview's
+    # spellings of states, a stamp with an offset.
+    strings = {"lo": "42", "mid": "0", "hi": "0", "flags": str(1 << 16)}
+    bench.runs.append(
+        {
+            **done,
+            "user_inputs": {
+                "n": {"number": {"lo": "3"}},
+                "doc": {"file": {"remote": "s3://bucket/a.pdf"}},
+                "when": {"datetime": {"year": 2025, "month": 1, "day": 2, "utc_offset": "3600s"}},
+                "tags": {"set": {"items": [{"text": "a"}]}},
+            },
+            "state": {**done["state"], "completed": {"outputs": {"answer": {"number": strings}}}},
+        }
+    )
+    stamp = failed["state"]["update_time"]
+    bench.runs.append({**failed, "state": {"failed": {}, "update_time": stamp}})
+    bench.runs.append({**pending, "state": {"running": {}, "update_time": stamp}})
+    bench.runs.append(
+        {**pending, "state": {"waiting": {}}, "create_time": "2025-01-01T01:00:00+01:00"}
+    )
+    path = f"/api/v1/{target}/runs"
+    bench.pages.append(await _raw_json(bench, "GET", path, params={"page_size": "2"}))
+    bench.extra["invoked"] = [
+        {"run_id": pending["name"].rpartition("/")[2]},  # a bare id, as the spec has it
+        {"run_id": pending["name"]},  # the whole name, tolerated
+    ]
+
+
+class Benches:
+    """Each provider's bench, served and prepared when first asked for: a provider whose
+    bench cannot be prepared fails its own tests only."""
+
+    def __init__(self, loop: Loop) -> None:
+        self.loop = loop
+        self.found: dict[str, Bench] = {}
+        self.contexts: list[Any] = []
+
+    def __getitem__(self, provider: str) -> Bench:
+        if provider not in self.found:
             options = testing_options(retry=RetryPolicy.never())
             context = emulated_client(provider, emulator=steerable(provider), options=options)
-            stacks.append(context)
-            client, emulator = loop.run(context.__aenter__())
-            found[provider] = bench = Bench(provider, loop, client, emulator)
-            loop.run(_prepare(bench))
-        yield found
+            self.contexts.append(context)
+            client, emulator = self.loop.run(context.__aenter__())
+            bench = Bench(provider, self.loop, client, emulator)
+            self.loop.run(_prepare(bench))
+            self.found[provider] = bench
+        return self.found[provider]
+
+
+@pytest.fixture(scope="module")
+def benches() -> Iterator[Benches]:
+    loop = Loop()
+    served = Benches(loop)
+    try:
+        yield served
     finally:
-        for context in reversed(stacks):
+        for context in reversed(served.contexts):
             loop.run(context.__aexit__(None, None, None))
         loop.close()
 
 
 @pytest.fixture(scope="module", params=PROVIDERS)
-def bench(request: pytest.FixtureRequest, benches: dict[str, Bench]) -> Bench:
+def bench(request: pytest.FixtureRequest, benches: Benches) -> Bench:
     return benches[request.param]
 
 
@@ -528,7 +694,7 @@ def test_real_payloads_parse(bench: Bench) -> None:
     assert {S, F, C, P} <= statuses
     for envelope in bench.pages:
         bench.steer.answer(encode(envelope), method="GET")
-        target = bench.emulator.default_target if bench.provider == "kognitos" else None
+        target = list_target(bench.provider, bench.emulator.default_target)
         page = bench.call(bench.client.list_page(target=target, page_size=2))
         assert page is not None and len(page.items) == 2 and page.next_cursor is not None
         bench.check_page(page, envelope)
@@ -541,10 +707,67 @@ def test_real_payloads_parse(bench: Bench) -> None:
 @given(data=st.data())
 def test_create_survives_mutated_run_payloads(bench: Bench, data: st.DataObject) -> None:
     payload = data.draw(mutated(bench.runs, FOCUS[bench.provider]) | WEIRD)
-    bench.steer.answer(encode(payload), status=201, method="POST")
+    invoked = None
+    if bench.provider == "kognitos-api":
+        # The invoke answers {"run_id"} only; the run is then read with a GET.
+        invoked = data.draw(st.sampled_from(bench.extra["invoked"]))
+        bench.steer.answer(encode(invoked), method="POST")
+        bench.steer.answer(encode(payload), method="GET")
+    else:
+        bench.steer.answer(encode(payload), status=201, method="POST")
     run = bench.call(bench.client.create(bench.emulator.default_target, inputs={"a": 1}))
-    if run is not None:
+    if run is not None and invoked is not None and run.raw == invoked:
+        # The read after the invoke failed: the run the invoke named is reported pending.
+        _check_invoked(bench, run, invoked)
+    elif run is not None:
         bench.check_run(run, payload)
+
+
+# -- the Kognitos API's invoke answer ------------------------------------------------------
+
+
+INVOKED_FOCUS = {"run_id": "id"}
+
+
+def _check_invoked(bench: Bench, run: Run, invoked: dict[str, Any]) -> None:
+    """``run`` is the pending run the invoke answer ``invoked`` named, not read yet."""
+    target = bench.emulator.default_target
+    run_id = invoked["run_id"]
+    assert run.id == (run_id if "/" in run_id else f"{target}/runs/{run_id}")
+    assert (run.status, run.native_status, run.target) == (P, "pending", target)
+    assert run.inputs == {"a": 1}
+
+
+def _kognitos_api_invoke(bench: Bench, answer: Any) -> None:
+    # The run the answer names is read from the emulator: a sample names a real run,
+    # any other id a run that does not exist (the create then reports it pending).
+    bench.steer.answer(encode(answer), method="POST")
+    run = bench.call(bench.client.create(bench.emulator.default_target, inputs={"a": 1}))
+    if run is None:
+        return
+    answer = received(answer)
+    if run.raw.keys() == {"run_id"}:  # not read back: reported as the invoke named it
+        assert run.raw == {"run_id": answer["run_id"]}
+        _check_invoked(bench, run, answer)
+    else:  # read back: only the samples name a run that exists, the pending one
+        assert answer["run_id"] in [sample["run_id"] for sample in bench.extra["invoked"]]
+        assert run.id == bench.runs[5]["name"]
+        bench.check_run(run, run.raw)
+
+
+@settings(FUZZ, max_examples=60)
+@given(data=st.data())
+def test_kognitos_api_invoke_survives_mutated_answers(
+    benches: Benches, data: st.DataObject
+) -> None:
+    bench = benches["kognitos-api"]
+    _kognitos_api_invoke(bench, data.draw(mutated(bench.extra["invoked"], INVOKED_FOCUS) | WEIRD))
+
+
+def test_kognitos_api_invoke_survives_each_edge_value(benches: Benches) -> None:
+    bench = benches["kognitos-api"]
+    for answer in sweep(bench.extra["invoked"], INVOKED_FOCUS):
+        _kognitos_api_invoke(bench, answer)
 
 
 # -- list ---------------------------------------------------------------------------------
@@ -555,14 +778,14 @@ def test_create_survives_mutated_run_payloads(bench: Bench, data: st.DataObject)
 def test_list_page_survives_mutated_envelopes(bench: Bench, data: st.DataObject) -> None:
     payload = data.draw(mutated(bench.pages, PAGE_FOCUS[bench.provider]) | WEIRD)
     bench.steer.answer(encode(payload), method="GET")
-    target = bench.emulator.default_target if bench.provider == "kognitos" else None
+    target = list_target(bench.provider, bench.emulator.default_target)
     page = bench.call(bench.client.list_page(target=target, page_size=2))
     if page is not None:
         bench.check_page(page, payload)
 
 
 def test_list_page_survives_each_edge_value_in_each_field(bench: Bench) -> None:
-    target = bench.emulator.default_target if bench.provider == "kognitos" else None
+    target = list_target(bench.provider, bench.emulator.default_target)
     for payload in sweep(bench.pages, PAGE_FOCUS[bench.provider]):
         bench.steer.answer(encode(payload), method="GET")
         page = bench.call(bench.client.list_page(target=target, page_size=2))
@@ -622,18 +845,14 @@ def _runflow_batch(bench: Bench, payload: Any, *, items: bool) -> None:
 
 @settings(FUZZ, max_examples=80)
 @given(data=st.data())
-def test_cyberdesk_bulk_survives_mutated_answers(
-    benches: dict[str, Bench], data: st.DataObject
-) -> None:
+def test_cyberdesk_bulk_survives_mutated_answers(benches: Benches, data: st.DataObject) -> None:
     bench = benches["cyberdesk"]
     _cyberdesk_bulk(bench, data.draw(mutated([bench.extra["bulk"]], BULK_FOCUS) | WEIRD))
 
 
 @settings(FUZZ, max_examples=60)
 @given(data=st.data())
-def test_runflow_batch_survives_mutated_answers(
-    benches: dict[str, Bench], data: st.DataObject
-) -> None:
+def test_runflow_batch_survives_mutated_answers(benches: Benches, data: st.DataObject) -> None:
     bench = benches["runflow"]
     items = data.draw(st.booleans())
     sample, focus = (
@@ -642,7 +861,7 @@ def test_runflow_batch_survives_mutated_answers(
     _runflow_batch(bench, data.draw(mutated([sample], focus) | WEIRD), items=items)
 
 
-def test_bulk_answers_survive_each_edge_value_in_each_field(benches: dict[str, Bench]) -> None:
+def test_bulk_answers_survive_each_edge_value_in_each_field(benches: Benches) -> None:
     cyberdesk, runflow = benches["cyberdesk"], benches["runflow"]
     for payload in sweep([cyberdesk.extra["bulk"]], BULK_FOCUS):
         _cyberdesk_bulk(cyberdesk, payload)
@@ -669,9 +888,7 @@ def _outcome(bench: Bench, awaitable: Any) -> Any:
     [("9999-12-31T23:59:59Z", 10_000), ("2025-01-01T00:00:00Z", 2**62)],
     ids=["late-start", "huge-duration"],
 )
-def test_runflow_finished_at_overflow(
-    benches: dict[str, Bench], started_at: str, duration_ms: int
-) -> None:
+def test_runflow_finished_at_overflow(benches: Benches, started_at: str, duration_ms: int) -> None:
     # finished_at = started_at + duration_ms for a finished run without completed_at
     # overflowed datetime (OverflowError) instead of reading as unknown.
     bench = benches["runflow"]
@@ -687,7 +904,7 @@ def test_runflow_finished_at_overflow(
     assert isinstance(result, Run | ResponseError)
 
 
-def test_runflow_next_link_with_a_bad_host(benches: dict[str, Bench]) -> None:
+def test_runflow_next_link_with_a_bad_host(benches: Benches) -> None:
     # urlsplit() raised ValueError('Invalid IPv6 URL') out of next_cursor.
     bench = benches["runflow"]
     bench.steer.answer(encode({"items": [], "next": "http://[::1/?pq=a"}), method="GET")
@@ -695,7 +912,7 @@ def test_runflow_next_link_with_a_bad_host(benches: dict[str, Bench]) -> None:
 
 
 @pytest.mark.parametrize("run_id", ["", "5", "../x", "x" * 300])
-def test_cyberdesk_malformed_run_id(benches: dict[str, Bench], run_id: str) -> None:
+def test_cyberdesk_malformed_run_id(benches: Benches, run_id: str) -> None:
     # An empty id raised InvalidRequest (blaming the caller) from RunRef; others gave a
     # run whose ref the client then refuses.
     bench = benches["cyberdesk"]
@@ -704,7 +921,7 @@ def test_cyberdesk_malformed_run_id(benches: dict[str, Bench], run_id: str) -> N
     assert isinstance(_outcome(bench, bench.client.get(bench.emulator.unknown_id())), ResponseError)
 
 
-def test_cyberdesk_bulk_failed_count(benches: dict[str, Bench]) -> None:
+def test_cyberdesk_bulk_failed_count(benches: Benches) -> None:
     # One BulkError per counted failure was built in a loop: failed_count=10**12 hung the
     # client. Each request is reported once, whatever count the provider claims.
     bench = benches["cyberdesk"]

@@ -43,7 +43,7 @@ from runbridge import (
     WaitTimeout,
 )
 from runbridge.testing import emulated_client, testing_options
-from support import PROVIDERS
+from support import PROVIDERS, list_target
 
 CORES = {
     "token": "Zq81xLw0",
@@ -61,6 +61,14 @@ SECRETS = {
 SECRET_VALUES = [SECRETS["password"], SECRETS["api_key"], SECRETS["vault"]["pin"]]
 
 STATUSES = (400, 401, 403, 404, 409, 422, 429, 500, 502, 503)
+
+GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 409: 10, 422: 3, 429: 8, 500: 13, 502: 14, 503: 14}
+"""The gRPC code a Kognitos API ``rpcStatus`` carries with each HTTP status."""
+BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
+ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+
+KOGNITOS_API_RUN = "organizations/org1/workspaces/ws1/automations/" + "a" * 21 + "/runs/run1"
+"""A well-formed Kognitos API run id (its resource name)."""
 
 
 def token_of(provider: str) -> str:
@@ -215,6 +223,13 @@ def _echo(served: Served, status: int, *, secrets: bool) -> Any:
     if served.provider == "kognitos":
         details = [{"field": "inputs", "message": said, "echo": echoed}]
         return {"status_code": status, "message": said, "details": details}
+    if served.provider == "kognitos-api":
+        violations = [{"field": "inputs", "description": said}]
+        details = [
+            {"@type": BAD_REQUEST, "field_violations": violations},
+            {"@type": ERROR_INFO, "reason": f"E_{token}", "metadata": echoed},
+        ]
+        return {"code": GRPC_CODES[status], "message": said, "details": details}
     errors = [{"loc": ["body", "input"], "msg": said, "input": echoed}]
     return {"code": f"E_{token}", "message": said, "errors": errors, "echo": echoed}
 
@@ -224,7 +239,7 @@ def _operations(served: Served) -> dict[str, tuple[str, Callable[[], Any]]]:
     client, emulator = served.client, served.emulator
     target = emulator.default_target
     secrets = {"secrets": SECRETS} if served.takes_secrets else {}
-    listed = target if served.provider == "kognitos" else None
+    listed = list_target(served.provider, target)
     ops: dict[str, tuple[str, Callable[[], Any]]] = {
         "get": ("GET", lambda: client.get(emulator.unknown_id())),
         "list": ("GET", lambda: client.list_page(target=listed, page_size=5)),
@@ -246,6 +261,10 @@ def _operations(served: Served) -> dict[str, tuple[str, Callable[[], Any]]]:
         ops["cancel"] = (cancel_method, lambda: client.cancel(served.live))
     if served.provider == "cyberdesk":
         ops["delete"] = ("DELETE", lambda: client.delete(emulator.unknown_id()))
+    if client.capabilities.support("pause") is not runbridge.Support.UNSUPPORTED:
+        ops["pause"] = ("POST", lambda: client.pause(served.live, reason="checking"))
+    if client.capabilities.support("resume") is not runbridge.Support.UNSUPPORTED:
+        ops["resume"] = ("POST", lambda: client.resume(served.live))
     return ops
 
 
@@ -292,7 +311,7 @@ async def test_local_errors_are_redacted(served: Served, caplog: pytest.LogCaptu
         lambda: client.create_many([RunRequest(target=target, secrets=SECRETS)] * 2, concurrency=0),
         lambda: client.create_many([RunRequest(target="../x", secrets=SECRETS)]),
         lambda: client.retry(served.done, secrets=SECRETS, bogus=1),
-        lambda: client.list_page(cursor=served.token),
+        lambda: client.list_page(target=list_target(served.provider, target), cursor=served.token),
     ]
     for call in calls:
         scan.outcome("local", await attempt(call))
@@ -320,6 +339,12 @@ def test_configuration_errors_are_redacted(caplog: pytest.LogCaptureFixture) -> 
             "runflow", token=token_of("runflow"), admin_token=ADMIN, base_url="http://example.com"
         ),
         lambda: runbridge.connect("kognitos", token=token_of("kognitos"), region="mars"),
+        lambda: runbridge.connect("kognitos-api", token=token_of("kognitos-api"), region="mars"),
+        lambda: runbridge.connect(
+            "kognitos-api",
+            token=token_of("kognitos-api"),
+            organization=token_of("kognitos-api") + "/x",
+        ),
         lambda: runbridge.connect(
             "cyberdesk", token=token_of("cyberdesk"), workspace=token_of("cyberdesk")
         ),
@@ -366,11 +391,11 @@ async def test_connection_refused_is_redacted(
 
 
 def _any_id(provider: str) -> str:
-    return (
-        "z3gjzl7v090n4nkuypyy4immb"
-        if provider == "kognitos"
-        else "0b9c8d62-3f1e-4c55-9a3e-6f0d2c1b7a90"
-    )
+    if provider == "kognitos":
+        return "z3gjzl7v090n4nkuypyy4immb"
+    if provider == "kognitos-api":
+        return KOGNITOS_API_RUN
+    return "0b9c8d62-3f1e-4c55-9a3e-6f0d2c1b7a90"
 
 
 async def test_timeouts_are_redacted(provider: str, caplog: pytest.LogCaptureFixture) -> None:
@@ -404,6 +429,9 @@ async def test_malformed_success_bodies_are_redacted(
         orjson.dumps({"auth": known, "items": [{"x": token}], "next": token}),
         orjson.dumps({"id": f"{token}/../x", "status_code": token, "input": {"k": known}}),
         orjson.dumps({"id": token, "created_at": None, "status": None, "agent_id": 5}),
+        # The Kognitos API's shapes: an invoke answer, a run, a page.
+        orjson.dumps({"run_id": f"{token}/../x", "name": token, "state": {known: {}}}),
+        orjson.dumps({"runs": [{"name": known, "state": token}], "next_page_token": token}),
         orjson.dumps([token, known]),
         orjson.dumps(known),
     ]
@@ -462,7 +490,12 @@ async def test_lifecycle_errors_are_redacted(
         finished = await attempt(lambda: client.cancel(served.done))
         assert isinstance(finished, IllegalTransition)
         scan.outcome("cancel", finished)
-    for name in ("get", "update", "cancel", "retry", "delete"):
+    for name in ("pause", "resume"):
+        if client.capabilities.support(name) is not runbridge.Support.UNSUPPORTED:
+            finished = await attempt(lambda n=name: getattr(client, n)(served.done))
+            assert isinstance(finished, IllegalTransition), finished
+            scan.outcome(name, finished)
+    for name in ("get", "update", "cancel", "retry", "delete", "pause", "resume"):
         if client.capabilities.support(name) is runbridge.Support.UNSUPPORTED:
             unsupported = await attempt(lambda n=name: getattr(client, n)(served.done))
             assert isinstance(unsupported, UnsupportedOperation)
@@ -506,9 +539,7 @@ async def test_objects_a_caller_holds_are_redacted(
         served.done,
     ):
         scan.add("object", value)
-    page = await client.list_page(
-        target=emulator.default_target if served.provider == "kognitos" else None
-    )
+    page = await client.list_page(target=list_target(served.provider, emulator.default_target))
     scan.add("page", page)
     if served.takes_secrets:
         scan.add("run", await client.create(request))
@@ -547,6 +578,13 @@ def _field_echo(provider: str) -> dict[str, Any]:
             "message": "bad",
             "details": [{"field": token, "message": "no"}],
         }
+    if provider == "kognitos-api":
+        violations = [{"field": token, "description": "no"}]
+        return {
+            "code": 3,
+            "message": "bad",
+            "details": [{"@type": BAD_REQUEST, "field_violations": violations}],
+        }
     return {
         "code": "VALIDATION_ERROR",
         "message": "bad",
@@ -572,6 +610,12 @@ async def test_a_malformed_value_does_not_survive_in_the_error_context(provider:
         "status": "Running",
         "created_at": f"{token} o'clock",
     }
+    if provider == "kognitos-api":  # a run as the Kognitos API shapes one
+        payload |= {
+            "name": KOGNITOS_API_RUN,
+            "state": {"executing": {}},
+            "create_time": f"{token} o'clock",
+        }
     error = await _one_error(provider, 200, orjson.dumps(payload))
     assert isinstance(error, ResponseError)
     assert _leaks(error) == []

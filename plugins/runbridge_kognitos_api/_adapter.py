@@ -123,7 +123,7 @@ class KognitosApiAdapter(Adapter):
             value = getattr(self.settings, field)
             if value is not None and not (isinstance(value, str) and is_id(value)):
                 raise ConfigError(
-                    f"{field} must be an id of 1-64 of A-Za-z0-9_-", field=field, provider=self.name
+                    f"{field} must be an id of 1-52 of A-Za-z0-9_-", field=field, provider=self.name
                 )
 
     def base_url(self) -> str:
@@ -342,7 +342,7 @@ def _run_name(automation: Automation, run_id: str) -> str | None:
 def _parse_time(text: str | None) -> datetime | None:
     try:
         return parse_timestamp(text.replace("Z", "+00:00")) if text else None
-    except ValueError:
+    except (ValueError, OverflowError):  # an odd time never makes the run unreadable
         return None
 
 

@@ -13,9 +13,10 @@ import re
 
 import attrs
 
-SEGMENT = r"[A-Za-z0-9_-]{1,64}"
+SEGMENT = r"[A-Za-z0-9_-]{1,52}"
 """One id: organization, workspace and run ids have no documented format (ASSUMPTION:
-1-64 of ``A-Za-z0-9_-``); automation ids are 21-character nano ids of the same alphabet,
+1-52 of ``A-Za-z0-9_-``, so that a run's resource name stays within the 256 characters
+runbridge allows an id); automation ids are 21-character nano ids of the same alphabet,
 accepted here in the wider form so a longer id is the provider's to refuse."""
 
 STAGES = {"published": "AUTOMATION_STAGE_PUBLISHED", "draft": "AUTOMATION_STAGE_DRAFT"}
@@ -96,7 +97,7 @@ def parse_target(
             if organization and workspace
             else (" (or '<automation>[@draft]' with the organization and workspace settings)")
         )
-        return f"target must look like {FORM}{hint}, ids of 1-64 of A-Za-z0-9_-; got {text[:120]!r}"
+        return f"target must look like {FORM}{hint}, ids of 1-52 of A-Za-z0-9_-; got {text[:120]!r}"
     stage = (match["stage"] or "published").lower()
     if stage not in STAGES:
         return (

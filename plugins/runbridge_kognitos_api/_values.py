@@ -275,6 +275,7 @@ def decode_values(values: object, path: str) -> dict[str, Any]:
     for name, value in values.items():
         try:
             out[name] = decode(value, f"{path}[{name!r}]")
-        except BadValue:  # a read never fails on one odd value: keep it as sent
+        except (ValueError, TypeError, OverflowError):  # never fail a read on one odd value
+            # (a month 13, an offset of a day, a list as a key): keep it as sent
             out[name] = Value(value) if isinstance(value, Mapping) else value
     return out
