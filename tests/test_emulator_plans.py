@@ -267,4 +267,4 @@ async def test_a_message_with_a_native_status_is_shown_too(
 
 
 def test_every_provider_is_covered() -> None:
-    assert set(PROVIDERS) == {"cyberdesk", "kognitos", "runflow"}
+    assert set(PROVIDERS) == {"cyberdesk", "kognitos", "kognitos-api", "runflow"}

@@ -27,8 +27,9 @@ from runbridge.emulation import Emulator, Faults
 from runbridge.testing import emulated_client, load_emulator, testing_options
 from support import posts, until
 
-TAGGED = ("kognitos", "runflow")
-"""Providers without idempotency keys: a lost create is found by its tag."""
+TAGGED = ("kognitos", "kognitos-api", "runflow")
+"""Providers without idempotency keys: a lost create is found by its tag (the Kognitos
+API: by its inputs)."""
 
 PATIENT = RetryPolicy(attempts=3, base_delay=0.05, max_delay=0.2)
 """A policy that really waits between looks, briefly."""

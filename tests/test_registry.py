@@ -22,7 +22,7 @@ from runbridge import OPERATIONS, ConfigError, PluginError
 from runbridge.adapter import UUID_FORMAT, Adapter, Capabilities, Pagination, Registry, hookimpl
 from runbridge.testing import emulated_providers
 
-BUILTINS = {"cyberdesk", "kognitos", "runflow"}
+BUILTINS = {"cyberdesk", "kognitos", "kognitos-api", "runflow"}
 
 ADAPTER_SOURCE = """
 from runbridge.adapter import hookimpl

@@ -33,6 +33,7 @@ from runbridge.adapter import (
 )
 
 from ._cursor import ListCursor
+from ._digest import digest, digest_of_wire, is_digest
 from ._names import AUTOMATION_PATH, RUN_NAME, RUN_PATH, Automation, RunName, is_id, parse_target
 from ._rpc import ERRORS, parse_status
 from ._states import STATUSES, State
@@ -145,25 +146,29 @@ class KognitosApiAdapter(Adapter):
     # -- exactly-once without a key or a name -------------------------------------------
 
     def tag(self, request: RunRequest, token: str) -> RunRequest | None:
-        """The request as it is: nothing of ours is kept on a run, so a lost create is
-        recognised by what it asked for (``claims``)."""
-        return request if isinstance(self._parse(request.target), Automation) else None
+        """The request named with a digest of its inputs (never sent): nothing of ours
+        is kept on a run, so a lost create is recognised by what it asked for, and the
+        journal keeps the digest for a process that resolves it later (``claims``).
+        ``None`` (untagged; ``create`` then says why) for a request ``create`` refuses."""
+        if request.name is not None or not isinstance(self._parse(request.target), Automation):
+            return None
+        try:
+            return attrs.evolve(request, name=digest(request.inputs))
+        except BadValue:
+            return None
 
     def claims(self, run: Run, request: RunRequest, token: str) -> bool | None:
-        """Whether ``run`` ran the request's automation, stage and inputs.
+        """Whether ``run`` ran the request's automation and stage with its inputs.
 
-        ``None`` when its record has inputs to compare but they are not there.
-        An absent ``user_inputs`` is an empty map (gateways leave empty maps out).
+        ``None`` when the run's record leaves its inputs out though the request had
+        some (gateways leave an empty ``user_inputs`` out, so absent is empty).
         """
-        if run.target != self.canonical_target(request.target):
+        if not is_digest(request.name) or run.target != self.canonical_target(request.target):
             return False
-        try:
-            sent = decode_values(encode_inputs(request.inputs), "inputs")
-        except BadValue:
-            return False
-        if "user_inputs" not in run.raw and sent:
+        raw = run.raw.get("user_inputs")
+        if raw is None and request.name != digest({}):
             return None
-        return dict(run.inputs) == sent
+        return digest_of_wire(raw) == request.name
 
     # -- reading ------------------------------------------------------------------------
 
@@ -211,7 +216,7 @@ class KognitosApiAdapter(Adapter):
     async def create(self, call: Call, request: RunRequest) -> Run:
         """``POST :invoke`` with typed inputs, then ``GET`` the run it names."""
         automation = self._automation(call, request.target)
-        if request.name is not None:
+        if request.name is not None and not is_digest(request.name):
             raise call.invalid("Kognitos API runs have no name; leave name unset", field="name")
         if request.files:
             raise call.invalid(
