@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from runbridge import File, InvalidRequest, NotFound, RunClient, RunRequest
+from runbridge.testing import emulated_client, testing_options
 from runbridge_cyberdesk.emulator import CyberdeskEmulator
 from support import SECRET, sent
 
@@ -218,17 +219,30 @@ async def test_bulk_groups_equal_requests_and_keeps_caller_order(
     assert sorted(s.body["count"] for s in sent(emulator, "POST", "/v1/runs/bulk")) == [1, 3]
 
 
-async def test_bulk_partial_failure_is_reported(
-    client: RunClient, emulator: CyberdeskEmulator
+async def test_a_bulk_shortfall_is_unconfirmed_with_tokens_and_settles_to_no_run(
+    emulator: CyberdeskEmulator,
 ) -> None:
-    emulator.fail_bulk(2, message="No machine available in pool")
-    result = await client.create_many([RunRequest(target=emulator.default_target)] * 5)
-    assert not result.ok
-    assert len(result.runs) == 3 and result.requested == 5
-    assert [(e.index, e.message) for e in result.errors] == [
-        (3, "No machine available in pool"),
-        (4, "No machine available in pool"),
-    ]
+    # Fewer runs than asked for: the missing ones may exist, so they are never reported
+    # as plain failures a caller would create again. Sent again with its key after the
+    # settle window, the answer still leaves them out: they were never made.
+    options = testing_options(settle_window=0.0)
+    async with emulated_client("cyberdesk", emulator=emulator, options=options) as (client, _):
+        emulator.fail_bulk(2, message="No machine available in pool")
+        request = RunRequest(target=emulator.default_target)
+        result = await client.create_many([request] * 5)
+        assert not result.ok and len(result.runs) == 3 and result.requested == 5
+        assert all(e.token is not None for e in result.errors)  # none a plain failure
+        doubtful = {e.index: e for e in result.unconfirmed}
+        assert set(doubtful) == {3, 4}
+        for error in doubtful.values():
+            assert error.token is not None
+            assert "No machine available in pool" in error.message
+        pending = {entry.token for entry in await client.unconfirmed()}
+        assert pending == {e.token for e in doubtful.values()}
+        for error in doubtful.values():
+            assert await client.resolve(error.token, request=request) is None
+        assert await client.unconfirmed() == []
+        assert len(emulator.runs) == 3  # nothing was made twice, nothing lost
 
 
 async def test_bulk_failures_of_a_chunk_and_of_a_request_are_reported(

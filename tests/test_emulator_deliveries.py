@@ -2,7 +2,7 @@
 
 Deliveries are received over real HTTP by a plain aiohttp server and checked
 with the schemes themselves (hmac for Runflow, the standardwebhooks library for
-Cyberdesk), never with runbridge's own receiving side.
+Cyberdesk); the last test also hands them to runbridge's own ``EventReceiver``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ import pytest
 from aiohttp import web
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from runbridge import EventReceiver, RunEvent
 from runbridge.emulation import DeliveryFaults, Plan, RealClock
-from runbridge.testing import RawClient, raw_client
+from runbridge.testing import RawClient, emulated_client, raw_client
 from runbridge_cyberdesk.emulator import CyberdeskEmulator
 from runbridge_runflow.emulator import RunflowEmulator
 from support import cyberdesk_create, until
@@ -359,3 +360,44 @@ async def test_a_real_clock_delivers_without_being_told(receiver: Receiver) -> N
         await until(lambda: len(receiver.got) == 1)
     assert receiver.got[0].json()["run_id"] == run_id
     assert runflow_signed(emu, receiver.got[0])
+
+
+# -- signatures carry the wall clock --------------------------------------------------------
+
+
+async def test_a_delivery_signed_far_ahead_of_the_wall_clock_still_verifies(
+    receiver: Receiver,
+) -> None:
+    emu = CyberdeskEmulator(webhook_url=receiver.url)
+    async with raw_client(emu) as api:
+        await cyberdesk_create(api)
+        emu.advance(600)  # emulator time runs ten minutes ahead of the wall clock
+        await until(lambda: len(receiver.got) == 1)
+    event = svix_verified(emu, receiver.got[0])  # the library checks against time.time()
+    assert event["run"]["status"] == "success"
+
+
+async def test_a_sped_up_emulator_signs_deliveries_that_verify(receiver: Receiver) -> None:
+    # A hundred thousand times real time: minutes of emulator time pass in milliseconds.
+    emu = CyberdeskEmulator(webhook_url=receiver.url, clock=RealClock(speed=100_000))
+    async with raw_client(emu) as api:
+        await cyberdesk_create(api)
+        await until(lambda: len(receiver.got) == 1)
+    svix_verified(emu, receiver.got[0])
+
+
+async def test_runbridges_receiver_accepts_deliveries_of_an_emulator_far_ahead() -> None:
+    emu = CyberdeskEmulator(clock=RealClock(speed=100_000))
+    async with emulated_client("cyberdesk", emulator=emu, webhook_secrets=[emu.webhook_secret]) as (
+        client,
+        _,
+    ):
+        receiver = EventReceiver(client)
+        got: list[RunEvent] = []
+        receiver.on_event(got.append)
+        async with receiver.serve() as url:
+            emu.send_events_to(f"{url}cyberdesk")
+            run = await client.create(emu.default_target)
+            await until(lambda: bool(got))
+    assert got[0].run.id == run.id and got[0].run.status.is_terminal
+    assert [d.state for d in emu.deliveries] == ["delivered"]

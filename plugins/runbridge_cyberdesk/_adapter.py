@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 import runbridge
-from runbridge import Failure, Page, Run, RunRef, RunRequest, RunUpdate
+from runbridge import Failure, Page, Run, RunRef, RunRequest, RunStatus, RunUpdate
 from runbridge.adapter import (
     RUN_FIELDS,
     UUID_FORMAT,
@@ -50,13 +50,17 @@ _COST_KEYS = ("total_cost_usd", "cost_usd")
 
 _LOC_PREFIXES = frozenset({"body", "query", "path", "header", "cookie"})
 
+_SETTABLE = frozenset(status for status in RunStatus if status is not RunStatus.UNKNOWN)
+"""Every canonical status ``PATCH`` can set (the update document's enum covers each)."""
+
 _NOTES = {
     "create_many": "identical requests share one POST /v1/runs/bulk (chunks of 1000); "
     "requests with create-only options are created one by one",
     "list": "a 'running' or 'failed' status filter covers two native statuses and is "
     "applied client-side",
-    "update": "no cost or progress fields; cost is read from usage_metadata, which "
-    "options={'usage_metadata': ...} sets",
+    "update": "any status to any status (the update document forbids no move); failed is "
+    "sent as error (task_failed for a task failure); no cost or progress fields; cost is "
+    "read from usage_metadata, which options={'usage_metadata': ...} sets",
     "cancel": "no cancel endpoint: PATCH status=cancelled (assumed); whether the provider "
     "then stops the work on the machine is not documented",
     "retry": "in place (same id), finished runs only; a refusal by the provider "
@@ -90,6 +94,9 @@ class CyberdeskAdapter(Adapter):
         events=True,  # the run_complete webhook, delivered by Svix
     )
     statuses = STATUSES
+    # PATCH sets any status its enum has, from any status (the update document names
+    # no forbidden move); cancel and retry keep the core's own rules.
+    transitions = dict.fromkeys(_SETTABLE, _SETTABLE)
 
     # Options as data (``_options``): the core checks them before any request.
     create_options = CREATE_OPTIONS

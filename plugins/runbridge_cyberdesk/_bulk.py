@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from runbridge import BulkError, Run, RunRequest
+from runbridge import Run, RunRequest
 from runbridge.adapter import Call, Chunk, ChunkResult
 
 from ._bodies import create_body
@@ -62,16 +62,17 @@ def _placed(
     indexes: Sequence[int], created: list[Run], failed_count: int, messages: list[str]
 ) -> ChunkResult:
     # The runs of one chunk are interchangeable (same body): they fill the
-    # chunk's positions in order, and the positions left over failed, with the
-    # provider's messages where it gave them. Its count and messages are
-    # reported too, but never believed beyond the size of the chunk.
+    # chunk's positions in order. The positions left over are in doubt, not failed:
+    # an answer with fewer runs than asked for may hide runs that exist, so the core
+    # reports them unconfirmed, with their tokens (the provider's messages say why).
+    # Its count and messages are reported too, but never believed beyond the chunk.
     runs = dict(zip(indexes, created, strict=False))
     missing = indexes[len(created) :]
     summary = (
         f"cyberdesk created {len(created)} of {len(indexes)} runs (failed_count={failed_count})"
     )
-    errors = {
-        index: BulkError(messages[k] if k < len(messages) else summary, index)
+    doubt = {
+        index: f"{summary}: {messages[k]}" if k < len(messages) else summary
         for k, index in enumerate(missing)
     }
     notes: list[str] = []
@@ -88,4 +89,4 @@ def _placed(
             f"cyberdesk created {len(created)} runs for a chunk of {len(indexes)}; "
             f"the {len(surplus)} beyond it were not asked for: {shown}"
         )
-    return ChunkResult(runs, errors, tuple(notes))
+    return ChunkResult(runs, notes=tuple(notes), unconfirmed=doubt)

@@ -26,7 +26,7 @@ from runbridge.adapter import (
 
 from ._batches import MAX_BATCH, Batch, bulk_item, send_chunk
 from ._callbacks import run_payload, verify
-from ._listing import cursor_params, next_cursor, report, scope_for
+from ._listing import read_page
 from ._lookup import TaggedCreates
 from ._requests import (
     CREATE_OPTIONS,
@@ -37,18 +37,20 @@ from ._requests import (
     patch_body,
     update_problem,
 )
-from ._target import FORMS, Directory, Target, parse_target, targets_of
+from ._target import FORMS, Directory, Target, model_pairs, parse_target, targets_of
 from ._translate import STATUSES, error_info, run_of
-from ._wire import WirePage, WireRun, decoded, link_of
+from ._wire import WireRun
 
 NOTES = {
     "create": (
-        "targets by path or by id (models/<model_id>); flows/<flow_id> cannot be started; "
+        "targets by path or by id (models/<model_id>, sent through the model's path when "
+        "known: model_paths setting, or learned); flows/<flow_id> cannot be started; "
         "the run name travels in metadata['name']"
     ),
     "list": (
-        "a model path lists only once this client has seen the model's id (from a run it "
-        "created or read); models/<model_id> always lists"
+        "a model path lists only once this client knows the model's id (model_paths, or a "
+        "run it created or read); models/<model_id> always lists, filtered client-side "
+        "when the server refuses q=model_id"
     ),
     "update": "status=cancelled goes through the admin cancellation endpoint (admin_token)",
     "cancel": "needs an admin key (admin_token): Runflow has no public cancel",
@@ -64,6 +66,9 @@ class RunflowSettings:
     """Sent as ``X-Organization-Id``; Runflow defaults to the key's organization."""
     admin_token: str | None = secret_setting()
     """An admin (``rf_svc_*``) key; enables ``cancel`` through the admin endpoint."""
+    model_paths: Mapping[str, str] = attrs.field(factory=dict)
+    """Model ids and the ``owner/slug`` path of each: a model named by id (as every run
+    record names it) is then created, batched and retried through its documented path."""
 
 
 class RunflowAdapter(TaggedCreates):
@@ -114,8 +119,17 @@ class RunflowAdapter(TaggedCreates):
 
     def __init__(self, settings: Any = None) -> None:
         super().__init__(settings)
-        self.directory = Directory()
-        """Path and id forms known to name the same target, learned from runs."""
+        try:
+            pinned = model_pairs(self.settings.model_paths)
+        except ValueError as exc:
+            raise runbridge.ConfigError(
+                f"model_paths: {exc}", field="model_paths", provider=self.name
+            ) from None
+        self.directory = Directory(pinned=pinned)
+        """Path and id forms known to name the same target: configured, and learned."""
+        self.target_q_refused = False
+        """Whether the server refused a ``q`` target filter (``model_id:<id>``...): later
+        listings by target then ask without it and the core filters their runs."""
 
     def auth_headers(self, token: str) -> Mapping[str, str]:
         """Bearer auth, plus ``X-Organization-Id`` when an organization is configured."""
@@ -284,24 +298,7 @@ class RunflowAdapter(TaggedCreates):
     async def list_page(
         self, call: Call, filters: RunFilter, cursor: str | None, limit: int | None
     ) -> Page:
-        scope = scope_for(call, filters, self.directory)
-        params: dict[str, str] = {"sort_by": "created_at:desc"}
-        if limit is not None:
-            params["limit"] = str(limit)
-        if scope.q is not None:
-            params["q"] = scope.q
-        if cursor is not None:
-            params.update(cursor_params(call, cursor))
-        response = await call.request("GET", scope.path, params=params, into=WirePage)
-        page = decoded(call, response, WirePage)
-        to_run, raw = self.to_run, response.raw
-        runs = [to_run(call, item, raw("items", n)) for n, item in enumerate(page.items)]
-        items = report(call, scope, runs, self.directory)
-        link = link_of(page)
-        following = next_cursor(call, link) if link else None
-        if following is not None and following == cursor:
-            raise call.bad_response("the next page cursor did not advance", body=response.raw())
-        return Page(items, following)
+        return await read_page(self, call, filters, cursor, limit)
 
     async def update(self, call: Call, run_id: str, update: RunUpdate) -> Run:
         body = patch_body(update)

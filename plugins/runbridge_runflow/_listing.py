@@ -10,16 +10,31 @@ run compares like with like.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import attrs
 
-from runbridge import Run, RunStatus
-from runbridge.adapter import Call, RunFilter
+import runbridge
+from runbridge import Page, Run, RunStatus
+from runbridge.adapter import Call, Response, RunFilter
 
 from ._target import FORMS, ID_FIELDS, Directory, Target, parse_target
 from ._translate import STATUSES
+from ._wire import WirePage, decoded, link_of
+
+
+class Lister(Protocol):
+    """What reading a page needs of the adapter (which imports this module)."""
+
+    directory: Directory
+    target_q_refused: bool
+
+    def to_run(self, call: Call, payload: Any, raw: Mapping[str, Any] | None = None) -> Run:
+        """The canonical run of one run payload."""
+        ...
+
 
 CURSOR_PARAMS = ("pq", "from_prev")
 """The query parameters a cursor carries from one page to the next."""
@@ -37,6 +52,12 @@ class Scope:
     """The path target runs of ``ident`` are reported under, for a path filter."""
     ident: str | None = None
     """The id form of ``report_as``, when known before the page is read."""
+    by_target: bool = False
+    """Whether ``q`` is a target filter (``model_id:<id>``...), which the docs do not list."""
+
+    def unfiltered(self) -> Scope:
+        """This scope without its ``q``: every run, for the core to filter by target."""
+        return attrs.evolve(self, q=None, by_target=False)
 
 
 def status_query(statuses: frozenset[RunStatus]) -> str | None:
@@ -61,7 +82,7 @@ def scope_for(call: Call, filters: RunFilter, directory: Directory) -> Scope:
     if target is None:
         raise call.invalid(f"target {filters.target!r:.80} must look like {FORMS}", field="target")
     if target.is_id:
-        return Scope(q=_by_id(target))
+        return Scope(q=_by_id(target), by_target=True)
     path = str(target)
     known = directory.id_for(path)
     if target.kind == "comfyui-workflows":
@@ -69,7 +90,8 @@ def scope_for(call: Call, filters: RunFilter, directory: Directory) -> Scope:
         endpoint = call.path("/v1/comfyui-workflows/{}/{}/runs", owner, slug)
         return Scope(path=endpoint, report_as=path, ident=known)
     if known is not None:
-        return Scope(q=_by_id(parse_target(known) or target), report_as=path, ident=known)
+        q = _by_id(parse_target(known) or target)
+        return Scope(q=q, report_as=path, ident=known, by_target=True)
     raise call.invalid(
         f"cannot list the runs of {path}: Runflow run records name a model by id only, "
         "and this client has not seen this model's id yet; list by 'models/<model_id>' "
@@ -126,3 +148,46 @@ def next_cursor(call: Call, link: str) -> str:
         raise call.bad_response(f"the next link {link[:200]!r} has no pq cursor")
     kept: dict[str, str] = {k: query[k] for k in CURSOR_PARAMS if k in query}
     return urlencode(kept)
+
+
+async def read_page(
+    adapter: Lister, call: Call, filters: RunFilter, cursor: str | None, limit: int | None
+) -> Page:
+    """One page of the listing ``filters`` asks for, from ``cursor``.
+
+    The ``q`` target filter is not among the documented ones: a server that refuses
+    it (400 or 422) is asked again without it, and from then on this adapter lists by
+    target without it. Every run then comes back and the core keeps the target's own:
+    a page may hold fewer of them, or none, while its cursor still walks the listing.
+    """
+    scope = scope_for(call, filters, adapter.directory)
+    if scope.by_target and adapter.target_q_refused:
+        scope = scope.unfiltered()
+    try:
+        response = await _request(call, scope, cursor, limit)
+    except runbridge.InvalidRequest as exc:
+        if not scope.by_target or exc.status not in (400, 422):
+            raise
+        scope = scope.unfiltered()
+        response = await _request(call, scope, cursor, limit)
+        adapter.target_q_refused = True
+    page = decoded(call, response, WirePage)
+    to_run, raw = adapter.to_run, response.raw
+    runs = [to_run(call, item, raw("items", n)) for n, item in enumerate(page.items)]
+    items = report(call, scope, runs, adapter.directory)
+    link = link_of(page)
+    following = next_cursor(call, link) if link else None
+    if following is not None and following == cursor:
+        raise call.bad_response("the next page cursor did not advance", body=response.raw())
+    return Page(items, following)
+
+
+async def _request(call: Call, scope: Scope, cursor: str | None, limit: int | None) -> Response:
+    params: dict[str, str] = {"sort_by": "created_at:desc"}
+    if limit is not None:
+        params["limit"] = str(limit)
+    if scope.q is not None:
+        params["q"] = scope.q
+    if cursor is not None:
+        params.update(cursor_params(call, cursor))
+    return await call.request("GET", scope.path, params=params, into=WirePage)

@@ -92,19 +92,56 @@ def parse_target(text: object) -> Target | None:
     return None
 
 
-class Directory:
-    """Which path and id name the same target; bounded, newest pairs kept."""
+def model_pairs(paths: Mapping[str, str]) -> dict[str, str]:
+    """Configured ``{model id: "owner/slug"}`` as ``{"models/<owner>/<slug>": "models/<id>"}``.
 
-    def __init__(self, size: int = 1024) -> None:
+    A key is a UUID or ``models/<uuid>``; a value is ``owner/slug[/<more>...]``, with or
+    without ``models/``. ``ValueError`` names the first entry that is neither.
+    """
+    if not isinstance(paths, Mapping):
+        raise ValueError("must map model ids to 'owner/slug' paths")
+    pairs: dict[str, str] = {}
+    for key, value in paths.items():
+        ident = parse_target(key if str(key).startswith("models/") else f"models/{key}")
+        path = None
+        if isinstance(value, str):
+            path = parse_target(value if value.startswith("models/") else f"models/{value}")
+        if ident is None or not ident.is_id or ident.kind != "models":
+            raise ValueError(f"key {str(key)[:80]!r} is not a model id (a UUID)")
+        if path is None or path.is_id:
+            raise ValueError(f"the path of {key} must look like 'owner/slug[/<more>...]'")
+        if str(path) in pairs:
+            raise ValueError(f"{path} is given for two model ids")
+        pairs[str(path)] = str(ident)
+    return pairs
+
+
+class Directory:
+    """Which path and id name the same target; bounded, newest pairs kept.
+
+    ``pinned`` pairs (``{path: ident}``, from the ``model_paths`` setting) are never
+    forgotten for want of room; a pair learned from the API that contradicts one
+    replaces it (a model re-created or renamed since).
+    """
+
+    def __init__(self, size: int = 1024, *, pinned: Mapping[str, str] | None = None) -> None:
         self._size = size
         self._ids: OrderedDict[str, str] = OrderedDict()
         self._paths: dict[str, str] = {}
+        self._pinned_ids: dict[str, str] = dict(pinned or {})
+        self._pinned_paths = {ident: path for path, ident in self._pinned_ids.items()}
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._ids) + len(self._pinned_ids)
 
     def learn(self, path: str, ident: str) -> None:
         """Remember that target ``path`` has id form ``ident`` (both canonical)."""
+        if self._pinned_ids.get(path) == ident:
+            return
+        if (old_ident := self._pinned_ids.pop(path, None)) is not None:
+            self._pinned_paths.pop(old_ident, None)
+        if (old_path := self._pinned_paths.pop(ident, None)) is not None:
+            self._pinned_ids.pop(old_path, None)
         if self._ids.get(path) == ident:
             self._ids.move_to_end(path)
             return
@@ -120,11 +157,11 @@ class Directory:
 
     def id_for(self, path: str) -> str | None:
         """The id form of target ``path``, if known."""
-        return self._ids.get(path)
+        return self._ids.get(path) or self._pinned_ids.get(path)
 
     def path_for(self, ident: str) -> str | None:
         """The path form of the target with id form ``ident``, if known."""
-        return self._paths.get(ident)
+        return self._paths.get(ident) or self._pinned_paths.get(ident)
 
 
 def _text(value: object) -> str | None:

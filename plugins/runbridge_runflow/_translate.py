@@ -60,13 +60,37 @@ def text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _failure(wire: WireRun) -> Failure:
-    # The docs put failures in failure_code/_message/_stage_code; the SDK type
-    # still declares error: {code, message}.
+def node_failures(node_runs: object) -> str | None:
+    """The ``error_message`` of the failed node runs, joined with ``"; "`` (each once).
+
+    ``state_code`` is undocumented: the messages of nodes in a failed state are
+    taken, else every node's message (a node run's ``error_message`` is documented).
+    """
+    if not isinstance(node_runs, list):
+        return None
+    nodes = [n for n in node_runs if isinstance(n, Mapping) and text(n.get("error_message"))]
+    failed = [n for n in nodes if _failed(n.get("state_code"))]
+    messages = dict.fromkeys(str(n["error_message"]) for n in failed or nodes)
+    return "; ".join(messages) or None
+
+
+def _failed(state: object) -> bool:
+    return isinstance(state, str) and STATUSES.canonical(state) is RunStatus.FAILED
+
+
+def _failure(wire: WireRun, raw: Mapping[str, Any]) -> Failure:
+    # The docs put failures in failure_code/_message/_stage_code (newer pages) and in
+    # each node run's error_message (the run reference); the SDK type still declares
+    # error: {code, message}. The node runs are read from the raw payload, only here.
     error = wire.error
     sdk: Mapping[str, Any] = error if isinstance(error, Mapping) else {}
     code = text_of(wire.failure_code) or text(sdk.get("code"))
-    message = text_of(wire.failure_message) or text(sdk.get("message")) or text(error)
+    message = (
+        text_of(wire.failure_message)
+        or node_failures(raw.get("node_runs"))
+        or text(sdk.get("message"))
+        or text(error)
+    )
     return Failure(failure_kind(code, text_of(wire.failure_stage_code)), message, code)
 
 
@@ -74,7 +98,8 @@ def run_of(wire: WireRun, ref: RunRef, raw: Mapping[str, Any], target: str | Non
     """The canonical run from a decoded Runflow run record, on ``target``.
 
     Only ``wire`` is read: ``raw`` (the full payload) becomes ``Run.raw`` untouched,
-    so a run read from a response never decodes it here.
+    so a run read from a response never decodes it here, but for the ``node_runs`` of
+    a failed run that gives no ``failure_message``.
     """
     native = text_of(wire.status_code)
     status = STATUSES.canonical(native)
@@ -99,7 +124,7 @@ def run_of(wire: WireRun, ref: RunRef, raw: Mapping[str, Any], target: str | Non
         name=name if isinstance(name, str) else None,
         inputs=wire.input or {},
         outputs=wire.output,
-        failure=_failure(wire) if status is RunStatus.FAILED else None,
+        failure=_failure(wire, raw) if status is RunStatus.FAILED else None,
         created_at=parse_timestamp(wire.created_at),
         started_at=started,
         finished_at=finished_at,

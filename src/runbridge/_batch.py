@@ -17,12 +17,15 @@ import asyncio
 from collections.abc import Hashable, Mapping
 from typing import Any
 
+import attrs
+
 from ._bulk import BulkPlan, Chunk, ChunkResult, send_chunks
 from ._capabilities import Support
 from ._create import ChunkSettle, Creator, ambiguous, new_token
 from ._errors import CreateUnconfirmed, InvalidRequest, RunbridgeError, UnsupportedOperation
 from ._journal import JournalEntry, fingerprint
 from ._model import BulkError, BulkResult, Run, RunRequest
+from ._settling import Sends
 
 
 async def create_many(
@@ -131,7 +134,8 @@ async def _in_chunks(
         if not mine:
             return ChunkResult()
         items = tuple(item for item in chunk.items if item[0] in mine)
-        return await _send(creator, secrets, Chunk(chunk.group, items, chunk.key), tokens)
+        result = await _send(creator, secrets, Chunk(chunk.group, items, chunk.key), tokens)
+        return _in_doubt(result, [i for i, _ in items], tokens, adapter.name)
 
     outcome = await send_chunks(
         chunks, claim_and_send, concurrency=concurrency, provider=adapter.name
@@ -186,6 +190,29 @@ async def _send(
             for i in chunk.indexes
         }
     )
+
+
+def _unsaid(result: ChunkResult, indexes: list[int]) -> dict[int, str]:
+    """The indexes an answered chunk leaves in doubt, with the provider's words."""
+    return {
+        index: result.unconfirmed.get(index, "the bulk answer does not report a run for it")
+        for index in indexes
+        if index not in result.runs and index not in result.errors
+    }
+
+
+def _in_doubt(
+    result: ChunkResult, indexes: list[int], tokens: Mapping[int, str], provider: str
+) -> ChunkResult:
+    """``result`` with each index it leaves in doubt reported unconfirmed, with its token:
+    a bulk answer with fewer runs than asked for may hide runs that exist."""
+    doubt = _unsaid(result, indexes)
+    if not doubt:
+        return result
+    errors = dict(result.errors)
+    for index, reason in doubt.items():
+        errors[index] = _unconfirmed(index, tokens[index], f"{provider}: {reason}")
+    return attrs.evolve(result, errors=errors, unconfirmed={})
 
 
 async def _record(
@@ -308,16 +335,32 @@ async def resend_chunk(
         result = await _send(creator, secrets, Chunk(group, tuple(items), key), tokens)
     except RunbridgeError as exc:  # refused now, but the first send may have made them
         result = ChunkResult(errors={i: _unconfirmed(i, tokens[i], str(exc)) for i in mine})
+    unsaid = _unsaid(result, mine)
     failed: dict[int, BulkError] = {}
     for index in mine:
         if index in result.runs:
             continue
+        if index in unsaid and await _settled(creator, entries[index]):
+            # The key's answer is the first send's: once nothing more can appear, a run
+            # it still leaves out was never made.
+            failed[index] = BulkError(
+                f"{adapter.name} made no run for it: its bulk request, sent again with its "
+                f"key after the settle window, still answers without it ({unsaid[index]})",
+                index,
+            )
+            continue
         # Sent before with this key, it may have made its run: never a plain failure.
         error = result.errors.get(index)
-        reason = error.message if error else f"{adapter.name} did not report a run for it"
+        reason = error.message if error else f"{adapter.name}: {unsaid[index]}"
         failed[index] = _unconfirmed(index, tokens[index], reason)
     made = {i: run for i, run in result.runs.items() if i in mine}
     await _record(creator, requests, made, failed, tokens, runs, errors)
+
+
+async def _settled(creator: Creator, entry: JournalEntry) -> bool:
+    """Whether the settle window after the create's last send (before this one) passed."""
+    sends = Sends(journal_sent_at=entry.sent_at, provider_sent_at=entry.provider_sent_at)
+    return await creator.settler.left(sends) <= 0
 
 
 def _unconfirmed(index: int, token: str, reason: str) -> BulkError:
@@ -328,9 +371,10 @@ def _unconfirmed(index: int, token: str, reason: str) -> BulkError:
     return BulkError(message, index, token=token)
 
 
-async def resolve_chunk(creator: Creator, entry: JournalEntry, request: RunRequest) -> Run:
+async def resolve_chunk(creator: Creator, entry: JournalEntry, request: RunRequest) -> Run | None:
     """Settle one create of a bulk chunk by sending its chunk again with its key, when
-    the chunk's requests were all ``request`` (the provider groups only equal ones)."""
+    the chunk's requests were all ``request`` (the provider groups only equal ones);
+    ``None`` when the answer, after the settle window, still leaves it out."""
     assert entry.batch is not None and entry.chunk is not None and entry.index is not None
     journal = creator.journal
     members = {
@@ -365,6 +409,8 @@ async def resolve_chunk(creator: Creator, entry: JournalEntry, request: RunReque
     )
     if entry.index in runs:
         return runs[entry.index]
+    if entry.index in errors and errors[entry.index].token is None:
+        return None  # certainly not made
     raise creator.unconfirmed(
         entry.token, None, reason="its bulk request's answer says nothing of it"
     )

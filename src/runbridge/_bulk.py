@@ -42,13 +42,17 @@ class Chunk:
 class ChunkResult:
     """What one chunk produced: runs and failures by the caller's index.
 
-    An index of the chunk in neither mapping failed for want of an answer.
-    ``notes`` holds failure messages the provider gave without saying for which item.
+    ``unconfirmed`` names, with the provider's words, indexes the answer leaves in
+    doubt (a bulk answer with fewer runs than asked for: the missing ones may exist).
+    An index of the chunk in none of the mappings is in doubt too: the core reports
+    both unconfirmed, with their tokens. ``notes`` holds failure messages the
+    provider gave without saying for which item.
     """
 
     runs: Mapping[int, Run] = attrs.field(factory=dict)
     errors: Mapping[int, BulkError] = attrs.field(factory=dict)
     notes: tuple[str, ...] = ()
+    unconfirmed: Mapping[int, str] = attrs.field(factory=dict)
 
 
 @attrs.define

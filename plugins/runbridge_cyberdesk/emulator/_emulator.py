@@ -34,6 +34,7 @@ from runbridge.emulation.fastapi import Issue, check_uuid, parse_int
 
 from . import _schemas as s
 from . import _webhooks as hooks
+from ._chain import create_chain
 from ._records import Attachment, EmulatedRun
 from ._views import RunViews
 
@@ -94,6 +95,7 @@ class CyberdeskEmulator(RunViews):
         ("GET", "/v1/runs"): "list",
         ("POST", "/v1/runs"): "create",
         ("POST", "/v1/runs/bulk"): "create_many",
+        ("POST", "/v1/runs/chain"): "chain",
         ("GET", "/v1/runs/{run_id}"): "get",
         ("PATCH", "/v1/runs/{run_id}"): "update",
         ("DELETE", "/v1/runs/{run_id}"): "delete",
@@ -250,9 +252,10 @@ class CyberdeskEmulator(RunViews):
 
     # -- creating runs ----------------------------------------------------------------
 
-    def _new_run(
+    def new_run(
         self, body: Mapping[str, Any], files: list[s.DecodedFile], session: Any
     ) -> EmulatedRun:
+        """A run from a checked create body (or a bulk or chain body made into one)."""
         run_id = str(uuid.uuid4())
         metadata = body.get("model_metadata")
         if metadata is None and body.get("main_agent_model_id"):
@@ -322,6 +325,7 @@ class CyberdeskEmulator(RunViews):
         app.router.add_get("/v1/runs", self._list)
         app.router.add_post("/v1/runs", self._create)
         app.router.add_post("/v1/runs/bulk", self._bulk)
+        app.router.add_post("/v1/runs/chain", self._chain)
         app.router.add_get("/v1/runs/{run_id}", self._get)
         app.router.add_patch("/v1/runs/{run_id}", self._patch)
         app.router.add_delete("/v1/runs/{run_id}", self._delete)
@@ -352,7 +356,7 @@ class CyberdeskEmulator(RunViews):
             return self.invalid(issues)
         if s.uid(body["workflow_id"]) not in self.workflows:
             return self.error(404, "Workflow not found")
-        run = self._new_run(body, files, None)
+        run = self.new_run(body, files, None)
         return json_response(self.run_json(run), status=201)
 
     async def _bulk(self, request: web.Request) -> web.Response:
@@ -374,7 +378,7 @@ class CyberdeskEmulator(RunViews):
         session = None
         if body.get("start_session") and not body.get("session_id"):
             session = str(uuid.uuid4())  # one new session shared by every run
-        created = [self._new_run(body, files, session) for _ in range(count - failed)]
+        created = [self.new_run(body, files, session) for _ in range(count - failed)]
         return json_response(
             {
                 "created_runs": [self.run_json(run) for run in created],
@@ -383,6 +387,9 @@ class CyberdeskEmulator(RunViews):
             },
             status=201,
         )
+
+    async def _chain(self, request: web.Request) -> web.Response:
+        return await create_chain(self, request)
 
     async def _get(self, request: web.Request) -> web.Response:
         if issues := self._path_issues(request):

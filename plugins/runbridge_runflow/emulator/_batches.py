@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 async def create_batch(emu: RunflowEmulator, request: web.Request, ref: str) -> web.Response:
     """``POST /v1/models/{ref}/batches`` with ``Idempotency-Key`` replay."""
-    target = emu.lookup("models", ref)
+    target = emu.routed("models", ref)
     if target is None:
         return emu.error(404, f"no model {ref!r}", code="MODEL_NOT_FOUND")
     try:

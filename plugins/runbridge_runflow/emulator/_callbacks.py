@@ -44,8 +44,8 @@ def payload(emu: RunflowEmulator, run: EmuRun) -> dict[str, Any]:
     if status == "failed":
         # ASSUMPTION: the "error envelope" is the error body shape of /concepts/errors.
         output = {
-            "code": record["failure_code"] or "RUN_FAILED",
-            "message": record["failure_message"] or "the run failed",
+            "code": record.get("failure_code") or "RUN_FAILED",
+            "message": record.get("failure_message") or _node_message(record) or "the run failed",
             "errors": None,
         }
     elif status == "canceled":
@@ -60,6 +60,11 @@ def payload(emu: RunflowEmulator, run: EmuRun) -> dict[str, Any]:
         "completed_at": record["completed_at"],
         "metadata": record["metadata"],
     }
+
+
+def _node_message(record: dict[str, Any]) -> str | None:
+    nodes = record.get("node_runs") or []
+    return next((n["error_message"] for n in nodes if n.get("error_message")), None)
 
 
 def outbound(emu: RunflowEmulator, run: EmuRun) -> Outbound | None:

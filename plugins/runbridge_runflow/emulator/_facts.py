@@ -40,6 +40,9 @@ RUN_FIELDS = (
 )  # fmt: skip
 """Every documented field of a run record; the emulator serves exactly these."""
 
+FAILURE_FIELDS = ("failure_code", "failure_message", "failure_stage_code")
+"""Failure fields of the newer reference pages; the get-run page has none of them."""
+
 NODE_RUN_FIELDS = (
     "id", "run_id", "node_id", "flow_id", "state_code", "input", "output", "input_signature",
     "preview_type", "preview_value", "duration_ms", "cost", "retry_count", "error_message",

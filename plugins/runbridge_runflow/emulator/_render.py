@@ -8,7 +8,15 @@ from typing import TYPE_CHECKING, Any
 
 from runbridge.emulation import iso
 
-from ._facts import FAILURES, LOG_FIELDS, NODE_RUN_FIELDS, RUN_FIELDS, STATUSES, SUCCEEDED
+from ._facts import (
+    FAILURE_FIELDS,
+    FAILURES,
+    LOG_FIELDS,
+    NODE_RUN_FIELDS,
+    RUN_FIELDS,
+    STATUSES,
+    SUCCEEDED,
+)
 from ._records import EmuRun, EmuTarget
 
 if TYPE_CHECKING:
@@ -52,7 +60,11 @@ def _model(emu: RunflowEmulator, target: EmuTarget) -> dict[str, Any]:
     return model
 
 
-def _node_runs(run: EmuRun, status: str, total: int, done: int) -> list[dict[str, Any]]:
+def _node_runs(
+    run: EmuRun, status: str, total: int, done: int, failure: str | None
+) -> list[dict[str, Any]]:
+    """Node runs as far as the run got; a failed run's failing node carries ``failure``
+    (or, for a status written by PATCH, a text of its own) as ``error_message``."""
     base = uuid.UUID(run.id)
     rows = []
     for i in range(total):
@@ -71,7 +83,7 @@ def _node_runs(run: EmuRun, status: str, total: int, done: int) -> list[dict[str
             "input": {},
             "output": {} if state == "succeeded" else None,
             "retry_count": 0,
-            "error_message": "node failed" if state == "failed" else None,
+            "error_message": (failure or "node failed") if state == "failed" else None,
             "created_at": iso(run.timeline.created, z=False),
         }
         rows.append({key: values.get(key) for key in NODE_RUN_FIELDS})
@@ -156,9 +168,13 @@ def run_json(emu: RunflowEmulator, run: EmuRun, *, fresh: bool = False) -> dict[
     record.update(run.patched)
     if "duration_ms" not in run.patched:
         record["duration_ms"] = _millis(record["started_at"], record["completed_at"])
-    record["node_runs"] = _node_runs(run, status, target.nodes, record["nodes_completed"] or 0)
+    done = record["nodes_completed"] or 0
+    record["node_runs"] = _node_runs(run, status, target.nodes, done, failure[2])
     record["logs"] = _logs(run, record)
     shown = {key: record.get(key) for key in RUN_FIELDS}
+    if not emu.failure_fields:  # the get-run reference's record: no failure_* fields
+        for key in FAILURE_FIELDS:
+            del shown[key]
     if emu.extra("comfyui_workflow"):  # noqa: S610 - an emulator extra, not Django's
         workflow = {"id": target.id, "owner": target.owner, "slug": target.slug}
         shown["comfyui_workflow"] = None if model else workflow

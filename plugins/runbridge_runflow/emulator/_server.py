@@ -52,8 +52,13 @@ class RunflowEmulator(Emulator):
 
     By default it serves exactly the documented shapes. Options for tests:
     ``cursor_style`` (how ``next`` looks), ``query_fields`` (what ``q`` may filter
-    on; a field outside it is refused with 422 like an unknown one) and
-    ``max_batch_items`` (a batch size limit; Runflow documents none).
+    on; a field outside it is refused with 422 like an unknown one),
+    ``max_batch_items`` (a batch size limit; Runflow documents none),
+    ``id_routes`` (``False``: a model or workflow id in place of ``{owner}/{slug}`` in
+    a create or batch path is 404, as only the path is documented) and
+    ``failure_fields`` (``False``: run records without ``failure_code``,
+    ``failure_message`` and ``failure_stage_code``, as the get-run reference shows
+    them; a failure then shows only in ``node_runs[].error_message``).
 
     A run created with a ``callback_url`` is POSTed there once finished, signed
     with ``callback_secret`` and retried on non-2xx (``deliveries``,
@@ -99,6 +104,8 @@ class RunflowEmulator(Emulator):
         cursor_style: CursorStyle = "token",
         query_fields: Iterable[str] = QUERY_FIELDS,
         max_batch_items: int | None = None,
+        id_routes: bool = True,
+        failure_fields: bool = True,
         callback_secret: str | None = None,
         faults: Faults | None = None,
         extras: Iterable[str] = (),
@@ -126,6 +133,13 @@ class RunflowEmulator(Emulator):
             raise ValueError("max_batch_items must be at least 1")
         self.max_batch_items = max_batch_items
         """Most items one batch may hold; ``None``: no limit, as documented."""
+        self.id_routes = id_routes
+        """Whether create and batch paths take a target's id for ``{owner}/{slug}``
+        (ASSUMPTION, on by default: runbridge's own suites create by id; the docs
+        give only the path form)."""
+        self.failure_fields = failure_fields
+        """Whether run records carry ``failure_code``/``_message``/``_stage_code`` (the
+        newer reference pages; the get-run page lists none of them)."""
         self.user_id = str(uuid.uuid4())
         self.targets: dict[str, EmuTarget] = {}
         """Seeded targets by path (``models/acme/echo/v1``)."""
@@ -269,11 +283,18 @@ class RunflowEmulator(Emulator):
         return run.id
 
     def lookup(self, kind: str, ref: str) -> EmuTarget | None:
-        """The seeded target of ``kind`` named by ``owner/slug`` or, ASSUMPTION, by its id."""
+        """The seeded target of ``kind`` named by ``owner/slug`` or by its id."""
         ident = uuid_text(ref)
         if ident is None:
             return self.targets.get(f"{kind}/{ref}")
         return next((t for t in self.targets.values() if (t.kind, t.id) == (kind, ident)), None)
+
+    def routed(self, kind: str, ref: str) -> EmuTarget | None:
+        """The target a create or batch path names: ``{owner}/{slug}`` (documented) or,
+        ASSUMPTION, while ``id_routes`` is on, the target's id."""
+        if uuid_text(ref) is not None and not self.id_routes:
+            return None
+        return self.lookup(kind, ref)
 
     # -- Emulator hooks -----------------------------------------------------------------
 
@@ -412,7 +433,7 @@ class RunflowEmulator(Emulator):
 
     async def create(self, request: web.Request, kind: str, ref: str) -> web.Response:
         """``POST /v1/{kind}/{ref}/runs``, ``ref`` a path or (ASSUMPTION) an id."""
-        target = self.lookup(kind, ref)
+        target = self.routed(kind, ref)
         if target is None:
             return self.error(404, f"no {kind} {ref!r}", code="MODEL_NOT_FOUND")
         if not target.available:

@@ -7,6 +7,11 @@ that reached a terminal native status (with a ``ManualClock``, after
 deliveries, retrying non-2xx answers with exponential backoff on the emulator's
 clock. ``DeliveryFaults`` (or ``inject_delivery_fault``) makes deliveries arrive
 twice, late, out of order, badly signed, or not at all.
+
+Attempts are signed at the wall clock (``signing_time``), not at emulator time:
+receivers check a signed timestamp against their own clock, so deliveries of an
+emulator that is sped up or moved ahead by a test must still verify. What the
+payloads say (``occurred_at``, the run's own times) stays on emulator time.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import asyncio
 import contextlib
 import random
 import secrets
+import time
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar, Literal
@@ -196,8 +202,14 @@ class DeliveryLoop:
         return None
 
     def sign_delivery(self, delivery: Delivery, at: float, *, forged: bool) -> dict[str, str]:
-        """Headers of one attempt; ``forged`` asks for a signature that does not verify."""
+        """Headers of one attempt signed at ``at`` (``signing_time``: wall-clock seconds);
+        ``forged`` asks for a signature that does not verify."""
         return {}
+
+    def signing_time(self) -> float:
+        """When an attempt is signed: the wall clock, whatever the emulator clock says
+        (a sped-up or advanced clock would make receivers refuse it as not fresh)."""
+        return time.time()
 
     def new_delivery_id(self) -> str:
         """An id for a new delivery."""
@@ -284,7 +296,7 @@ class DeliveryLoop:
         now = self.now()
         forged = "bad_signature" in delivery.faults and not delivery.attempts
         headers = {"content-type": "application/json"}
-        headers.update(self.sign_delivery(delivery, now, forged=forged))
+        headers.update(self.sign_delivery(delivery, self.signing_time(), forged=forged))
         copies = 2 if "duplicate" in delivery.faults else 1
         ok = False
         for copy in range(copies):
