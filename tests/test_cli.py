@@ -25,6 +25,7 @@ import pytest
 
 import runbridge
 from runbridge import RunClient, RunStatus
+from runbridge.cli.parser import in_flags
 from runbridge.emulation import Emulator
 from runbridge.testing import load_emulator
 from support import PROVIDERS
@@ -185,8 +186,12 @@ async def test_providers_prints_the_capability_matrix(world: World) -> None:
             for op in runbridge.OPERATIONS
         ]
         for op, note in notes.items():
-            assert f"* {provider} {op}: {note[:30]}" in " ".join(table.stdout.split())
+            said = note.replace("target='", "--target '")  # in the command line's words
+            assert f"* {provider} {op}: {said[:30]}" in " ".join(table.stdout.split())
     assert "retry" in by_name["kognitos"]["notes"]
+    assert "target='" in by_name["kognitos"]["notes"]["list"]  # JSON keeps the library's
+    assert "needs --target '<agent_id>/<process_id>[@Draft]'" in table.stdout
+    assert "target='" not in table.stdout
 
 
 # -- plugins ------------------------------------------------------------------------------
@@ -623,16 +628,61 @@ async def test_a_provider_without_a_profile(world: World) -> None:
         (["get", "cyberdesk:not-a-uuid"], 2, "run id 'not-a-uuid' does not match the uuid format"),
         (["bulk", "invoice"], 2, "bulk needs --count N or --file"),
         (["emulate", "kognitos", "--extra", "colour"], 2, "no extra 'colour' (extras: inputs"),
+        # The library's hints, in flags: never Python's target='...'
+        (["--profile", "kognitos", "list"], 2,
+         "pass --target '<agent_id>/<process_id>[@Draft|@Published]'"),
+        (["--profile", "kognitos-api", "list"], 2,
+         "pass --target 'organizations/<o>/workspaces/<w>/automations/<a>[@draft]'"),
+        (["list", "--page-size", "0"], 2, "cyberdesk.list: --page-size must be an integer from 1"),
+        (["listen", "--port", "0"], 2, "no webhook secret: pass --secret-env VAR (or set "
+         "webhook_secrets_env in the profile)"),
+        (["--provider", "cyberdesk", "--token-env", "CYBERDESK_TEST_TOKEN", "--base-url",
+          "http://example.com", "get", "x"], 2,
+         "use https or set allow_insecure_http = true in the profile's client table"),
     ],
-)
+)  # fmt: skip
 async def test_usage_and_configuration_errors_exit_2_with_one_line(
     world: World, argv: list[str], code: int, message: str
 ) -> None:
     result = await world.cli(*argv)
     assert result.code == code
     assert result.error.startswith("runbridge: error: ") and message in result.error
+    assert not PYTHON_HINT.search(result.error), result.error
     assert "sk_live_secret" not in result.stderr
     assert result.stdout == ""
+
+
+PYTHON_HINT = re.compile(r"[a-z_]=('|\.\.\.|\[|True)|\(\.\.\.,")
+"""A hint in Python's words: ``target='...'``, ``profile=...``, ``f(..., x=[...])``."""
+
+
+@pytest.mark.parametrize(
+    ("text", "command", "field", "said"),
+    [
+        ("pass target='<a>/<p>[@Draft]' [field 'target']", "list", "target",
+         "pass --target '<a>/<p>[@Draft]'"),
+        ("x.list: page_size must be from 1 to 100 [field 'page_size']", "list", "page_size",
+         "x.list: --page-size must be from 1 to 100"),
+        ("or wait with on_hold='wait'", "watch", None, "or wait with --on-hold wait"),
+        ("no profile chosen: pass profile=..., set X", "get", "profile",
+         "no profile chosen: pass --profile NAME, set X"),
+        ("x.create: x runs have no name [field 'name']", "create", "name",
+         "x.create: x runs have no name [--name]"),
+        # bulk takes names from its --file: its errors keep naming the field
+        ("x.create: x runs have no name [field 'name']", "bulk", "name",
+         "x.create: x runs have no name [field 'name']"),
+        ("the shard failed; resume the batch (resume=True) to settle them", "bulk", None,
+         "the shard failed; run the same command again (its --journal resumes the batch) "
+         "to settle them"),
+        # not an option of the command, or not a hint: left as it is
+        ("pass File(name, id='s3://...')", "create", None, "pass File(name, id='s3://...')"),
+        ("the provider said limit=0", "list", "limit", "the provider said limit=0 [--limit]"),
+    ],
+)  # fmt: skip
+def test_the_librarys_hints_are_said_with_flags(
+    text: str, command: str, field: str | None, said: str
+) -> None:
+    assert in_flags(text, command, field=field) == said
 
 
 async def test_an_unknown_run_exits_3(world: World, provider: str) -> None:

@@ -11,6 +11,9 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import os
+import signal
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -207,6 +210,61 @@ async def test_each_secret_in_force_is_accepted() -> None:
         assert (await rf.parse_event(sign_runflow(body, secret), body)).run.ref.id == RUN_ID
 
 
+async def test_a_body_altered_into_invalid_utf8_is_refused_at_the_signature() -> None:
+    # The signed text holds U+FFFD; the forgery sends one invalid byte in its place,
+    # which a check over the body decoded with replacement characters would take as
+    # the same text. The signature covers bytes, and these bytes were never signed.
+    payload = cyberdesk_payload()
+    payload["run"]["input_values"] = {"invoice": "INV-\ufffd"}
+    body = orjson.dumps(payload)
+    headers = sign_cyberdesk(body)
+    flipped = body.replace("\ufffd".encode(), b"\xff")
+    assert flipped != body
+    cd = client("cyberdesk", CD_SECRET)
+    assert await rejected(cd, headers, flipped) == "signature"
+    assert (await cd.parse_event(headers, body)).run.inputs == {"invoice": "INV-\ufffd"}
+
+
+async def test_the_replay_key_comes_from_what_the_signature_covers() -> None:
+    rf = client("runflow", RF_SECRET)
+    body = orjson.dumps(runflow_payload())
+    first = await rf.parse_event(sign_runflow(body, request_id="req-a"), body)
+    again = await rf.parse_event(sign_runflow(body, request_id="req-b"), body)
+    assert (first.id, again.id) == ("req-a", "req-b")  # the id callers see is unchanged
+    assert first.replay_key == again.replay_key == "sha256:" + hashlib.sha256(body).hexdigest()
+    assert type(first.id) is str
+    cd = client("cyberdesk", CD_SECRET)
+    cbody = orjson.dumps(cyberdesk_payload())
+    headers = sign_cyberdesk(cbody, msg_id="msg_one")
+    event = await cd.parse_event(headers, cbody)
+    assert event.replay_key == "webhook-id:msg_one"
+    # A retry is signed again with a fresh timestamp and keeps its message id.
+    retried = await cd.parse_event(
+        sign_cyberdesk(cbody, msg_id="msg_one", at=time.time() - 60), cbody
+    )
+    assert retried.replay_key == event.replay_key
+
+
+async def test_an_adapter_whose_verify_event_returns_a_plain_id_keeps_working() -> None:
+    from memo_plugin.broken import registry_of
+    from runbridge_runflow import RunflowAdapter
+
+    class OlderRunflow(RunflowAdapter):
+        """A plugin written before ``VerifiedId``: it returns the id as a plain str."""
+
+        def verify_event(self, headers: Any, body: bytes, secrets: Any, **kw: Any) -> str:
+            return str(super().verify_event(headers, body, secrets, **kw)).upper()
+
+    rf = runbridge.connect(
+        "runflow", token="t0ken-for-tests", base_url="http://127.0.0.1:9",
+        webhook_secrets=[RF_SECRET], registry=registry_of(OlderRunflow),
+    )  # fmt: skip
+    body = orjson.dumps(runflow_payload())
+    event = await rf.parse_event(sign_runflow(body, request_id="req-old"), body)
+    assert event.id == "REQ-OLD"
+    assert event.replay_key == "sha256:" + hashlib.sha256(body).hexdigest()  # signed bytes
+
+
 async def test_kognitos_has_no_events_and_secrets_are_redacted() -> None:
     kognitos = runbridge.connect("kognitos", token="t0ken-for-tests", base_url="http://127.0.0.1:9")
     assert not kognitos.capabilities.events
@@ -260,6 +318,28 @@ async def test_receiver_delivers_once_and_acknowledges_duplicates(served: Any) -
     assert await post(session, url + "runflow", rheaders, rbody) == 200
     event = await next_event(receiver)
     assert event.provider == "runflow"  # the duplicate Cyberdesk event never came
+    assert receiver._queue.empty()
+
+
+async def test_a_runflow_replay_with_fresh_request_ids_is_delivered_once(served: Any) -> None:
+    receiver, url, session = served
+    body = orjson.dumps(runflow_payload())
+    captured = sign_runflow(body)
+    assert await post(session, url + "runflow", captured, body) == 200
+    for _ in range(5):  # Runflow-Request-Id is not signed: a replayer picks a fresh one
+        replayed = {**captured, "Runflow-Request-Id": f"req_{uuid.uuid4().hex}"}
+        assert await post(session, url + "runflow", replayed, body) == 200
+    assert (await next_event(receiver)).id == captured["Runflow-Request-Id"]
+    assert receiver._queue.empty()
+
+
+async def test_an_altered_invalid_utf8_cyberdesk_body_is_answered_401(served: Any) -> None:
+    receiver, url, session = served
+    payload = cyberdesk_payload()
+    payload["run"]["input_values"] = {"invoice": "INV-\ufffd"}
+    body = orjson.dumps(payload)
+    flipped = body.replace("\ufffd".encode(), b"\xff")
+    assert await post(session, url + "cyberdesk", sign_cyberdesk(body), flipped) == 401
     assert receiver._queue.empty()
 
 
@@ -320,13 +400,14 @@ async def test_receiver_callbacks_and_a_failing_callback() -> None:
         assert await post(session, url + "runflow", headers, body) == 200  # redelivered
         assert await post(session, url + "runflow", headers, body) == 200  # duplicate
         assert [e.id for e in got] == ["req-1"]
-        for n in range(3):  # remember=2 evicts req-1
-            assert (
-                await post(session, url + "runflow", sign_runflow(body, request_id=f"o{n}"), body)
-                == 200
-            )
+        for n in range(3):  # three other events: remember=2 forgets the first
+            other = orjson.dumps({**runflow_payload(), "duration_ms": n})
+            status = await post(session, url + "runflow", sign_runflow(other), other)
+            assert status == 200
         assert len(got) == 4
         assert len(receiver._seen) == 2
+        assert await post(session, url + "runflow", headers, body) == 200  # forgotten: again
+        assert len(got) == 5
 
 
 async def test_receiver_mounts_in_an_application() -> None:
@@ -343,8 +424,8 @@ async def test_receiver_mounts_in_an_application() -> None:
     port = runner.addresses[0][1]
     try:
         async with aiohttp.ClientSession() as session:
-            body = orjson.dumps(runflow_payload())
-            for path in ("/hooks/runflow", "/runflow-callback"):
+            for n, path in enumerate(("/hooks/runflow", "/runflow-callback")):
+                body = orjson.dumps({**runflow_payload(), "duration_ms": n})
                 status = await post(
                     session, f"http://127.0.0.1:{port}{path}", sign_runflow(body), body
                 )
@@ -359,9 +440,6 @@ async def test_receiver_mounts_in_an_application() -> None:
 
 
 async def test_the_listen_command_prints_verified_events_as_json_lines() -> None:
-    import os
-    import sys
-
     env = {**os.environ, "RUNBRIDGE_TOKEN": "t0ken-for-tests", "RF_HOOK_SECRET": RF_SECRET}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "runbridge", "listen", "--provider", "runflow",
@@ -386,6 +464,29 @@ async def test_the_listen_command_prints_verified_events_as_json_lines() -> None
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 30) == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Ctrl+C arrives as a console event")
+async def test_the_listen_command_exits_130_on_ctrl_c_and_0_on_sigterm() -> None:
+    env = {**os.environ, "RUNBRIDGE_TOKEN": "t0ken-for-tests", "RF_HOOK_SECRET": RF_SECRET}
+    codes = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "runbridge", "listen", "--provider", "runflow",
+            "--base-url", "http://127.0.0.1:9", "--secret-env", "RF_HOOK_SECRET",
+            "--port", "0", "--json",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env,
+        )  # fmt: skip
+        assert proc.stdout is not None
+        try:
+            assert "listening" in orjson.loads(await asyncio.wait_for(proc.stdout.readline(), 30))
+            proc.send_signal(sig)
+            codes.append(await asyncio.wait_for(proc.wait(), 30))
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+    assert codes == [130, 0]
 
 
 async def test_a_profile_names_its_webhook_secrets_by_environment_variable() -> None:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+import runbridge
+
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,3 +145,23 @@ def test_the_example_emulator_keeps_the_emulator_contract() -> None:
                 if not allowed:
                     bad.append(f"{path.name}:{node.lineno}: {'.' * level}{module}")
     assert not bad, bad
+
+
+def _upgrading() -> str:
+    text = GUIDE.read_text(encoding="utf-8")
+    return text.split("## 10. Upgrading a plugin", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_upgrade_snippets_are_python() -> None:
+    snippets = re.findall(r"^```python\n(.*?)^```", _upgrading(), re.S | re.M)
+    assert len(snippets) >= 8
+    for snippet in snippets:
+        compile(snippet, "docs/adapter-authoring.md (Upgrading a plugin)", "exec")
+
+
+def test_the_upgrade_section_names_every_moved_name() -> None:
+    section = _upgrading()
+    moved = runbridge._MOVED  # what warns from runbridge; the upgrade notes must name each
+    assert moved
+    missing = [name for name in moved if f"`{name}`" not in section and f".{name}`" not in section]
+    assert missing == []

@@ -182,7 +182,8 @@ class CyberdeskAdapter(Adapter):
         now: float,
         tolerance: float,
     ) -> str:
-        """Check the Standard Webhooks signature (``webhook-*`` or ``svix-*`` headers)."""
+        """Check the Standard Webhooks signature (``webhook-*`` or ``svix-*`` headers) over
+        the body's exact bytes; the replay key is the signed ``webhook-id``."""
         return verify_standard_webhook(
             headers, body, secrets, now=now, tolerance=tolerance, provider=self.name
         )

@@ -5,12 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from runbridge.adapter import EventRejected, header, verify_hmac_hex
+from runbridge.adapter import (
+    EventRejected,
+    VerifiedId,
+    body_replay_key,
+    header,
+    verify_hmac_hex,
+)
 
 SIGNATURE_HEADER = "Runflow-Signature"
 """Hex HMAC-SHA256 of the raw body, keyed with the callback secret."""
 REQUEST_ID_HEADER = "Runflow-Request-Id"
-"""The delivery's id: the event id (the scheme signs no timestamp)."""
+"""The delivery's id: the event id. Not signed, so replay protection does not key on it."""
 
 RUN_EVENTS = {
     "run.completed": "succeeded",
@@ -21,8 +27,15 @@ RUN_EVENTS = {
 """Run events and the ``status_code`` each implies when the payload gives none."""
 
 
-def verify(headers: Mapping[str, str], body: bytes, secrets: Sequence[str], provider: str) -> str:
-    """Check ``Runflow-Signature`` against each secret; return ``Runflow-Request-Id``."""
+def verify(
+    headers: Mapping[str, str], body: bytes, secrets: Sequence[str], provider: str
+) -> VerifiedId:
+    """Check ``Runflow-Signature`` against each secret; return ``Runflow-Request-Id``.
+
+    The signature covers the body alone (no timestamp, not the request id), so the replay
+    key is the body's digest: a captured callback resent with a fresh request id is
+    still the same delivery.
+    """
     verify_hmac_hex(
         header(headers, SIGNATURE_HEADER),
         body,
@@ -38,7 +51,7 @@ def verify(headers: Mapping[str, str], body: bytes, secrets: Sequence[str], prov
             provider=provider,
             operation="event",
         )
-    return request_id.strip()
+    return VerifiedId(request_id.strip(), replay_key=body_replay_key(body))
 
 
 def run_payload(payload: Mapping[str, Any], provider: str) -> tuple[str, dict[str, Any]]:

@@ -247,7 +247,9 @@ class Adapter:
         tolerance: float,
     ) -> str:
         """Verify a delivery's signature (and signed timestamp, where the scheme has one)
-        against each of ``secrets``, before anything in it is read; return the event id.
+        against each of ``secrets``, before anything in it is read; return the event id,
+        as a ``VerifiedId`` whose ``replay_key`` comes only from signed material (a plain
+        ``str`` makes the receiver key replays on a digest of the body).
 
         Raise ``EventRejected``. ``runbridge.adapter.verify_standard_webhook`` and
         ``verify_hmac_hex`` implement the usual schemes. Adapters of providers that push

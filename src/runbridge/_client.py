@@ -205,8 +205,9 @@ class RunClient:
         signed timestamp against ``now``, default the clock, within ``tolerance``
         seconds, where the provider's scheme signs one). A delivery that fails raises
         ``EventRejected`` naming the reason; nothing in it was processed. Replay
-        protection (refusing an event id seen before) is the caller's:
-        ``runbridge.EventReceiver`` does it.
+        protection is the caller's (``runbridge.EventReceiver`` does it): key it on
+        ``event.replay_key``, which comes only from what the signature covers, never on
+        an unsigned delivery id.
         """
         self._require_events()
         if not isinstance(body, bytes | bytearray | memoryview):

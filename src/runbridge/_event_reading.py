@@ -2,7 +2,9 @@
 
 ``RunClient.parse_event`` checks that the client can take events at all and
 hands the delivery here. Nothing in a delivery is read before its size and its
-signature pass; a delivery that fails raises ``EventRejected`` naming why.
+signature pass; a delivery that fails raises ``EventRejected`` naming why. The event's
+``replay_key`` is the one ``verify_event`` named (``VerifiedId``), else a digest of the
+signed body: never an id the signature does not cover.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 
+import attrs
+
 from ._adapter import Adapter
 from ._call import Call
 from ._errors import ResponseError
-from ._events import EventRejected, RunEvent
+from ._events import EventRejected, RunEvent, VerifiedId, body_replay_key
 
 
 def read_event(
@@ -56,8 +60,13 @@ def read_event(
             provider=provider,
             operation="event",
         )
+    replay_key = ""
+    if isinstance(event_id, VerifiedId):
+        replay_key, event_id = event_id.replay_key, str(event_id)  # the event gets a plain id
+    # An adapter written before ``VerifiedId`` returns a plain id, which may be unsigned.
+    replay_key = replay_key or body_replay_key(body)
     try:
-        return adapter.event_from(call, payload, event_id)
+        event = adapter.event_from(call, payload, event_id)
     except ResponseError as exc:
         raise EventRejected(
             f"delivery is signed but not a run event: {exc.message}",
@@ -66,3 +75,4 @@ def read_event(
             operation="event",
             body=exc.body,
         ) from None
+    return attrs.evolve(event, replay_key=replay_key)

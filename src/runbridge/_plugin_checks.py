@@ -3,6 +3,8 @@ and every adapter it registers declares and implements what it must."""
 
 from __future__ import annotations
 
+import warnings
+
 import pluggy
 
 from . import _hookspecs
@@ -103,11 +105,30 @@ def validate(adapter: object, plugin: str) -> type[Adapter]:
             continue
         methods = _METHODS.get(operation, (operation,))
         if missing := [m for m in methods if getattr(adapter, m) is getattr(Adapter, m)]:
+            # runbridge 0.1 had adapters override create_many itself; 0.2 never calls it.
+            since = (
+                "; since runbridge 0.2 the core calls these instead of create_many, see "
+                "'Upgrading a plugin' in docs/adapter-authoring.md"
+                if operation == "create_many"
+                and any("create_many" in vars(c) for c in adapter.__mro__)
+                else ""
+            )
             raise PluginError(
                 f"plugin {plugin!r}: adapter {adapter.__name__} declares {operation} native "
-                f"but does not implement it (override {' and '.join(missing)})",
+                f"but does not implement it (override {' and '.join(missing)}){since}",
                 plugin=plugin,
                 provider=adapter.name,
                 operation=operation,
             )
+    if any("find_tagged" in vars(c) for c in adapter.__mro__) and (
+        adapter.search_tagged is Adapter.search_tagged
+    ):
+        # 0.1's hook, never called since 0.2: the core walks the listing with claims().
+        warnings.warn(
+            f"plugin {plugin!r}: adapter {adapter.__name__}.find_tagged is no longer "
+            "called since runbridge 0.2; implement search_tagged (see 'Upgrading a "
+            "plugin' in docs/adapter-authoring.md)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
     return adapter

@@ -5,6 +5,10 @@ daemon thread (``LoopThread``), started on first use and stopped by ``close()``.
 No operation is implemented twice: every method hands the async method to the
 loop and blocks for its result, so the errors are the same exception objects
 (raised again in the caller's frame) and the behaviour is the async client's.
+
+A sync object belongs to the process that made it. In a forked child, its calls
+raise ``ConfigError`` (connect again there) and ``close()`` lets go without closing
+anything: the sessions, sockets and journal it holds are still the parent's.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 from ._client import RunClient
 from ._config import Config
 from ._connect import connect
+from ._errors import ConfigError
 from ._events import DEFAULT_TOLERANCE, MAX_EVENT_BYTES, RunEvent
 from ._loop_thread import LoopThread
 from ._model import BulkResult, File, Page, Run, RunRef, RunRequest, RunStatus, RunUpdate
@@ -47,27 +52,54 @@ class _Runner:
         name: str,
         opener: Callable[[], Awaitable[Any]],
         closer: Callable[[], Awaitable[Any]],
+        *,
+        kind: str = "client",
+        maker: str = "connect_sync",
     ) -> None:
         self.thread = LoopThread(name)
         self._opener, self._closer = opener, closer
+        self._kind, self._maker = kind, maker
         self._lock = threading.Lock()
         self._opened = False
         self.closed = False
 
     def call(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
+        if self.thread.forked:
+            raise self._forked()
         if not self._opened:
             self._open()
         return self.thread.call(fn, *args, **kwargs)
 
+    @property
+    def can_call(self) -> bool:
+        """Whether a call can be handed to the loop from here and now."""
+        return not self.closed and not self.thread.forked and not self.thread.in_loop_thread()
+
+    def _forked(self) -> ConfigError:
+        return ConfigError(
+            f"this synchronous runbridge {self._kind} was made in process "
+            f"{self.thread.pid} and cannot be used in process {os.getpid()}, a fork of it: "
+            "its event-loop thread did not survive the fork, and its HTTP connections and "
+            f"journal belong to the parent. Connect again in the child: call {self._maker}() "
+            "after the fork (in a worker's initializer, for a process pool)"
+        )
+
     def _open(self) -> None:
         with self._lock:
             if self.closed:
-                raise RuntimeError("this synchronous runbridge client is closed")
+                raise RuntimeError(f"this synchronous runbridge {self._kind} is closed")
             if not self._opened:
                 self.thread.call(self._opener)
                 self._opened = True
 
     def close(self) -> None:
+        if self.thread.forked:
+            # The parent's connections and journal (its TLS sessions, its journal's claim
+            # lock) must not be closed from under it: let go of them, and of the lock,
+            # which another of the parent's threads may have held at the fork.
+            self.closed = True
+            self.thread.stop()
+            return
         with self._lock:
             if self.closed:
                 return
@@ -119,7 +151,7 @@ def _drive(runner: _Runner, stream: AsyncIterator[T]) -> Iterator[T]:
             yield item
     finally:
         closer = getattr(stream, "aclose", None)
-        if closer is not None and not runner.closed and not runner.thread.in_loop_thread():
+        if closer is not None and runner.can_call:
             runner.call(closer)
 
 

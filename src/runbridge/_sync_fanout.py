@@ -32,6 +32,8 @@ class SyncFanout(_SyncHandle):
                 "runbridge-sync-fanout",
                 functools.partial(_open_fanout, fan, adopted),
                 functools.partial(_close_fanout, fan, adopted),
+                kind="fan-out",
+                maker="fanout_sync",
             )
         )
 

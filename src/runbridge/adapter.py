@@ -23,7 +23,15 @@ from ._capabilities import (
     Support,
 )
 from ._convert import format_timestamp, make_converter, parse_decimal, parse_timestamp, structure
-from ._events import EventRejected, RunEvent, header, verify_hmac_hex, verify_standard_webhook
+from ._events import (
+    EventRejected,
+    RunEvent,
+    VerifiedId,
+    body_replay_key,
+    header,
+    verify_hmac_hex,
+    verify_standard_webhook,
+)
 from ._hookspecs import hookimpl
 from ._http import Response
 from ._lifecycle import TRANSITIONS, can_transition, check_transition
@@ -66,6 +74,8 @@ __all__ = [
     "RunFilter",
     "StatusMap",
     "Support",
+    "VerifiedId",
+    "body_replay_key",
     "can_transition",
     "check_transition",
     "default_registry",

@@ -1,6 +1,7 @@
 """Runflow's run callbacks (``/concepts/callbacks``), restated for the emulator.
 
-A finished run that was created with a ``callback_url`` is POSTed there as
+A finished run that was created with a ``callback_url`` (or, when the emulator has a
+``default_callback_url``, one created without) is POSTed there as
 ``{"event", "run_id", "status", "output", "duration_ms", "created_at",
 "completed_at", "metadata"}`` with ``Runflow-Signature`` (hex HMAC-SHA256 of the
 body under the callback secret) and ``Runflow-Request-Id``.
@@ -68,12 +69,14 @@ def _node_message(record: dict[str, Any]) -> str | None:
 
 
 def outbound(emu: RunflowEmulator, run: EmuRun) -> Outbound | None:
-    """What to POST for ``run``, ``None`` when it was created without a callback URL."""
-    if run.callback_url is None:
+    """What to POST for ``run``, ``None`` when it has no callback URL (its own or the
+    emulator's ``default_callback_url``)."""
+    url = emu.callback_url_of(run)
+    if url is None:
         return None
     body = payload(emu, run)
     encoded = json.dumps(body, separators=(",", ":")).encode()
-    return Outbound(url=run.callback_url, event=body["event"], body=encoded)
+    return Outbound(url=url, event=body["event"], body=encoded)
 
 
 def signature(secret: str, body: bytes) -> str:

@@ -63,6 +63,8 @@ class RunflowEmulator(Emulator):
     A run created with a ``callback_url`` is POSTed there once finished, signed
     with ``callback_secret`` and retried on non-2xx (``deliveries``,
     ``delivery_faults``, ``inject_delivery_fault``); batch callbacks are not sent.
+    ``default_callback_url`` (off by default; not a Runflow feature) calls back runs
+    that name no ``callback_url`` there too: ``runbridge emulate --events-to`` uses it.
     """
 
     provider = "runflow"
@@ -107,6 +109,7 @@ class RunflowEmulator(Emulator):
         id_routes: bool = True,
         failure_fields: bool = True,
         callback_secret: str | None = None,
+        default_callback_url: str | None = None,
         faults: Faults | None = None,
         extras: Iterable[str] = (),
         rate_limit: str | int | None = None,
@@ -150,6 +153,9 @@ class RunflowEmulator(Emulator):
         self._default_target = self.add_model("acme/echo/v1")
         self.callback_secret = callback_secret or f"rf_cb_{secrets.token_hex(16)}"
         """The key of ``Runflow-Signature`` on callbacks."""
+        self.default_callback_url = default_callback_url
+        """Where runs that name no ``callback_url`` are called back; ``None`` (the
+        documented behaviour): nowhere. A convenience for one receiver of every run."""
 
     # -- callbacks ----------------------------------------------------------------------
 
@@ -158,8 +164,12 @@ class RunflowEmulator(Emulator):
         ``callback_secret``."""
         return EventRoute(secret=self.callback_secret, options={"callback_url": url})
 
+    def callback_url_of(self, run: EmuRun) -> str | None:
+        """Where ``run``'s callback goes: its own ``callback_url``, else the default."""
+        return run.callback_url or self.default_callback_url
+
     def event_runs(self) -> Iterable[tuple[str, EmuRun]]:
-        return [(run_id, run) for run_id, run in self.runs.items() if run.callback_url]
+        return [(run_id, run) for run_id, run in self.runs.items() if self.callback_url_of(run)]
 
     def run_event(self, run_id: str, run: Any) -> Outbound | None:
         return callbacks.outbound(self, run)

@@ -1,10 +1,12 @@
-"""Values given on the command line: ``KEY=VALUE`` pairs, JSON, times, counts, request files."""
+"""Values given on the command line: ``KEY=VALUE`` pairs, JSON, times, counts, request files,
+and the plans of ``emulate``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+import tomllib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,3 +122,62 @@ def requests_from_file(path: str, target: str) -> list[RunRequest]:
             raise UsageError(f"--file line {number}: name must be a string")
         requests.append(RunRequest(target=target, inputs=inputs, name=name, options=options))
     return requests
+
+
+PLAN_OUTCOMES = ("succeeded", "failed", "cancelled", "running", "pending", "held")
+"""What ``--plan`` takes: a canonical outcome, or ``held`` (the emulator's hold status)."""
+
+PLAN_KEYS = frozenset({"outcome", "message", "failure", "queued", "running", "outputs", "native"})
+"""The keys of one plan in a ``--plan-file``."""
+
+
+def plan_spec(text: str) -> dict[str, Any]:
+    """An argparse type: ``OUTCOME[:MESSAGE]`` as the fields of a plan (only ``failed``
+    takes a message: the failure's text)."""
+    outcome, sep, message = text.partition(":")
+    if outcome not in PLAN_OUTCOMES:
+        raise argparse.ArgumentTypeError(
+            f"expected one of {', '.join(PLAN_OUTCOMES)} (failed:MESSAGE for a failure's "
+            f"text), got {text!r}"
+        )
+    if not sep:
+        return {"outcome": outcome}
+    if outcome != "failed":
+        raise argparse.ArgumentTypeError(
+            f"only failed takes a :MESSAGE (the failure's text), got {text!r}"
+        )
+    if not message.strip():
+        raise argparse.ArgumentTypeError(f"the message after 'failed:' is empty in {text!r}")
+    return {"outcome": outcome, "message": message}
+
+
+def plans_from_file(path: str) -> list[dict[str, Any]]:
+    """The plans of a ``--plan-file``: ``[[plans]]`` tables of TOML, or, for a ``.json``
+    file, ``{"plans": [...]}``; each with the keys of ``PLAN_KEYS``."""
+    option = "--plan-file"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{option}: cannot read {path!r}: {exc.strerror}") from None
+    try:
+        document = json.loads(text) if path.endswith(".json") else tomllib.loads(text)
+    except ValueError as exc:  # JSONDecodeError and TOMLDecodeError both are
+        kind = "JSON" if path.endswith(".json") else "TOML"
+        raise UsageError(f"{option}: {path!r} is not valid {kind}: {exc}") from None
+    plans = document.get("plans") if isinstance(document, dict) else None
+    if not isinstance(plans, list) or not plans or set(document) != {"plans"}:
+        raise UsageError(f"{option}: {path!r} must hold a non-empty list 'plans' and nothing else")
+    for index, plan in enumerate(plans):
+        where = f"{option}: plans[{index}]"
+        if not isinstance(plan, dict):
+            raise UsageError(f"{where} must be a table of {', '.join(sorted(PLAN_KEYS))}")
+        if unknown := sorted(set(plan) - PLAN_KEYS):
+            raise UsageError(
+                f"{where}: unknown key {unknown[0]!r} (keys: {', '.join(sorted(PLAN_KEYS))})"
+            )
+        if plan.get("outcome", "succeeded") not in PLAN_OUTCOMES:
+            raise UsageError(
+                f"{where}: outcome must be one of {', '.join(PLAN_OUTCOMES)}, "
+                f"not {plan['outcome']!r}"
+            )
+    return plans

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+import attrs
+
 from runbridge import (
     BulkError,
     OnHold,
@@ -24,6 +26,7 @@ from runbridge import (
 
 from .arguments import inputs_from, parse_pairs, parse_time, requests_from_file
 from .exits import OK, RUN_FAILED, UsageError
+from .parser import in_flags
 from .progress import Counter, StatusBoard
 from .records import bulk_error_to_dict, run_to_dict
 from .render import Output, RunRows, bulk_errors_table
@@ -197,6 +200,7 @@ async def bulk(client: RunClient, args: argparse.Namespace, output: Output) -> i
 def _report_bulk(
     output: Output, runs: Sequence[Run], errors: Sequence[BulkError], asked: int
 ) -> None:
+    errors = [attrs.evolve(e, message=in_flags(e.message, "bulk")) for e in errors]
     if output.json:
         for run in runs:
             output.line(run_to_dict(run))

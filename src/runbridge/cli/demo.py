@@ -2,10 +2,11 @@
 
 The registry says which providers take part: every installed one whose adapter
 declares an emulator (the three built-in ones, and any plugin's that ships one).
-Each emulator is served on 127.0.0.1 in this process. One profile set,
-built in memory, maps the logical target ``invoice`` to each emulator's target,
-with tokens in an environment mapping of its own; a fan-out creates the same two
-runs everywhere: one planned to succeed, one planned to fail.
+Each emulator is served on 127.0.0.1 in this process by
+``runbridge.testing.emulated_fanout``: one profile per provider, built in memory,
+maps the logical target ``invoice`` to each emulator's target, with tokens in an
+environment mapping of its own; the fan-out creates the same two runs everywhere:
+one planned to succeed, one planned to fail.
 """
 
 from __future__ import annotations
@@ -13,27 +14,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Mapping
-from contextlib import AsyncExitStack
 from typing import Any
 
 import attrs
 
-from runbridge import (
-    Config,
-    Outcome,
-    Run,
-    RunbridgeError,
-    RunClient,
-    RunStatus,
-    WaitTimeout,
-    connect,
-    fanout,
-    parse_config,
-)
-from runbridge.emulation import Emulator, Plan
-from runbridge.testing import emulated_providers
+from runbridge import ClientOptions, Outcome, Run, RunbridgeError, RunClient, RunStatus, WaitTimeout
+from runbridge.emulation import Plan
+from runbridge.testing import emulated_fanout, emulated_providers
 
-from .emulate import build_emulator, env_name, profile_settings
+from .emulate import build_emulator
 from .exits import OK, RUN_FAILED, UsageError
 from .progress import StatusBoard
 from .records import run_to_dict
@@ -64,26 +53,6 @@ SCENARIOS = (
 )
 
 
-def demo_config(
-    emulators: Mapping[str, Emulator], urls: Mapping[str, str]
-) -> tuple[Config, dict[str, str]]:
-    """One profile per provider, named after it, and the environment its tokens live in."""
-    profiles: dict[str, Any] = {}
-    environ: dict[str, str] = {}
-    for provider, emulator in emulators.items():
-        settings, secrets = profile_settings(emulator)
-        environ.update(secrets)
-        environ[env_name(provider, "token")] = emulator.token
-        profiles[provider] = {
-            "provider": provider,
-            "token_env": env_name(provider, "token"),
-            "base_url": urls[provider],
-            "settings": settings,
-            "targets": {TARGET: emulator.default_target},
-        }
-    return parse_config({"profiles": profiles, "default_profile": next(iter(profiles))}), environ
-
-
 @attrs.frozen
 class Row:
     """A demo run at the end: the run (or the error that stopped it) against the plan."""
@@ -109,13 +78,9 @@ async def demo(args: argparse.Namespace, output: Output) -> int:
     if not names:
         raise UsageError("no installed provider ships an emulator")
     emulators = {p: build_emulator(p, speed=args.speed) for p in names}
-    async with AsyncExitStack() as stack:
-        urls = {p: await stack.enter_async_context(e.serve()) for p, e in emulators.items()}
-        config, environ = demo_config(emulators, urls)
-        clients = [connect(profile=config.profile(p), environ=environ) for p in names]
-        for client in clients:
-            await stack.enter_async_context(client)
-        fan = await stack.enter_async_context(fanout(clients))
+    # Production client options (retries that wait), not the testing ones.
+    served = emulated_fanout(*names, emulators=emulators, target=TARGET, options=ClientOptions())
+    async with served as (fan, _):
         output.note(
             f"Emulators of {', '.join(names)} serving on 127.0.0.1; creating "
             f"{len(SCENARIOS)} runs on each through one profile set",

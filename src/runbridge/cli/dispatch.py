@@ -28,7 +28,7 @@ from . import commands
 from .connection import connect_from_args
 from .exits import INTERRUPTED, OK, PROVIDER_ERROR, RUN_FAILED, RUN_HELD, USAGE, UsageError
 from .listen import listen
-from .parser import PROG, build_parser
+from .parser import PROG, build_parser, in_flags
 from .render import Output
 
 ClientCommand = Callable[[RunClient, argparse.Namespace, Output], Awaitable[int]]
@@ -89,6 +89,12 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _said(exc: RunbridgeError, command: str | None) -> str:
+    """The library's error in the command's words: its hints name options, not parameters."""
+    field = exc.field if isinstance(exc, InvalidRequest) else None
+    return in_flags(str(exc), command, field=field)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line with ``argv`` (``sys.argv[1:]`` by default); returns the exit code."""
     parser = build_parser()
@@ -111,13 +117,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         return _fail(str(exc), USAGE)
     except WaitTimeout as exc:
-        return _fail(str(exc), RUN_FAILED)
+        return _fail(_said(exc, args.command), RUN_FAILED)
     except RunHeld as exc:
-        return _fail(str(exc), RUN_HELD)
+        return _fail(_said(exc, args.command), RUN_HELD)
     except InvalidRequest as exc:  # ConfigError included
-        return _fail(str(exc), USAGE)
+        return _fail(_said(exc, args.command), USAGE)
     except RunbridgeError as exc:
-        return _fail(str(exc), PROVIDER_ERROR)
+        return _fail(_said(exc, args.command), PROVIDER_ERROR)
     except KeyboardInterrupt:
         return _fail("interrupted", INTERRUPTED)
     except BrokenPipeError:

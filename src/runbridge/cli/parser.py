@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import re
+import shlex
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from runbridge import RunStatus
 
-from .arguments import count, positive_float
+from .arguments import count, plan_spec, positive_float
 from .connection import TOKEN_ENV
 from .exits import EXIT_CODES, UsageError
 
 PROG = "runbridge"
+
+LISTEN_PORT = 8766
+"""Where ``runbridge listen`` receives unless told otherwise."""
 
 _REF_HELP = "the run, as provider:id (or just the id)"
 _TARGET_HELP = "provider target, or a profile's alias"
@@ -207,12 +212,30 @@ def _emulate(sub: argparse.ArgumentParser) -> None:
     )
     sub.add_argument(
         "--speed", metavar="X", type=positive_float, default=1.0,
-        help="run X times faster than real time (default 1)",
+        help="run X times faster than real time (default 1); the times of its runs then "
+        "move ahead of the wall clock",
     )  # fmt: skip
     sub.add_argument(
         "--extra", metavar="NAME", action="append", default=[],
         help="turn on an undocumented convenience of the emulator (repeatable; "
         "the emulator serves only the documented API otherwise)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--events-to", metavar="URL",
+        help="deliver every run's events (webhooks, callbacks) to URL, e.g. a 'runbridge "
+        "listen'; the secret that signs them is printed (providers with run events only)",
+    )  # fmt: skip
+    plans = sub.add_mutually_exclusive_group()
+    plans.add_argument(
+        "--plan", metavar="OUTCOME[:MESSAGE]", action="append", type=plan_spec, default=[],
+        help="how runs created end: succeeded, failed[:MESSAGE], cancelled, running, "
+        "pending, or held (a status where the run waits for a person). Repeatable: each "
+        "run created takes the next plan, the last one repeats",
+    )  # fmt: skip
+    plans.add_argument(
+        "--plan-file", metavar="PATH",
+        help="the plans from a TOML file ([[plans]] tables; .json: {\"plans\": [...]}) with "
+        "outcome, message, failure, queued, running, outputs, native",
     )  # fmt: skip
 
 
@@ -230,8 +253,9 @@ def _demo(sub: argparse.ArgumentParser) -> None:
 def _listen(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     sub.add_argument(
-        "--port", type=int, default=8766, help="port to bind (default 8766; 0 picks a free one)"
-    )
+        "--port", type=int, default=LISTEN_PORT,
+        help=f"port to bind (default {LISTEN_PORT}; 0 picks a free one)",
+    )  # fmt: skip
     sub.add_argument(
         "--secret-env", metavar="VAR", action="append", default=[],
         help="the environment variable holding a webhook secret (repeatable, for a "
@@ -240,6 +264,18 @@ def _listen(sub: argparse.ArgumentParser) -> None:
     sub.add_argument(
         "--tolerance", metavar="S", type=positive_float, default=300.0,
         help="refuse deliveries signed more than S seconds from now (default 300)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--header-timeout", metavar="S", type=positive_float, default=None,
+        help="close a connection that sends no complete request within S seconds (default 10)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--body-timeout", metavar="S", type=positive_float, default=None,
+        help="answer 408 when a delivery's body takes longer than S seconds (default 30)",
+    )  # fmt: skip
+    sub.add_argument(
+        "--max-connections", metavar="N", type=count, default=None,
+        help="keep at most N connections open (default 256, at most half the open-file limit)",
     )  # fmt: skip
 
 
@@ -289,3 +325,88 @@ def build_parser() -> argparse.ArgumentParser:
         _add_global_options(sub, top=False)
         add_arguments(sub)
     return parser
+
+
+# -- the library's Python spellings in the command line's words -------------------------
+
+
+class Flag(NamedTuple):
+    """How the command line spells one of the library's parameters."""
+
+    spelling: str
+    """``--page-size``."""
+    metavar: str | None
+    """What it takes (``N``); ``None`` for a switch such as ``--wait``."""
+
+
+_ALIASES = {"inputs": "input", "options": "option", "webhook_secrets": "secret_env"}
+"""Parameters of the library whose option has another name."""
+
+_PHRASES = (
+    (
+        "connect(..., webhook_secrets=[...])",
+        "--secret-env VAR (or set webhook_secrets_env in the profile)",
+    ),
+    (
+        "pass ClientOptions(allow_insecure_http=True)",
+        "set allow_insecure_http = true in the profile's client table",
+    ),
+    (
+        "resume the batch (resume=True)",
+        "run the same command again (its --journal resumes the batch)",
+    ),
+)
+"""Hints of the library written as Python calls, and what a shell user does instead."""
+
+_KEYWORD = re.compile(r"(?<![\w.])([a-z][a-z0-9_]*)=('[^']*'|\"[^\"]*\"|\.\.\.|True\b)")
+"""``name='value'``, ``name=...`` or ``name=True``: a keyword argument in a hint."""
+
+
+def _flags(add_arguments: Callable[[argparse.ArgumentParser], None]) -> dict[str, Flag]:
+    scratch = argparse.ArgumentParser(add_help=False)
+    add_arguments(scratch)
+    flags: dict[str, Flag] = {}
+    for action in scratch._actions:  # argparse lists a parser's actions nowhere public
+        spelled = [o for o in action.option_strings if o.startswith("--")]
+        if not spelled or action.help == argparse.SUPPRESS:
+            continue
+        metavar = None if action.nargs == 0 else str(action.metavar or action.dest.upper())
+        flags[action.dest] = Flag(spelled[0], metavar)
+    return flags
+
+
+def flags_of(command: str | None) -> tuple[dict[str, Flag], dict[str, Flag]]:
+    """The options of ``command`` (none for another name) and the global ones, by the
+    names of the library's parameters they stand for."""
+    own = _flags(COMMANDS[command][1]) if command in COMMANDS else {}
+    return own, _flags(lambda parser: _add_global_options(parser, top=True))
+
+
+def in_flags(text: str, command: str | None, *, field: str | None = None) -> str:
+    """``text`` (an error, a note) with the library's Python spellings in ``command``'s
+    words: ``pass target='x'`` becomes ``pass --target x``, and ``field``, the parameter
+    an ``InvalidRequest`` names, its option (``page_size`` becomes ``--page-size``)."""
+    own, common = flags_of(command)
+    for phrase, words in _PHRASES:
+        text = text.replace(phrase, words)
+
+    def keyword(match: re.Match[str]) -> str:
+        name, value = match[1], match[2]
+        flag = own.get(_ALIASES.get(name, name)) or common.get(name)
+        if flag is None:
+            return match[0]
+        if value == "True":
+            return flag.spelling if flag.metavar is None else match[0]
+        if value == "...":
+            return f"{flag.spelling} {flag.metavar or ''}".rstrip()
+        return f"{flag.spelling} {shlex.quote(value[1:-1])}"
+
+    text = _KEYWORD.sub(keyword, text)
+    flag = own.get(_ALIASES.get(field, field)) if field else None
+    if field and flag is not None:
+        text = text.removesuffix(f" [field '{field}']")
+        if "_" in field:  # a plain word (name, target) may mean something else in the text
+            text = re.sub(rf"(?<![\w'-]){re.escape(field)}(?![\w'])", flag.spelling, text)
+        if flag.spelling not in text:
+            text += f" [{flag.spelling}]"
+    return text

@@ -19,6 +19,7 @@ from rich.text import Text
 
 from runbridge import OPERATIONS, BulkError, ProviderInfo, Run, RunStatus, Support
 
+from .parser import in_flags
 from .records import dumps, iso, plugin_to_dict, provider_to_dict, run_to_dict
 
 if TYPE_CHECKING:
@@ -32,6 +33,9 @@ STATUS_STYLE = {
     RunStatus.CANCELLED: "yellow",
     RunStatus.UNKNOWN: "magenta",
 }
+
+_COMMAND_OF = {"create_many": "bulk"}
+"""The command of an operation whose name differs, for its notes to name its options."""
 
 _WIDE = 1000
 """Width of tables written to a file or pipe, where wrapping helps nobody."""
@@ -184,7 +188,10 @@ class Output:
                 else Text(dash, style="dim")
                 for op in OPERATIONS
             ]  # fmt: skip
-            notes.extend(f"* {info.name} {op}: {text}" for op, text in caveats.items())
+            notes.extend(
+                f"* {info.name} {op}: {in_flags(text, _COMMAND_OF.get(op, op))}"
+                for op, text in caveats.items()
+            )
             table.add_row(
                 Text(info.name, style="bold"),
                 Text(info.plugin),

@@ -13,6 +13,10 @@ services do.
 
 from __future__ import annotations
 
+import importlib
+import warnings
+from typing import Any
+
 from ._auth import Auth, BearerAuth, HeaderAuth
 from ._clock import Clock, ManualClock, PollingClock, RealClock, iso
 from ._deliveries import (
@@ -66,3 +70,17 @@ __all__ = [
     "json_response",
     "read_json",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # 0.1 served load_emulator from here; it lives in runbridge.testing since 0.2. The
+    # import is made on use: the emulation layer never imports the testing one.
+    if name == "load_emulator":
+        warnings.warn(
+            "runbridge.emulation.load_emulator is deprecated and stops working in "
+            "runbridge 0.3; use runbridge.testing.load_emulator",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return importlib.import_module("runbridge.testing").load_emulator
+    raise AttributeError(f"module 'runbridge.emulation' has no attribute {name!r}")

@@ -87,6 +87,19 @@ class Plan:
         return self.outcome in _STAYS
 
 
+def _extra(value: object) -> Mapping[str, Meaning]:
+    """``extra`` as a mapping; 0.1's empty tuple is still read as "none"."""
+    if isinstance(value, Mapping):
+        return value
+    if isinstance(value, tuple | list) and not value:
+        return {}
+    raise TypeError(
+        "NativeStatuses(extra=...) maps each documented status to its meaning since 0.2, "
+        "e.g. extra={'partial_succeeded': 'succeeded'}: see 'Upgrading a plugin' in "
+        "docs/adapter-authoring.md"
+    )
+
+
 @attrs.frozen(kw_only=True)
 class NativeStatuses:
     """A provider's documented run statuses, and how the emulated lifecycle uses them.
@@ -105,7 +118,7 @@ class NativeStatuses:
     succeeded: str
     failed: Mapping[FailureKind, str] = attrs.field(hash=False)
     cancelled: str
-    extra: Mapping[str, Meaning] = attrs.field(factory=dict, hash=False)
+    extra: Mapping[str, Meaning] = attrs.field(factory=dict, hash=False, converter=_extra)
     holds: Mapping[str, HoldKind] = attrs.field(factory=dict, hash=False)
 
     def __attrs_post_init__(self) -> None:

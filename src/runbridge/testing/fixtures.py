@@ -4,14 +4,16 @@ Name the provider under test with the ``runbridge_provider`` fixture (override o
 parametrize it), or mark a test ``@pytest.mark.runbridge_providers`` to run it
 against every installed provider with an emulator; then ask for
 ``runbridge_client`` (or ``runbridge_sync_client``, for code using the
-synchronous API) and ``runbridge_emulator``.
+synchronous API) and ``runbridge_emulator``; ``runbridge_events`` has the emulator
+deliver its run events to a receiver, with a client of its own.
 
 The fixture's emulator runs on a ``PollingClock``: every request moves emulator
 time forward, so runs finish as the application polls them, with no sleeping.
 ``@pytest.mark.runbridge_clock("manual")`` gives a ``ManualClock`` instead (time
 moves only with ``runbridge_emulator.advance``); ``runbridge_clock("real",
 speed=...)`` a sped-up wall clock; ``runbridge_clock("polling", step=...)`` another
-step (default 60 emulated seconds per request).
+step (default 60 emulated seconds per request). (In runbridge 0.1 the fixture's
+emulator ran on a ``ManualClock``.)
 """
 
 from __future__ import annotations
@@ -22,9 +24,17 @@ import pytest
 import pytest_asyncio
 
 from .._client import RunClient
+from .._registry import default_registry
 from .._sync import SyncRunClient
 from ..emulation import Clock, Emulator, ManualClock, PollingClock, RealClock
-from . import emulated_client, emulated_providers, emulated_sync_client, load_emulator
+from . import (
+    EmulatedEvents,
+    emulated_client,
+    emulated_events,
+    emulated_providers,
+    emulated_sync_client,
+    load_emulator,
+)
 
 CLOCK_MARKER = "runbridge_clock"
 PROVIDERS_MARKER = "runbridge_providers"
@@ -103,3 +113,16 @@ def runbridge_sync_client(
     thread of its own; for plain ``def`` tests of code that uses ``connect_sync``."""
     with emulated_sync_client(runbridge_provider, emulator=runbridge_emulator) as (client, _):
         yield client
+
+
+@pytest_asyncio.fixture
+async def runbridge_events(
+    runbridge_provider: str, runbridge_emulator: Emulator
+) -> AsyncIterator[EmulatedEvents]:
+    """``runbridge_emulator`` delivering its run events to a receiver on 127.0.0.1, with a
+    client whose waits finish on them (``.client``, ``.receiver``, ``.create_options``,
+    ``await .next_event()``); skipped for a provider that pushes no run events."""
+    if not default_registry.adapter(runbridge_provider).capabilities.events:
+        pytest.skip(f"{runbridge_provider} pushes no run events")
+    async with emulated_events(runbridge_provider, emulator=runbridge_emulator) as events:
+        yield events

@@ -9,7 +9,7 @@ import pytest
 
 from ... import RunClient, RunStatus
 from ...emulation import Emulator
-from ._base import SETTLE, ConformanceBase
+from ._base import SETTLE, UPGRADING, ConformanceBase
 
 
 class AppTestingConformance(ConformanceBase):
@@ -22,7 +22,7 @@ class AppTestingConformance(ConformanceBase):
         run = await client.create(target, inputs={"n": 1})
         assert [c.id for c in emulator.created] == [run.id], (
             f"the {self.provider} emulator must note each run its API creates "
-            "(call record_created from the create handler)"
+            f"(call record_created from the create handler; new in runbridge 0.2, {UPGRADING})"
         )
         created = emulator.created[0]
         assert created.target == emulator.target_key(target)
@@ -41,7 +41,8 @@ class AppTestingConformance(ConformanceBase):
         got = {name: emulator.calls[name] for name in expected}
         assert got == expected, (
             f"the {self.provider} emulator named its calls {dict(emulator.calls)}; declare "
-            "its routes in `operations`, by (METHOD, route path)"
+            "its routes in `operations`, by (METHOD, route path) (new in runbridge 0.2; "
+            f"{UPGRADING})"
         )
 
     async def test_a_plan_for_the_target_is_followed(
@@ -51,7 +52,8 @@ class AppTestingConformance(ConformanceBase):
         done = await self.settle(client, emulator, await client.create(target))
         assert done.status is RunStatus.FAILED, (
             f"the {self.provider} emulator ignored a plan for target {target!r}: "
-            "pass the run's target (as target_key gives it) to take_plan"
+            "pass the run's target (as target_key gives it) to take_plan (new in runbridge "
+            f"0.2; {UPGRADING})"
         )
 
     async def test_a_run_planned_to_stay_running_stays(

@@ -14,6 +14,7 @@ import pytest
 import pytest_asyncio
 
 from ... import Run, RunClient, Support
+from ..._mapping import StatusMap
 from ..._registry import Registry
 from ..._retry import RetryPolicy
 from ...emulation import Emulator
@@ -21,6 +22,9 @@ from .. import emulated_client, load_emulator, testing_options
 
 SETTLE = 3600.0
 """Seconds of emulator time after which every planned run has finished."""
+
+UPGRADING = "see 'Upgrading a plugin' in runbridge's docs/adapter-authoring.md"
+"""Where a kit failure caused by a plugin written for an older runbridge points."""
 
 _LIMITED = "_runbridge_time_limited"
 
@@ -123,6 +127,20 @@ class ConformanceBase:
     def supports(self, client: RunClient, operation: str) -> bool:
         """Whether the operation works natively or emulated."""
         return client.capabilities.support(operation) is not Support.UNSUPPORTED
+
+    def declared_statuses(self, client: RunClient) -> StatusMap:
+        """The adapter's ``statuses``; a failure naming the declaration when it has none."""
+        adapter = type(client.adapter)
+        statuses = getattr(adapter, "statuses", None)
+        if not isinstance(statuses, StatusMap):
+            pytest.fail(
+                f"adapter {adapter.__name__} ({self.provider}) declares no `statuses`: since "
+                "runbridge 0.2 an adapter declares its StatusMap as a class attribute "
+                "(`statuses = STATUSES`), which the kit checks status by status and the "
+                f"core reads holds from; {UPGRADING}",
+                pytrace=False,
+            )
+        return statuses
 
     def need(self, client: RunClient, operation: str) -> None:
         """Skip unless ``operation`` is supported."""

@@ -104,7 +104,8 @@ class CreateConformance(ConformanceBase):
         assert stored is not None, (
             "capabilities say secrets are supported, but the emulator keeps none for the "
             "run (secrets_of returned None): the adapter must send RunRequest.secrets, and "
-            "the emulator must store them where the provider does"
+            "the emulator must store them where the provider does; a provider that cannot "
+            "keep them safely declares Capabilities.of(..., secrets=False) (True by default)"
         )
         assert stored.get("password") == SECRET, (
             f"the provider stored {sorted(stored)} for the run, not the secret 'password' "

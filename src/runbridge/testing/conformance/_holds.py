@@ -32,7 +32,7 @@ class HoldConformance(ConformanceBase):
     async def test_held_statuses_end_waits_at_once(
         self, client: RunClient, emulator: Emulator, target: str
     ) -> None:
-        statuses = client.adapter.statuses
+        statuses = self.declared_statuses(client)
         if not statuses.holds:
             pytest.skip(f"{self.provider} declares no status in which a run is held")
         documented = set(emulator.statuses.documented)
@@ -55,7 +55,7 @@ class HoldConformance(ConformanceBase):
     async def test_on_hold_wait_keeps_waiting_until_the_run_ends(
         self, client: RunClient, emulator: Emulator, target: str
     ) -> None:
-        statuses = client.adapter.statuses
+        statuses = self.declared_statuses(client)
         if not statuses.holds:
             pytest.skip(f"{self.provider} declares no status in which a run is held")
         native = next(iter(statuses.holds))

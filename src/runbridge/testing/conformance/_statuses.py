@@ -28,7 +28,7 @@ class StatusConformance(ConformanceBase):
     async def test_every_declared_status_reads_as_declared(
         self, client: RunClient, emulator: Emulator, target: str
     ) -> None:
-        statuses = client.adapter.statuses
+        statuses = self.declared_statuses(client)
         documented = set(emulator.statuses.documented)
         emulator.plan_next(queued=10_000)
         run = await client.create(target)
@@ -61,7 +61,7 @@ class StatusConformance(ConformanceBase):
     async def test_documented_statuses_are_declared_as_documented(
         self, client: RunClient, emulator: Emulator
     ) -> None:
-        statuses = client.adapter.statuses
+        statuses = self.declared_statuses(client)
         documented = emulator.statuses
         meanings = _documented_meanings(documented)
         wrong: list[str] = []
