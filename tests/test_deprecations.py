@@ -356,3 +356,11 @@ def test_native_statuses_take_0_1_s_empty_extra_and_name_the_new_form() -> None:
     assert NativeStatuses(**fields, extra=()).extra == {}
     with pytest.raises(TypeError, match="Upgrading a plugin"):
         NativeStatuses(**fields, extra=("paused",))
+
+
+def test_the_emulations_delivery_attempt_keeps_its_old_name_with_a_warning() -> None:
+    import runbridge.emulation
+
+    with pytest.warns(DeprecationWarning, match=r"runbridge\.emulation\.DeliveryAttempt"):
+        old = runbridge.emulation.Attempt  # type: ignore[attr-defined]
+    assert old is runbridge.emulation.DeliveryAttempt

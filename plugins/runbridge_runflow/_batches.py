@@ -9,7 +9,7 @@ left to the core's single creates, and so is a chunk Runflow refuses as invalid
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import parse_qsl
 
 import attrs
@@ -17,15 +17,51 @@ import msgspec
 
 import runbridge
 from runbridge import BulkError, Run, RunbridgeError, RunRequest
-from runbridge.adapter import Call, Chunk, ChunkResult
+from runbridge.adapter import Call, Chunk, ChunkResult, IdFormat
 
 from ._listing import next_cursor
 from ._requests import create_body
 from ._target import Target, parse_target
 from ._wire import WireBatch, WireBatchItem, WireItems, count_of, decoded, link_of
 
-if TYPE_CHECKING:
-    from ._adapter import RunflowAdapter
+
+class Batching(Protocol):
+    """What a batch needs of the adapter (which imports this module)."""
+
+    @property
+    def name(self) -> str:
+        """The provider's name."""
+        ...
+
+    @property
+    def id_format(self) -> IdFormat:
+        """The shape of its run ids."""
+        ...
+
+    def target(self, call: Call, text: str) -> Target:
+        """The parsed target, or ``InvalidRequest``."""
+        ...
+
+    def canonical_target(self, target: str) -> str:
+        """The canonical spelling of a target."""
+        ...
+
+    def route(self, call: Call, target: Target) -> tuple[str, ...]:
+        """The path segments that start runs of ``target``."""
+        ...
+
+    def created(self, run: Run, target: Target) -> Run:
+        """``run``, created on ``target``."""
+        ...
+
+    def to_run(self, call: Call, payload: Any, raw: Mapping[str, Any] | None = None) -> Run:
+        """The canonical run of one run payload."""
+        ...
+
+    async def get(self, call: Call, run_id: str) -> Run:
+        """Read one run."""
+        ...
+
 
 MAX_BATCH = 100
 """Items per ``POST .../batches`` request; longer groups are split. Runflow documents
@@ -43,7 +79,7 @@ class Batch:
 
 
 def bulk_item(
-    adapter: RunflowAdapter, call: Call, request: RunRequest
+    adapter: Batching, call: Call, request: RunRequest
 ) -> tuple[Batch, dict[str, Any]] | None:
     """The batch ``request`` goes into and its item there; ``None`` when it cannot go."""
     given = adapter.target(call, request.target)
@@ -56,7 +92,7 @@ def bulk_item(
     return Batch(target, callback_url), body
 
 
-async def send_chunk(adapter: RunflowAdapter, call: Call, chunk: Chunk) -> ChunkResult:
+async def send_chunk(adapter: Batching, call: Call, chunk: Chunk) -> ChunkResult:
     """Create ``chunk`` as one batch and read its runs back, by the caller's index."""
     batch = cast(Batch, chunk.group)
     segments = adapter.route(call, batch.target)
@@ -117,7 +153,7 @@ def _positions(items: list[WireBatchItem], call: Call) -> dict[int, WireBatchIte
 
 
 async def _collect(
-    adapter: RunflowAdapter, call: Call, batch_id: str, target: Target, chunk: Chunk
+    adapter: Batching, call: Call, batch_id: str, target: Target, chunk: Chunk
 ) -> ChunkResult:
     runs: dict[int, Run] = {}
     errors: dict[int, BulkError] = {}
@@ -138,7 +174,7 @@ async def _collect(
 
 
 async def _run_of(
-    adapter: RunflowAdapter,
+    adapter: Batching,
     call: Call,
     target: Target,
     batch_id: str,

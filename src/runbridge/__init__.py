@@ -21,8 +21,6 @@ from ._errors import (
     AuthError,
     ConfigError,
     Conflict,
-    CreateUnconfirmed,
-    IllegalTransition,
     InvalidRequest,
     JournalError,
     NotFound,
@@ -31,11 +29,8 @@ from ._errors import (
     RateLimited,
     ResponseError,
     RunbridgeError,
-    RunHeld,
     TLSError,
-    UnknownStatus,
     UnsupportedOperation,
-    WaitTimeout,
 )
 from ._events import EventRejected, RunEvent
 from ._fanout import Fanout, FanoutError, Outcome, fanout
@@ -64,6 +59,7 @@ from ._patience import OnHold
 from ._receiver import EventReceiver
 from ._registry import PluginInfo, ProviderInfo, plugins, providers
 from ._retry import RetryPolicy
+from ._run_errors import CreateUnconfirmed, IllegalTransition, RunHeld, UnknownStatus, WaitTimeout
 from ._sync import SyncRunClient, SyncRunIterator, connect_sync
 from ._sync_fanout import SyncFanout, fanout_sync
 from ._waiting import RunChange

@@ -22,9 +22,10 @@ import attrs
 from ._bulk import BulkPlan, Chunk, ChunkResult, send_chunks
 from ._capabilities import Support
 from ._create import ChunkSettle, Creator, ambiguous, new_token
-from ._errors import CreateUnconfirmed, InvalidRequest, RunbridgeError, UnsupportedOperation
+from ._errors import InvalidRequest, RunbridgeError, UnsupportedOperation
 from ._journal import JournalEntry, fingerprint
 from ._model import BulkError, BulkResult, Run, RunRequest
+from ._run_errors import CreateUnconfirmed
 from ._settling import Sends
 
 

@@ -48,11 +48,10 @@ from ._patience import UNKNOWN_GRACE, OnHold, Patience
 from ._pending import Unconfirmed
 from ._resolve import resolve
 from ._retry import Deadline
-from ._waiting import Poller, RunChange
+from ._waiting import Poller, RunChange, Wakes
 
 if TYPE_CHECKING:
     from ._config import Profile
-    from ._receiver import EventReceiver
 
 log = logging.getLogger("runbridge")
 
@@ -94,7 +93,7 @@ class RunClient:
         self.profile = profile
         """The profile this client was made from, if any."""
         self._webhook_secrets = tuple(webhook_secrets)
-        self._receiver: EventReceiver | None = None
+        self._receiver: Wakes | None = None
         """The receiver whose events finish this client's waits (set by ``EventReceiver``)."""
         self.max_event_bytes = max_event_bytes
         """The largest event delivery (body bytes) ``parse_event`` reads."""

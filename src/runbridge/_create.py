@@ -28,7 +28,6 @@ from typing import Any
 from ._adapter import Adapter
 from ._call import UNPROCESSED, Channel
 from ._errors import (
-    CreateUnconfirmed,
     InvalidRequest,
     JournalError,
     ProviderUnavailable,
@@ -39,6 +38,7 @@ from ._errors import (
 from ._journal import Claim, Journal, JournalEntry, fingerprint
 from ._model import Run, RunRef, RunRequest
 from ._retry import Deadline, retrying
+from ._run_errors import CreateUnconfirmed
 from ._settling import Sends, Settler, Verdict
 
 log = logging.getLogger("runbridge.create")

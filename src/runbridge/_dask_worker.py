@@ -21,9 +21,10 @@ from distributed import WorkerPlugin, get_worker
 from ._client import RunClient
 from ._config import Profile
 from ._connect import connect
-from ._errors import RunbridgeError, WaitTimeout
+from ._errors import RunbridgeError
 from ._http import ClientOptions
 from ._model import BulkError, BulkResult, Run, RunRequest
+from ._run_errors import WaitTimeout
 
 if TYPE_CHECKING:
     from distributed import Worker

@@ -15,9 +15,10 @@ import attrs
 from ._client import RunClient
 from ._config import Config, load_config
 from ._connect import connect
-from ._errors import ConfigError, RunbridgeError, RunHeld, UnknownStatus
+from ._errors import ConfigError, RunbridgeError
 from ._model import File, Run, RunRequest, RunStatus
 from ._patience import OnHold
+from ._run_errors import RunHeld, UnknownStatus
 from ._waiting import RunChange
 
 T = TypeVar("T")

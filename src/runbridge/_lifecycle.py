@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-from ._errors import IllegalTransition
 from ._model import TERMINAL, RunStatus
+from ._run_errors import IllegalTransition
 
 Move = Literal["update", "cancel", "retry", "pause", "resume"]
 

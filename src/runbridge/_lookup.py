@@ -12,9 +12,10 @@ from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from ._errors import CreateUnconfirmed, NotFound
+from ._errors import NotFound
 from ._model import Page, Run, RunFilter, RunRef, RunRequest
 from ._pagination import ListingGuard
+from ._run_errors import CreateUnconfirmed
 
 if TYPE_CHECKING:
     from ._adapter import Adapter

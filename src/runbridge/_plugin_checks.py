@@ -4,7 +4,9 @@ and every adapter it registers declares and implements what it must."""
 from __future__ import annotations
 
 import warnings
+from collections.abc import Mapping
 
+import attrs
 import pluggy
 
 from . import _hookspecs
@@ -12,6 +14,21 @@ from ._adapter import Adapter
 from ._capabilities import OPERATIONS, Capabilities, IdFormat, Support
 from ._errors import PluginError
 from ._model import _PROVIDER_NAME
+
+RESERVED: Mapping[str, frozenset[str]] = {
+    "connect": frozenset(
+        {"provider", "profile", "config", "token", "base_url", "options", "registry", "environ"}
+        | {"journal", "webhook_secrets", "max_event_bytes", "observers", "trace_configs"}
+    ),
+    "create": frozenset({"request", "inputs", "name", "files", "secrets"}),
+    "retry": frozenset({"run"}),
+}
+"""runbridge's own keywords of ``connect``, ``create`` and ``retry``: provider settings
+share ``connect``'s keyword space (``connect(**settings)``), create and retry options
+that of their operation (``create(**options)``; an emulated retry takes create options),
+so no setting or option may take one of these names (``tests/test_plugin_names.py``
+keeps this in step with the signatures). Update options travel in
+``RunUpdate.options``, apart from its fields."""
 
 _METHODS = {"list": ("list_page",), "create_many": ("bulk_item", "send_chunk")}
 """The ``Adapter`` methods a native operation needs overridden (by default, its own name)."""
@@ -120,6 +137,7 @@ def validate(adapter: object, plugin: str) -> type[Adapter]:
                 provider=adapter.name,
                 operation=operation,
             )
+    _check_names(adapter, plugin)
     if any("find_tagged" in vars(c) for c in adapter.__mro__) and (
         adapter.search_tagged is Adapter.search_tagged
     ):
@@ -132,3 +150,26 @@ def validate(adapter: object, plugin: str) -> type[Adapter]:
             stacklevel=2,
         )
     return adapter
+
+
+def _check_names(adapter: type[Adapter], plugin: str) -> None:
+    """No provider setting or option may take a name runbridge's own keywords use."""
+    settings = adapter.settings_type
+    declared: list[tuple[str, str, frozenset[str]]] = []
+    if attrs.has(settings):
+        fields = [f.name for f in attrs.fields(settings)]
+        declared += [("setting", name, RESERVED["connect"]) for name in fields]
+    for operation, options, reserved in (
+        ("create", adapter.create_options, RESERVED["create"] | RESERVED["retry"]),
+        ("retry", adapter.retry_options, RESERVED["retry"]),
+    ):
+        declared += [(f"{operation} option", name, reserved) for name in options.fields]
+    for kind, name, reserved in declared:
+        if name in reserved:
+            raise PluginError(
+                f"plugin {plugin!r}: adapter {adapter.__name__} declares a {kind} named "
+                f"{name!r}, which is one of runbridge's own keywords there; rename it "
+                "(see 'Settings' in docs/adapter-authoring.md)",
+                plugin=plugin,
+                provider=adapter.name,
+            )

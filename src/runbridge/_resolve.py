@@ -15,10 +15,11 @@ from datetime import UTC, datetime
 
 from ._batch import resolve_chunk
 from ._create import ChunkSettle, Creator, at
-from ._errors import CreateUnconfirmed, InvalidRequest, UnsupportedOperation
+from ._errors import InvalidRequest, UnsupportedOperation
 from ._journal import JournalEntry, fingerprint
 from ._model import Run, RunRef, RunRequest
 from ._retry import Deadline
+from ._run_errors import CreateUnconfirmed
 from ._settling import Sends
 
 

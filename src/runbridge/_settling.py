@@ -23,11 +23,12 @@ import attrs
 
 from ._adapter import Adapter
 from ._call import Channel
-from ._errors import CreateUnconfirmed, RunbridgeError
+from ._errors import RunbridgeError
 from ._lookup import Undecided, find_created
 from ._model import Run, RunRef, RunRequest
 from ._provider_clock import DATE_RESOLUTION, STANDSTILL
 from ._retry import Deadline
+from ._run_errors import CreateUnconfirmed
 
 log = logging.getLogger("runbridge.create")
 

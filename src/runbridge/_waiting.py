@@ -11,19 +11,27 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
 
 import attrs
 
-from ._errors import (
-    ProviderUnavailable,
-    RateLimited,
-    ResponseError,
-    RunHeld,
-    UnknownStatus,
-    WaitTimeout,
-)
+from ._errors import ProviderUnavailable, RateLimited, ResponseError
 from ._model import Run, RunRef, RunStatus
 from ._patience import Patience
+from ._run_errors import RunHeld, UnknownStatus, WaitTimeout
+
+
+class Wakes(Protocol):
+    """What wakes a wait early: the receiver that serves a client's run events."""
+
+    def watch(self, ref: RunRef) -> asyncio.Event:
+        """A flag set whenever a delivery about ``ref`` is accepted."""
+        ...
+
+    def unwatch(self, ref: RunRef, flag: asyncio.Event) -> None:
+        """Stop setting ``flag``."""
+        ...
+
 
 Read = Callable[[float], Awaitable[Run]]
 """Reads the run once, under a deadline of that many seconds."""

@@ -20,8 +20,8 @@ from typing import Any
 from ._auth import Auth, BearerAuth, HeaderAuth
 from ._clock import Clock, ManualClock, PollingClock, RealClock, iso
 from ._deliveries import (
-    Attempt,
     Delivery,
+    DeliveryAttempt,
     DeliveryFaultKind,
     DeliveryFaults,
     EventRoute,
@@ -38,12 +38,12 @@ from ._server import CREDENTIAL, Emulator, json_response, read_json
 __all__ = [
     "CREDENTIAL",
     "MASK",
-    "Attempt",
     "Auth",
     "BearerAuth",
     "Clock",
     "CreatedRun",
     "Delivery",
+    "DeliveryAttempt",
     "DeliveryFaultKind",
     "DeliveryFaults",
     "Emulator",
@@ -75,6 +75,14 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     # 0.1 served load_emulator from here; it lives in runbridge.testing since 0.2. The
     # import is made on use: the emulation layer never imports the testing one.
+    if name == "Attempt":  # renamed in 0.2: runbridge.Attempt is an HTTP attempt
+        warnings.warn(
+            "runbridge.emulation.Attempt is deprecated and stops working in runbridge 0.3; "
+            "use runbridge.emulation.DeliveryAttempt",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return DeliveryAttempt
     if name == "load_emulator":
         warnings.warn(
             "runbridge.emulation.load_emulator is deprecated and stops working in "

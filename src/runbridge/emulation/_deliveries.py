@@ -91,7 +91,7 @@ class EventRoute:
 
 
 @attrs.frozen(kw_only=True)
-class Attempt:
+class DeliveryAttempt:
     """One POST of a delivery: when, and what came back."""
 
     at: float
@@ -119,7 +119,7 @@ class Delivery:
     faults: frozenset[DeliveryFaultKind] = frozenset()
     state: DeliveryState = "pending"
     held: bool = False
-    attempts: list[Attempt] = attrs.field(factory=list)
+    attempts: list[DeliveryAttempt] = attrs.field(factory=list)
 
     @property
     def tries(self) -> int:
@@ -303,7 +303,9 @@ class DeliveryLoop:
             status, error = await self._post(delivery.url, delivery.body, headers)
             ok = ok or (status is not None and 200 <= status < 300)
             delivery.attempts.append(
-                Attempt(at=now, status=status, error=error, forged=forged, duplicate=copy > 0)
+                DeliveryAttempt(
+                    at=now, status=status, error=error, forged=forged, duplicate=copy > 0
+                )
             )
         if ok:
             delivery.state = "delivered"
