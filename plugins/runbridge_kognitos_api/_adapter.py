@@ -33,7 +33,7 @@ from runbridge.adapter import (
 )
 
 from ._cursor import ListCursor
-from ._digest import digest, digest_of_wire, is_digest
+from ._digest import NO_INPUTS, digest, digest_of_wire, is_digest
 from ._names import AUTOMATION_PATH, RUN_NAME, RUN_PATH, Automation, RunName, is_id, parse_target
 from ._rpc import ERRORS, parse_status
 from ._states import STATUSES, State
@@ -166,7 +166,7 @@ class KognitosApiAdapter(Adapter):
         if not is_digest(request.name) or run.target != self.canonical_target(request.target):
             return False
         raw = run.raw.get("user_inputs")
-        if raw is None and request.name != digest({}):
+        if raw is None and request.name != NO_INPUTS:
             return None
         return digest_of_wire(raw) == request.name
 

@@ -42,3 +42,7 @@ def digest_of_wire(user_inputs: object) -> str | None:
 def is_digest(name: object) -> bool:
     """Whether ``name`` is a digest ``tag`` made."""
     return isinstance(name, str) and name.startswith(PREFIX)
+
+
+NO_INPUTS = digest({})
+"""The digest of a create that sent no inputs (a run without ``user_inputs`` matches it)."""
