@@ -134,7 +134,7 @@ async def test_rate_limits_carry_retry_after_in_both_forms(memo: MemoEmulator) -
 
 
 def test_retry_after_parsing_edge_cases() -> None:
-    from runbridge._retry import parse_retry_after  # unit of the one retry loop
+    from runbridge._wire._retry import parse_retry_after  # unit of the one retry loop
 
     assert parse_retry_after(None) is None
     assert parse_retry_after("garbage") is None

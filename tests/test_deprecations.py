@@ -51,8 +51,8 @@ MOVED = sorted(set(OLD_ALL) - set(runbridge.__all__))
 
 RETIRED = {
     # name: (the private module it still comes from, what the warning points to instead)
-    "TERMINAL": ("runbridge._model", "RunStatus.is_terminal"),
-    "Redactor": ("runbridge._redact", "Redactor is private"),
+    "TERMINAL": ("runbridge._model._run", "RunStatus.is_terminal"),
+    "Redactor": ("runbridge._wire._redact", "Redactor is private"),
 }
 """0.1 names with no public home in 0.2; every other moved name is in runbridge.adapter."""
 

@@ -17,7 +17,7 @@ import orjson
 import pytest
 from aiohttp import web
 
-import runbridge._pagination
+import runbridge._wire._pagination
 from runbridge import ResponseError, RunClient
 from runbridge.emulation import json_response
 from runbridge.testing import emulated_client
@@ -115,7 +115,7 @@ async def test_a_cycle_longer_than_the_guards_memory_still_ends(
 ) -> None:
     # The record of cursors is bounded (to 4 here): a cycle that starts after it is full
     # is caught by a checkpoint instead.
-    monkeypatch.setattr(runbridge._pagination, "REMEMBERED_PAGES", 4)
+    monkeypatch.setattr(runbridge._wire._pagination, "REMEMBERED_PAGES", 4)
 
     def script(n: int) -> tuple[slice, str | None]:
         return slice(n % 20, n % 20 + 1), f"head-{n}" if n < 10 else f"t{(n - 10) % 25}"
@@ -144,7 +144,7 @@ async def test_an_endless_offset_listing_ends() -> None:
             await client.list(page_size=3).collect()
         _refused(caught, "cyberdesk", "brought no new runs")
         pages = len(sent(emulator, "GET", "/v1/runs")) - before
-    assert pages == runbridge._pagination.STALLED_PAGES + 2
+    assert pages == runbridge._wire._pagination.STALLED_PAGES + 2
 
 
 async def test_a_listing_that_outgrows_the_reported_total_ends() -> None:
@@ -184,7 +184,7 @@ async def test_empty_pages_that_name_a_next_page_end_the_listing(provider: str) 
             await client.list(target=target).collect()
         _refused(caught, provider, "brought no new runs")
         listed = len([r for r in emulator.log if r.method == "GET"])
-    assert listed == runbridge._pagination.STALLED_PAGES + 1
+    assert listed == runbridge._wire._pagination.STALLED_PAGES + 1
 
 
 @pytest.mark.parametrize("provider", sorted(EMPTY_PAGE))
@@ -193,7 +193,7 @@ async def test_a_few_empty_pages_are_allowed(provider: str) -> None:
     async with emulated_client(provider) as (client, emulator):
         run = await client.create(emulator.default_target)
         target = emulator.default_target if provider == "kognitos" else None
-        for n in range(runbridge._pagination.STALLED_PAGES):
+        for n in range(runbridge._wire._pagination.STALLED_PAGES):
             emulator.inject(200, body=EMPTY_PAGE[provider](n))
         last = {"items": [dict(run.raw)], "continuation_token": None, "next": None}
         emulator.inject(200, body=last)

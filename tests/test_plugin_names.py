@@ -16,7 +16,7 @@ import pytest
 
 import runbridge
 from runbridge import PluginError, RunClient
-from runbridge._plugin_checks import RESERVED
+from runbridge._plugins._checks import RESERVED
 from runbridge.adapter import Option, Options, Registry, hookimpl
 from runbridge_kognitos import KognitosAdapter
 

@@ -143,7 +143,7 @@ max_in_flight = 20
 """
     )
     profile = runbridge.load_config(tmp_path / "runbridge.toml").profile("k")
-    from runbridge._config import client_options
+    from runbridge._client._config import client_options
 
     options = client_options(profile)
     assert (options.rate, options.max_in_flight) == ("50/s", 20)

@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._capabilities import OPERATIONS, Capabilities, Pagination, Support
-from ._client import RunClient
-from ._config import Config, Profile, load_config, parse_config
-from ._connect import connect
-from ._errors import (
+from ._client._config import Config, Profile, load_config, parse_config
+from ._client._connect import connect
+from ._client._fanout import Fanout, FanoutError, Outcome, fanout
+from ._client._receiver import EventReceiver
+from ._client._run_client import RunClient
+from ._client._waiting import RunChange
+from ._journal import JournalEntry
+from ._model._capabilities import OPERATIONS, Capabilities, Pagination, Support
+from ._model._errors import (
     AuthError,
     ConfigError,
     Conflict,
@@ -32,12 +36,9 @@ from ._errors import (
     TLSError,
     UnsupportedOperation,
 )
-from ._events import EventRejected, RunEvent
-from ._fanout import Fanout, FanoutError, Outcome, fanout
-from ._http import ClientOptions
-from ._journal import JournalEntry
-from ._logging import LogObserver
-from ._model import (
+from ._model._events import EventRejected, RunEvent
+from ._model._lifecycle import OnHold
+from ._model._run import (
     BulkError,
     BulkResult,
     Failure,
@@ -53,16 +54,21 @@ from ._model import (
     RunStatus,
     RunUpdate,
 )
-from ._observe import Attempt, Observer, Operation
-from ._pagination import RunIterator
-from ._patience import OnHold
-from ._receiver import EventReceiver
-from ._registry import PluginInfo, ProviderInfo, plugins, providers
-from ._retry import RetryPolicy
-from ._run_errors import CreateUnconfirmed, IllegalTransition, RunHeld, UnknownStatus, WaitTimeout
-from ._sync import SyncRunClient, SyncRunIterator, connect_sync
-from ._sync_fanout import SyncFanout, fanout_sync
-from ._waiting import RunChange
+from ._model._run_errors import (
+    CreateUnconfirmed,
+    IllegalTransition,
+    RunHeld,
+    UnknownStatus,
+    WaitTimeout,
+)
+from ._plugins._registry import PluginInfo, ProviderInfo, plugins, providers
+from ._sync._client import SyncRunClient, SyncRunIterator, connect_sync
+from ._sync._fanout import SyncFanout, fanout_sync
+from ._wire._http import ClientOptions
+from ._wire._logging import LogObserver
+from ._wire._observe import Attempt, Observer, Operation
+from ._wire._pagination import RunIterator
+from ._wire._retry import RetryPolicy
 
 __all__ = [
     "OPERATIONS",
@@ -182,9 +188,9 @@ _MOVED: dict[str, tuple[str, str]] = {
             "structure",
         )
     },
-    "TERMINAL": ("runbridge._model", "use RunStatus.is_terminal (status.is_terminal)"),
+    "TERMINAL": ("runbridge._model._run", "use RunStatus.is_terminal (status.is_terminal)"),
     "Redactor": (
-        "runbridge._redact",
+        "runbridge._wire._redact",
         "Redactor is private now: the core redacts bodies, errors and logs itself",
     ),
 }

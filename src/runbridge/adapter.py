@@ -9,10 +9,8 @@ lost-create lookup. ``runbridge.emulation`` builds the provider's emulator and
 
 from __future__ import annotations
 
-from ._adapter import Adapter, NoSettings, secret_setting
-from ._bulk import BulkPlan, Chunk, ChunkResult
-from ._call import Call
-from ._capabilities import (
+from ._creates._lookup import LOOKUP_SKEW
+from ._model._capabilities import (
     FILTERS,
     OPERATIONS,
     RUN_FIELDS,
@@ -22,8 +20,7 @@ from ._capabilities import (
     Pagination,
     Support,
 )
-from ._convert import format_timestamp, make_converter, parse_decimal, parse_timestamp, structure
-from ._events import (
+from ._model._events import (
     EventRejected,
     RunEvent,
     VerifiedId,
@@ -32,16 +29,25 @@ from ._events import (
     verify_hmac_hex,
     verify_standard_webhook,
 )
-from ._hookspecs import hookimpl
-from ._http import Response
-from ._lifecycle import TRANSITIONS, can_transition, check_transition
-from ._lookup import LOOKUP_SKEW
-from ._mapping import ErrorInfo, ErrorMap, StatusMap
-from ._model import RunFilter
-from ._options import Option, Options
-from ._pages import PageNumbers, PageRequest
-from ._registry import ENTRY_POINT_GROUP, Registry, default_registry, register_plugin
-from ._throttle import RateHeaders
+from ._model._lifecycle import TRANSITIONS, can_transition, check_transition
+from ._model._mapping import ErrorInfo, ErrorMap, StatusMap
+from ._model._options import Option, Options
+from ._model._run import RunFilter
+from ._plugins._adapter import Adapter, NoSettings, secret_setting
+from ._plugins._hookspecs import hookimpl
+from ._plugins._registry import ENTRY_POINT_GROUP, Registry, default_registry, register_plugin
+from ._wire._bulk import BulkPlan, Chunk, ChunkResult
+from ._wire._call import Call
+from ._wire._convert import (
+    format_timestamp,
+    make_converter,
+    parse_decimal,
+    parse_timestamp,
+    structure,
+)
+from ._wire._http import Response
+from ._wire._pages import PageNumbers, PageRequest
+from ._wire._throttle import RateHeaders
 
 __all__ = [
     "ENTRY_POINT_GROUP",

@@ -22,8 +22,8 @@ from typing import Any
 from opentelemetry import context, metrics, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from ._model import Run
-from ._observe import Attempt, Operation
+from ._model._run import Run
+from ._wire._observe import Attempt, Operation
 
 __all__ = ["OpenTelemetryObserver"]
 

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import attrs
 import orjson
 
-from .._model import RunRequest
+from .._model._run import RunRequest
 
 State = Literal["pending", "done", "abandoned"]
 Outcome = Literal["new", "settled", "held", "taken"]

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from .._errors import ConfigError, JournalError
+from .._model._errors import ConfigError, JournalError
 from ._entry import Claim, JournalEntry, decide, new_holder
 from ._rows import COLUMNS, entry_of, refill, row_of
 

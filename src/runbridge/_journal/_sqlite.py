@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .._errors import JournalError
+from .._model._errors import JournalError
 from ._entry import Claim, JournalEntry, decide, new_holder
 from ._holders import HolderLocks
 from ._rows import COLUMNS, entry_of, refill, row_of

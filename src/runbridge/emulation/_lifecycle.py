@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 import attrs
 
-from .._model import FailureKind, HoldKind, RunStatus
+from .._model._run import FailureKind, HoldKind, RunStatus
 
 Phase = Literal["pending", "running", "finished"]
 Meaning = Literal["pending", "running", "succeeded", "failed", "cancelled"]

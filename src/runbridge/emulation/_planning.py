@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from .._model import FailureKind, RunStatus
+from .._model._run import FailureKind, RunStatus
 from ._lifecycle import Plan, Timeline, outcome_of
 from ._log import CreatedRun
 

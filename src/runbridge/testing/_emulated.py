@@ -7,11 +7,11 @@ import importlib
 from collections.abc import AsyncIterator
 from typing import Any
 
-from .._client import RunClient
-from .._connect import connect
-from .._http import ClientOptions
-from .._registry import Registry, default_registry
-from .._retry import RetryPolicy
+from .._client._connect import connect
+from .._client._run_client import RunClient
+from .._plugins._registry import Registry, default_registry
+from .._wire._http import ClientOptions
+from .._wire._retry import RetryPolicy
 from ..emulation import Emulator
 
 

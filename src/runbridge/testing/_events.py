@@ -10,12 +10,12 @@ from typing import Any
 import attrs
 from aiohttp import web
 
-from .._client import RunClient
-from .._errors import UnsupportedOperation
-from .._events import RunEvent
-from .._http import ClientOptions
-from .._receiver import EventReceiver
-from .._registry import Registry, default_registry
+from .._client._receiver import EventReceiver
+from .._client._run_client import RunClient
+from .._model._errors import UnsupportedOperation
+from .._model._events import RunEvent
+from .._plugins._registry import Registry, default_registry
+from .._wire._http import ClientOptions
 from ..emulation import Emulator
 from ._emulated import emulated_client, load_emulator
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import attrs
 
-from .._config import Profile
-from .._connect import connect
-from .._fanout import Fanout, fanout
-from .._http import ClientOptions
-from .._registry import Registry, default_registry
+from .._client._config import Profile
+from .._client._connect import connect
+from .._client._fanout import Fanout, fanout
+from .._plugins._registry import Registry, default_registry
+from .._wire._http import ClientOptions
 from ..emulation import Emulator
 from ._emulated import emulated_providers, load_emulator, testing_options
 

@@ -6,10 +6,10 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
-from .._http import ClientOptions
-from .._loop_thread import LoopThread
-from .._registry import Registry
-from .._sync import SyncRunClient, connect_sync
+from .._plugins._registry import Registry
+from .._sync._client import SyncRunClient, connect_sync
+from .._sync._loop_thread import LoopThread
+from .._wire._http import ClientOptions
 from ..emulation import Emulator
 from ._emulated import connect_arguments, load_emulator
 

@@ -23,9 +23,9 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 import pytest_asyncio
 
-from .._client import RunClient
-from .._registry import default_registry
-from .._sync import SyncRunClient
+from .._client._run_client import RunClient
+from .._plugins._registry import default_registry
+from .._sync._client import SyncRunClient
 from ..emulation import Clock, Emulator, ManualClock, PollingClock, RealClock
 from . import (
     EmulatedEvents,

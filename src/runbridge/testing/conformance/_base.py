@@ -14,9 +14,9 @@ import pytest
 import pytest_asyncio
 
 from ... import Run, RunClient, Support
-from ..._mapping import StatusMap
-from ..._registry import Registry
-from ..._retry import RetryPolicy
+from ..._model._mapping import StatusMap
+from ..._plugins._registry import Registry
+from ..._wire._retry import RetryPolicy
 from ...emulation import Emulator
 from .. import emulated_client, load_emulator, testing_options
 
