@@ -62,8 +62,9 @@ from ._model._run_errors import (
     WaitTimeout,
 )
 from ._plugins._registry import PluginInfo, ProviderInfo, plugins, providers
-from ._sync._client import SyncRunClient, SyncRunIterator, connect_sync
+from ._sync._client import SyncRunClient, connect_sync
 from ._sync._fanout import SyncFanout, fanout_sync
+from ._sync._runner import SyncRunIterator
 from ._wire._http import ClientOptions
 from ._wire._logging import LogObserver
 from ._wire._observe import Attempt, Observer, Operation

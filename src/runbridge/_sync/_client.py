@@ -14,179 +14,28 @@ anything: the sessions, sockets and journal it holds are still the parent's.
 from __future__ import annotations
 
 import os
-import threading
-import weakref
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from .._client._config import Config
 from .._client._connect import connect
 from .._client._run_client import RunClient
-from .._model._errors import ConfigError
 from .._model._events import DEFAULT_TOLERANCE, MAX_EVENT_BYTES, RunEvent
 from .._model._lifecycle import UNKNOWN_GRACE, OnHold
 from .._model._run import BulkResult, File, Page, Run, RunRef, RunRequest, RunStatus, RunUpdate
-from .._wire._pagination import RunIterator
-from ._loop_thread import LoopThread
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from .._client._config import Profile
     from .._client._waiting import RunChange
     from .._journal import Journal, JournalEntry
     from .._model._capabilities import Capabilities
     from .._plugins._registry import Registry
     from .._wire._http import ClientOptions
-
-T = TypeVar("T")
-
-
-class _Runner:
-    """A loop thread plus the async resource opened on it, closed together once."""
-
-    def __init__(
-        self,
-        name: str,
-        opener: Callable[[], Awaitable[Any]],
-        closer: Callable[[], Awaitable[Any]],
-        *,
-        kind: str = "client",
-        maker: str = "connect_sync",
-    ) -> None:
-        self.thread = LoopThread(name)
-        self._opener, self._closer = opener, closer
-        self._kind, self._maker = kind, maker
-        self._lock = threading.Lock()
-        self._opened = False
-        self.closed = False
-
-    def call(self, fn: Callable[..., Awaitable[T]], /, *args: Any, **kwargs: Any) -> T:
-        if self.thread.forked:
-            raise self._forked()
-        if not self._opened:
-            self._open()
-        return self.thread.call(fn, *args, **kwargs)
-
-    @property
-    def can_call(self) -> bool:
-        """Whether a call can be handed to the loop from here and now."""
-        return not self.closed and not self.thread.forked and not self.thread.in_loop_thread()
-
-    def _forked(self) -> ConfigError:
-        return ConfigError(
-            f"this synchronous runbridge {self._kind} was made in process "
-            f"{self.thread.pid} and cannot be used in process {os.getpid()}, a fork of it: "
-            "its event-loop thread did not survive the fork, and its HTTP connections and "
-            f"journal belong to the parent. Connect again in the child: call {self._maker}() "
-            "after the fork (in a worker's initializer, for a process pool)"
-        )
-
-    def _open(self) -> None:
-        with self._lock:
-            if self.closed:
-                raise RuntimeError(f"this synchronous runbridge {self._kind} is closed")
-            if not self._opened:
-                self.thread.call(self._opener)
-                self._opened = True
-
-    def close(self) -> None:
-        if self.thread.forked:
-            # The parent's connections and journal (its TLS sessions, its journal's claim
-            # lock) must not be closed from under it: let go of them, and of the lock,
-            # which another of the parent's threads may have held at the fork.
-            self.closed = True
-            self.thread.stop()
-            return
-        with self._lock:
-            if self.closed:
-                return
-            self.closed = True
-        if self.thread.in_loop_thread():
-            # Dropped on its own loop: close as the loop ends, since nothing can wait here.
-            self.thread.stop(self._closer)
-            return
-        try:
-            # Never opened: closing still releases what connect() made (an owned journal).
-            self.thread.call(self._closer)
-        finally:
-            self.thread.stop()
+from ._runner import Runner, SyncHandle, SyncRunIterator, drive
 
 
-def _finalize(runner: _Runner) -> None:
-    runner.close()
-
-
-class SyncRunIterator:
-    """Iterator over runs, fetching pages lazily on the client's loop; ``pages()`` for pages."""
-
-    def __init__(self, runner: _Runner, runs: RunIterator) -> None:
-        self._runner = runner
-        self._runs = runs
-
-    def __iter__(self) -> Iterator[Run]:
-        for page in self.pages():
-            yield from page.items
-
-    def pages(self) -> Iterator[Page]:
-        """Yield each page in turn; each page's ``next_cursor`` resumes after it."""
-        return _drive(self._runner, self._runs.pages())
-
-    def collect(self) -> list[Run]:
-        """Every run, in a list (mind the size of the listing)."""
-        return list(self)
-
-
-def _drive(runner: _Runner, stream: AsyncIterator[T]) -> Iterator[T]:
-    """Iterate an async iterator on the runner's loop, one hand-off per item."""
-    step = stream.__anext__
-    try:
-        while True:
-            try:
-                item: T = runner.call(step)
-            except StopAsyncIteration:
-                return
-            yield item
-    finally:
-        closer = getattr(stream, "aclose", None)
-        if closer is not None and runner.can_call:
-            runner.call(closer)
-
-
-class _SyncHandle:
-    """What every sync object shares: its runner, ``with``, ``close()`` and ``closed``;
-    a finaliser closes it if it is dropped or the interpreter exits first."""
-
-    _runner: _Runner
-
-    def _start(self, runner: _Runner) -> None:
-        self._runner = runner
-        self._finalizer = weakref.finalize(self, _finalize, runner)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close what it drives, stop the loop and join its thread; idempotent."""
-        self._finalizer()
-
-    @property
-    def closed(self) -> bool:
-        """Whether ``close()`` was called."""
-        return self._runner.closed
-
-
-class SyncRunClient(_SyncHandle):
+class SyncRunClient(SyncHandle):
     """Runs on one provider, without ``await``: the async ``RunClient`` driven on a
     private event-loop thread. Use it with ``with``, or call ``close()``.
 
@@ -195,7 +44,7 @@ class SyncRunClient(_SyncHandle):
 
     def __init__(self, client: RunClient) -> None:
         self._client = client
-        self._start(_Runner(f"runbridge-sync-{client.provider}", client.__aenter__, client.aclose))
+        self._start(Runner(f"runbridge-sync-{client.provider}", client.__aenter__, client.aclose))
 
     def __repr__(self) -> str:
         named = f" profile={self.profile.name!r}" if self.profile else ""
@@ -322,7 +171,7 @@ class SyncRunClient(_SyncHandle):
             on_hold=on_hold,
             unknown_grace=unknown_grace,
         )
-        return _drive(self._runner, changes)
+        return drive(self._runner, changes)
 
     def get(self, run: RunRef | Run | str) -> Run:
         """Read a run."""

@@ -15,10 +15,11 @@ from .._client._waiting import RunChange
 from .._model._errors import ConfigError
 from .._model._lifecycle import OnHold
 from .._model._run import File, Run, RunRequest
-from ._client import SyncRunClient, _drive, _Runner, _SyncHandle
+from ._client import SyncRunClient
+from ._runner import Runner, SyncHandle, drive
 
 
-class SyncFanout(_SyncHandle):
+class SyncFanout(SyncHandle):
     """A fan-out without ``await``: the async ``Fanout`` driven on a private loop thread.
 
     Build it with ``runbridge.fanout_sync(...)``; use it with ``with`` or ``close()``.
@@ -28,7 +29,7 @@ class SyncFanout(_SyncHandle):
         self._fanout = fan
         adopted = list(adopted)
         self._start(
-            _Runner(
+            Runner(
                 "runbridge-sync-fanout",
                 functools.partial(_open_fanout, fan, adopted),
                 functools.partial(_close_fanout, fan, adopted),
@@ -99,7 +100,7 @@ class SyncFanout(_SyncHandle):
         changes = self._fanout.watch(
             outcomes, timeout=timeout, poll_interval=poll_interval, on_hold=on_hold
         )
-        return _drive(self._runner, changes)
+        return drive(self._runner, changes)
 
     def run(
         self,
@@ -164,7 +165,7 @@ class SyncFanout(_SyncHandle):
             limit=limit,
             on_error=on_error,
         )
-        return _drive(self._runner, stream)
+        return drive(self._runner, stream)
 
 
 async def _open_fanout(fan: Fanout, adopted: Sequence[RunClient]) -> None:
