@@ -65,7 +65,7 @@ from ._plugins._registry import PluginInfo, ProviderInfo, plugins, providers
 from ._sync._client import SyncRunClient, connect_sync
 from ._sync._fanout import SyncFanout, fanout_sync
 from ._sync._runner import SyncRunIterator
-from ._wire._http import ClientOptions
+from ._wire._client_options import ClientOptions
 from ._wire._logging import LogObserver
 from ._wire._observe import Attempt, Observer, Operation
 from ._wire._pagination import RunIterator

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._model._errors import ConfigError
-from .._wire._http import ClientOptions
+from .._wire._client_options import ClientOptions
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -15,7 +15,8 @@ from .._model._events import MAX_EVENT_BYTES
 from .._plugins._adapter import Adapter
 from .._plugins._registry import Registry, default_registry
 from .._wire._call import Channel
-from .._wire._http import ClientOptions, HttpClient
+from .._wire._client_options import ClientOptions
+from .._wire._http import HttpClient
 from .._wire._logging import default_observers
 from .._wire._pagination import cursor_key
 from .._wire._redact import Redactor

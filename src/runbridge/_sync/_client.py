@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .._journal import Journal, JournalEntry
     from .._model._capabilities import Capabilities
     from .._plugins._registry import Registry
-    from .._wire._http import ClientOptions
+    from .._wire._client_options import ClientOptions
 from ._runner import Runner, SyncHandle, SyncRunIterator, drive
 
 

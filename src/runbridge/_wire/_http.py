@@ -1,4 +1,5 @@
-"""One HTTP attempt: the client's aiohttp session, the body budget, and decoding.
+"""One HTTP attempt: the client's aiohttp session, the body budget it draws on, and
+decoding.
 
 This layer knows nothing of adapters: it sends a request and returns the
 decoded ``Response``, or raises ``ProviderUnavailable`` when the provider could
@@ -9,19 +10,16 @@ not be reached, ``TLSError`` when its certificate could not be verified, and
 from __future__ import annotations
 
 import asyncio
-import itertools
-import math
-from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import orjson
 
-from .._model._errors import ConfigError, ProviderUnavailable, ResponseError, TLSError
+from .._model._errors import ProviderUnavailable, ResponseError, TLSError
 from .._model._payload import Body, decoder_for
+from ._budget import BodyBudget
+from ._client_options import ClientOptions
 from ._redact import Redactor
-from ._retry import RetryPolicy
 
 if TYPE_CHECKING:
     import aiohttp
@@ -36,209 +34,6 @@ call's deadline is within this of the attempt's timeout, the attempt gets its ow
 
 class GarbledBody(ResponseError):
     """A success response whose body could not be decoded (possibly truncated)."""
-
-
-def _seconds(_: object, attribute: attrs.Attribute[float], value: object) -> None:
-    number = value if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
-    if not (math.isfinite(number) and number > 0):
-        raise ConfigError(
-            f"{attribute.name} must be a finite number of seconds above zero, not {value!r:.40}",
-            field=attribute.name,
-        )
-
-
-def _count(minimum: int) -> Any:
-    def check(_: object, attribute: attrs.Attribute[int], value: object) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-            raise ConfigError(
-                f"{attribute.name} must be an integer of at least {minimum}, not {value!r:.40}",
-                field=attribute.name,
-            )
-
-    return check
-
-
-def _retry_policy(_: object, attribute: attrs.Attribute[RetryPolicy], value: object) -> None:
-    if not isinstance(value, RetryPolicy):
-        raise ConfigError(
-            f"retry must be a runbridge.RetryPolicy, not {type(value).__name__}", field="retry"
-        )
-
-
-def _rate(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None:
-        from ._throttle import parse_rate
-
-        parse_rate(value, field=attribute.name)  # type: ignore[arg-type]
-
-
-def _optional_count(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-        raise ConfigError(
-            f"{attribute.name} must be a whole number of at least 1, or None, not {value!r:.40}",
-            field=attribute.name,
-        )
-
-
-def _optional_seconds(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is None:
-        return
-    number = value if isinstance(value, int | float) and not isinstance(value, bool) else -1.0
-    if not (math.isfinite(number) and number >= 0):
-        raise ConfigError(
-            f"{attribute.name} must be a finite number of seconds, zero or more, or None, "
-            f"not {value!r:.40}",
-            field=attribute.name,
-        )
-
-
-def _flag(_: object, attribute: attrs.Attribute[bool], value: object) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(
-            f"{attribute.name} must be True or False, not {value!r:.40}", field=attribute.name
-        )
-
-
-@attrs.frozen(kw_only=True)
-class ClientOptions:
-    """Tuning of a client's HTTP behaviour; every field has a production default.
-
-    Every value is checked here: a wrong one raises ``ConfigError`` naming it.
-    """
-
-    timeout: float = attrs.field(default=30.0, validator=_seconds)
-    """Seconds one attempt may take, connecting included (never more than the call has left)."""
-    connect_timeout: float = attrs.field(default=10.0, validator=_seconds)
-    """Seconds to establish a connection."""
-    deadline: float = attrs.field(default=120.0, validator=_seconds)
-    """Seconds one logical call may take across all its attempts, pauses and lookups."""
-    max_connections: int = attrs.field(default=100, validator=_count(1))
-    """Connections open at once, across hosts."""
-    max_connections_per_host: int = attrs.field(default=0, validator=_count(0))
-    """Connections open at once to one host; 0 for no limit beyond ``max_connections``
-    (a client talks to one provider host, so the total is usually the limit to set)."""
-    max_body_bytes: int = attrs.field(default=32 * 1024 * 1024, validator=_count(1))
-    """Largest response body accepted; larger ones raise ``ResponseError``."""
-    max_inflight_body_bytes: int = attrs.field(default=64 * 1024 * 1024, validator=_count(1))
-    """Bytes of response bodies one client holds at once, across its concurrent calls: a
-    body waits for room, and one larger than this raises ``ResponseError``."""
-    retry: RetryPolicy = attrs.field(factory=RetryPolicy, validator=_retry_policy)
-    """How failed attempts are retried."""
-    allow_insecure_http: bool = attrs.field(default=False, validator=_flag)
-    """Allow plain ``http://`` to hosts other than loopback."""
-    rate: str | None = attrs.field(default=None, validator=_rate)
-    """The most requests this client sends, as ``"50/s"`` or ``"3000/min"``; ``None``: no
-    limit of its own. With a journal database shared by other processes, the rate holds
-    in sum over all of them (see ``docs/scale-out.md``)."""
-    max_in_flight: int | None = attrs.field(default=None, validator=_optional_count)
-    """The most requests this client has out at once; ``None``: no limit of its own."""
-    settle_window: float | None = attrs.field(default=None, validator=_optional_seconds)
-    """Seconds after a create was last sent by which a run it made is certainly listed
-    (the provider has finished with the request, however slowly): only then may a lookup
-    that finds nothing conclude that it made none. ``None``: the provider's own
-    (``Adapter.settle_window``, stated per provider in ``docs/providers/``)."""
-
-
-class BodyBudget:
-    """The bytes of response bodies one client holds at once, shared by its calls.
-
-    A body of known length reserves it whole before it is read; a body of unknown
-    length (chunked, compressed) reserves chunk by chunk. So that bodies growing
-    chunk by chunk cannot wait on each other for ever, the oldest of them may always
-    grow to the largest body allowed: the others leave that much room for it.
-    Waiters are served in order, the oldest growing body first. Not thread-safe: a
-    client lives on one event loop.
-    """
-
-    def __init__(self, capacity: int, largest: int) -> None:
-        self.capacity = capacity
-        """Bytes that may be held at once."""
-        self.largest = min(largest, capacity)
-        """The largest single body."""
-        self.used = 0
-        """Bytes held now."""
-        self.peak = 0
-        """The most bytes held at once so far."""
-        self._growing: dict[int, int] = {}  # bytes held by each growing body, oldest first
-        self._ids = itertools.count()
-        self._queue: deque[int] = deque()
-        self._waiters: list[asyncio.Future[None]] = []
-
-    def __repr__(self) -> str:
-        return f"<BodyBudget {self.used}/{self.capacity} bytes>"
-
-    def start(self) -> int:
-        """Register a body read chunk by chunk; its id, for ``acquire`` and ``settle``."""
-        body = next(self._ids)
-        self._growing[body] = 0
-        return body
-
-    def settle(self, body: int) -> int:
-        """``body`` has stopped growing; the bytes it holds (give them back with ``release``)."""
-        held = self._growing.pop(body, 0)
-        self._wake()
-        return held
-
-    def release(self, size: int) -> None:
-        """Give back ``size`` bytes."""
-        if size:
-            self.used -= size
-            if self._waiters:
-                self._wake()
-
-    def try_acquire(self, size: int) -> bool:
-        """Hold ``size`` bytes of a body of known length if they fit now, without waiting."""
-        if not self._fits(size, None, None):
-            return False
-        self.used += size
-        if self.used > self.peak:
-            self.peak = self.used
-        return True
-
-    async def acquire(
-        self, size: int, body: int | None = None, *, until: float | None = None
-    ) -> None:
-        """Wait until ``size`` more bytes fit, then hold them (for growing ``body``, if named).
-
-        ``until`` (the event loop's clock) bounds the wait: past it, ``TimeoutError``.
-        """
-        ticket: int | None = None
-        try:
-            while not self._fits(size, body, ticket):
-                if ticket is None and not self._is_oldest(body):
-                    ticket = next(self._ids)
-                    self._queue.append(ticket)
-                waiter = asyncio.get_running_loop().create_future()
-                self._waiters.append(waiter)
-                async with asyncio.timeout_at(until):
-                    await waiter
-        finally:
-            if ticket is not None:
-                self._queue.remove(ticket)
-                self._wake()
-        self.used += size
-        if self.used > self.peak:
-            self.peak = self.used
-        if body is not None:
-            self._growing[body] += size
-
-    def _is_oldest(self, body: int | None) -> bool:
-        return body is not None and next(iter(self._growing)) == body
-
-    def _fits(self, size: int, body: int | None, ticket: int | None) -> bool:
-        if self._is_oldest(body):
-            return self.used + size <= self.capacity
-        if self._queue and self._queue[0] != ticket:
-            return False  # first come, first served
-        oldest = next(iter(self._growing.values()), None)
-        room = self.largest - oldest if oldest is not None else 0
-        return self.used + size + room <= self.capacity
-
-    def _wake(self) -> None:
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if not waiter.done():
-                waiter.set_result(None)
 
 
 class Response:

@@ -30,7 +30,7 @@ from .._client._config import Config, Profile, load_config
 from .._journal import batch_key, open_journal
 from .._model._errors import ConfigError, InvalidRequest
 from .._model._run import BulkError, BulkResult, Run, RunRequest
-from .._wire._http import ClientOptions
+from .._wire._client_options import ClientOptions
 from ._worker import PLUGIN, ClientSpec, RunbridgeWorker, create_shard, run_shard
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ from .._client._run_client import RunClient
 from .._model._errors import RunbridgeError
 from .._model._run import BulkError, BulkResult, Run, RunRequest
 from .._model._run_errors import WaitTimeout
-from .._wire._http import ClientOptions
+from .._wire._client_options import ClientOptions
 
 if TYPE_CHECKING:
     from distributed import Worker

@@ -10,7 +10,7 @@ from typing import Any
 from .._client._connect import connect
 from .._client._run_client import RunClient
 from .._plugins._registry import Registry, default_registry
-from .._wire._http import ClientOptions
+from .._wire._client_options import ClientOptions
 from .._wire._retry import RetryPolicy
 from ..emulation import Emulator
 

@@ -15,7 +15,7 @@ from .._client._run_client import RunClient
 from .._model._errors import UnsupportedOperation
 from .._model._events import RunEvent
 from .._plugins._registry import Registry, default_registry
-from .._wire._http import ClientOptions
+from .._wire._client_options import ClientOptions
 from ..emulation import Emulator
 from ._emulated import emulated_client, load_emulator
 

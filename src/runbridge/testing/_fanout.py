@@ -12,7 +12,7 @@ from .._client._config import Profile
 from .._client._connect import connect
 from .._client._fanout import Fanout, fanout
 from .._plugins._registry import Registry, default_registry
-from .._wire._http import ClientOptions
+from .._wire._client_options import ClientOptions
 from ..emulation import Emulator
 from ._emulated import emulated_providers, load_emulator, testing_options
 

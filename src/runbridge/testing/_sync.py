@@ -9,7 +9,7 @@ from typing import Any
 from .._plugins._registry import Registry
 from .._sync._client import SyncRunClient, connect_sync
 from .._sync._loop_thread import LoopThread
-from .._wire._http import ClientOptions
+from .._wire._client_options import ClientOptions
 from ..emulation import Emulator
 from ._emulated import connect_arguments, load_emulator
 
