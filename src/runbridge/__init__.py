@@ -15,7 +15,8 @@ from typing import Any
 
 from ._client._config import Config, Profile, load_config, parse_config
 from ._client._connect import connect
-from ._client._fanout import Fanout, FanoutError, Outcome, fanout
+from ._client._fanout import Fanout, fanout
+from ._client._outcomes import FanoutError, Outcome
 from ._client._receiver import EventReceiver
 from ._client._run_client import RunClient
 from ._client._waiting import RunChange

@@ -14,10 +14,11 @@ import attrs
 
 from .._model._errors import ConfigError, RunbridgeError
 from .._model._lifecycle import OnHold
-from .._model._run import File, Run, RunRequest, RunStatus
+from .._model._run import File, Run, RunRequest
 from .._model._run_errors import RunHeld, UnknownStatus
 from ._config import Config, load_config
 from ._connect import connect
+from ._outcomes import Outcome, no_success, raise_group
 from ._run_client import RunClient
 from ._waiting import RunChange
 
@@ -25,51 +26,6 @@ T = TypeVar("T")
 OnError = Literal["return", "raise"]
 
 _OLDEST = datetime.min.replace(tzinfo=UTC)
-
-
-@attrs.frozen
-class Outcome:
-    """What one member of a fan-out produced: a run, or the error that stopped it."""
-
-    member: str
-    """The member's label: its profile name, or its provider name."""
-    provider: str
-    run: Run | None = None
-    error: BaseException | None = attrs.field(default=None, eq=False)
-
-    @property
-    def ok(self) -> bool:
-        """True when there is a run and no error."""
-        return self.error is None and self.run is not None
-
-    @property
-    def succeeded(self) -> bool:
-        """True when the run finished successfully."""
-        return self.run is not None and self.run.status is RunStatus.SUCCEEDED
-
-
-class FanoutError(ExceptionGroup[Exception]):
-    """Raised with ``on_error="raise"``: one member per failed provider, in input order.
-
-    ``outcomes`` still holds every result, so nothing that succeeded is lost.
-    """
-
-    outcomes: list[Outcome]
-
-
-def _raise_group(outcomes: list[Outcome], what: str) -> None:
-    failed = [o for o in outcomes if o.error is not None]
-    if not failed:
-        return
-    members = [
-        o.error if isinstance(o.error, Exception) else RuntimeError(repr(o.error)) for o in failed
-    ]
-    for outcome, error in zip(failed, members, strict=True):
-        error.add_note(f"member {outcome.member!r} (provider {outcome.provider})")
-    names = ", ".join(f"{o.member} ({o.provider})" for o in failed)
-    group = FanoutError(f"{what} failed on {len(failed)} of {len(outcomes)}: {names}", members)
-    group.outcomes = outcomes
-    raise group
 
 
 @attrs.define
@@ -166,7 +122,7 @@ class Fanout:
 
         outcomes = await self._each(create)
         if on_error == "raise":
-            _raise_group(outcomes, "create")
+            raise_group(outcomes, "create")
         return outcomes
 
     async def wait(
@@ -200,7 +156,7 @@ class Fanout:
 
         finished = list(await asyncio.gather(*(one(o) for o in outcomes)))
         if on_error == "raise":
-            _raise_group(finished, "wait")
+            raise_group(finished, "wait")
         return finished
 
     async def watch(
@@ -304,9 +260,9 @@ class Fanout:
             await asyncio.gather(*tasks, return_exceptions=True)
         if winner is None:
             ordered = [results[m.label] for m in self._members]
-            _raise_group(
+            raise_group(
                 [
-                    o if o.error is not None else attrs.evolve(o, error=_no_success(o))
+                    o if o.error is not None else attrs.evolve(o, error=no_success(o))
                     for o in ordered
                 ],
                 "race",
@@ -386,18 +342,13 @@ class Fanout:
             produced += 1
             await push(index)
         if errors and on_error == "raise":
-            _raise_group(
+            raise_group(
                 [
                     Outcome(m.label, m.client.provider, error=errors.get(i))
                     for i, m in enumerate(self._members)
                 ],
                 "list",
             )
-
-
-def _no_success(outcome: Outcome) -> RunbridgeError:
-    status = outcome.run.status.value if outcome.run is not None else "unknown"
-    return RunbridgeError(f"run finished as {status}", provider=outcome.provider, operation="race")
 
 
 def fanout(

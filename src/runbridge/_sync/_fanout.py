@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from .._client._config import Config
-from .._client._fanout import Fanout, OnError, Outcome, fanout
+from .._client._fanout import Fanout, OnError, fanout
+from .._client._outcomes import Outcome
 from .._client._run_client import RunClient
 from .._client._waiting import RunChange
 from .._model._errors import ConfigError
