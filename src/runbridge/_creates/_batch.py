@@ -14,19 +14,23 @@ its last send has passed), and only what was never sent is created anew.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from typing import Any
-
-import attrs
 
 from .._journal import JournalEntry, fingerprint
 from .._model._capabilities import Support
-from .._model._errors import InvalidRequest, RunbridgeError, UnsupportedOperation
+from .._model._errors import InvalidRequest
 from .._model._run import BulkError, BulkResult, Run, RunRequest
 from .._model._run_errors import CreateUnconfirmed
 from .._wire._bulk import BulkPlan, Chunk, ChunkResult, send_chunks
-from ._create import ChunkSettle, Creator, ambiguous, new_token
-from ._settling import Sends
+from ._chunks import (
+    bulk_item,
+    in_doubt,
+    record_chunk,
+    resend_chunk,
+    send_claimed,
+)
+from ._create import ChunkSettle, Creator, new_token
 
 
 async def create_many(
@@ -104,7 +108,7 @@ async def _in_chunks(
     plan = BulkPlan()
     for index in todo:
         try:
-            placed = _item(creator, call, requests[index], chosen[index])
+            placed = bulk_item(creator, call, requests[index], chosen[index])
         except InvalidRequest as exc:
             errors[index] = BulkError(str(exc), index, exc)
             continue
@@ -135,111 +139,18 @@ async def _in_chunks(
         if not mine:
             return ChunkResult()
         items = tuple(item for item in chunk.items if item[0] in mine)
-        result = await _send(creator, secrets, Chunk(chunk.group, items, chunk.key), tokens)
-        return _in_doubt(result, [i for i, _ in items], tokens, adapter.name)
+        result = await send_claimed(creator, secrets, Chunk(chunk.group, items, chunk.key), tokens)
+        return in_doubt(result, [i for i, _ in items], tokens, adapter.name)
 
     outcome = await send_chunks(
         chunks, claim_and_send, concurrency=concurrency, provider=adapter.name
     )
     for index in deferred:  # claimed by another process, or settled: followed one by one
         outcome.errors.pop(index, None)
-    await _record(creator, requests, outcome.runs, outcome.errors, tokens, runs, errors)
+    await record_chunk(creator, requests, outcome.runs, outcome.errors, tokens, runs, errors)
     for index in outcome.singles:
         await creator.journal.abandon(tokens[index])  # declined before anything was made
     return plan.singles + outcome.singles + deferred, outcome.notes
-
-
-def _item(
-    creator: Creator, call: Any, request: RunRequest, token: str
-) -> tuple[Hashable, Any] | None:
-    """Where a request goes in a bulk create, carrying its token where the provider's bulk
-    items can (a lookup then finds it too); the same answer every time it is asked, so a
-    chunk sent again is the same chunk."""
-    sent, tagged = creator.tagged_request(request, token)
-    placed = creator.adapter.bulk_item(call, sent)
-    if placed is None and tagged:
-        placed = creator.adapter.bulk_item(call, request)
-    return placed
-
-
-async def _send(
-    creator: Creator, secrets: Any, chunk: Chunk, tokens: dict[int, str]
-) -> ChunkResult:
-    """Send one chunk on a call of its own; a failure after which it may have been made
-    (an attempt's answer lost, a 5xx, even if later attempts were refused) keeps every
-    request's token."""
-    call = creator.channel.call("create_many", secrets=secrets)
-    try:
-        return await creator.adapter.send_chunk(call, chunk)
-    except UnsupportedOperation:
-        raise
-    except Exception as exc:
-        if not (call.possibly_processed or ambiguous(exc)):
-            raise
-        cause = exc
-    # The chunk may have been made: each request keeps its token, to be settled by
-    # resolve() or a resumed create_many, which sends the chunk again with its key.
-    return ChunkResult(
-        errors={
-            i: BulkError(
-                f"the bulk request's outcome is unknown ({cause}); it may have made "
-                f"this run: resume the batch or resolve {tokens[i]!r}",
-                i,
-                cause,
-                token=tokens[i],
-            )
-            for i in chunk.indexes
-        }
-    )
-
-
-def _unsaid(result: ChunkResult, indexes: list[int]) -> dict[int, str]:
-    """The indexes an answered chunk leaves in doubt, with the provider's words."""
-    return {
-        index: result.unconfirmed.get(index, "the bulk answer does not report a run for it")
-        for index in indexes
-        if index not in result.runs and index not in result.errors
-    }
-
-
-def _in_doubt(
-    result: ChunkResult, indexes: list[int], tokens: Mapping[int, str], provider: str
-) -> ChunkResult:
-    """``result`` with each index it leaves in doubt reported unconfirmed, with its token:
-    a bulk answer with fewer runs than asked for may hide runs that exist."""
-    doubt = _unsaid(result, indexes)
-    if not doubt:
-        return result
-    errors = dict(result.errors)
-    for index, reason in doubt.items():
-        errors[index] = _unconfirmed(index, tokens[index], f"{provider}: {reason}")
-    return attrs.evolve(result, errors=errors, unconfirmed={})
-
-
-async def _record(
-    creator: Creator,
-    requests: Mapping[int, RunRequest],
-    made: dict[int, Run],
-    failed: dict[int, BulkError],
-    tokens: dict[int, str],
-    runs: dict[int, Run],
-    errors: dict[int, BulkError],
-) -> None:
-    # What the provider answered is the caller's even when the journal cannot note it
-    # (its entries stay pending, for a resume or resolve to settle).
-    journal, quietly = creator.journal, creator.quietly
-    for index, run in made.items():
-        await quietly(journal.finish(tokens[index], str(run.ref)))
-        runs[index] = creator.remember(run, requests[index])
-    for index, error in failed.items():
-        errors[index] = error
-        token = tokens.get(index)
-        if token is None:  # never claimed (the journal failed first): nothing was sent
-            continue
-        if error.token is None:
-            await quietly(journal.abandon(token))
-        else:
-            await quietly(journal.release(token))  # unknown: another process may settle it
 
 
 async def _settle(
@@ -287,131 +198,3 @@ async def _settle(
         ),
     )
     return set(live)
-
-
-async def resend_chunk(
-    creator: Creator,
-    key: str,
-    entries: dict[int, JournalEntry],
-    requests: Mapping[int, RunRequest],
-    runs: dict[int, Run],
-    errors: dict[int, BulkError],
-) -> None:
-    """Send a chunk whose answer was lost again, whole and with its idempotency key: the
-    provider answers with the runs the first send made. ``entries`` are those of the
-    chunk this process settles (claimed, by index); the chunk is rebuilt from every
-    member the journal holds, so the request is the one first sent. Whatever the
-    answer leaves unsaid, or a refusal, keeps its token: it stays unconfirmed."""
-    adapter, journal = creator.adapter, creator.journal
-    if not entries:
-        return
-    first = next(iter(entries.values()))
-    assert first.batch is not None
-    members = {
-        i: e
-        for i, e in (await journal.batch(adapter.name, first.batch)).items()
-        if e.chunk == key and e.state != "abandoned"
-    }
-    tokens = {i: e.token for i, e in entries.items()}
-    mine: list[int] = []
-    for index in sorted(entries):
-        if await journal.resent(tokens[index], provider_at=None):
-            mine.append(index)
-        else:
-            errors[index] = _unconfirmed(
-                index, tokens[index], "another process took this create over"
-            )
-    if not mine:
-        return
-    call = creator.channel.call("create_many")
-    items: list[tuple[int, Any]] = []
-    group: Hashable = None
-    for index in sorted(members):
-        placed = _item(creator, call, requests[index], members[index].token)
-        if placed is not None:
-            group = placed[0]
-            items.append((index, placed[1]))
-    try:
-        secrets = [v for i in mine for v in requests[i].secrets.values()]
-        result = await _send(creator, secrets, Chunk(group, tuple(items), key), tokens)
-    except RunbridgeError as exc:  # refused now, but the first send may have made them
-        result = ChunkResult(errors={i: _unconfirmed(i, tokens[i], str(exc)) for i in mine})
-    unsaid = _unsaid(result, mine)
-    failed: dict[int, BulkError] = {}
-    for index in mine:
-        if index in result.runs:
-            continue
-        if index in unsaid and await _settled(creator, entries[index]):
-            # The key's answer is the first send's: once nothing more can appear, a run
-            # it still leaves out was never made.
-            failed[index] = BulkError(
-                f"{adapter.name} made no run for it: its bulk request, sent again with its "
-                f"key after the settle window, still answers without it ({unsaid[index]})",
-                index,
-            )
-            continue
-        # Sent before with this key, it may have made its run: never a plain failure.
-        error = result.errors.get(index)
-        reason = error.message if error else f"{adapter.name}: {unsaid[index]}"
-        failed[index] = _unconfirmed(index, tokens[index], reason)
-    made = {i: run for i, run in result.runs.items() if i in mine}
-    await _record(creator, requests, made, failed, tokens, runs, errors)
-
-
-async def _settled(creator: Creator, entry: JournalEntry) -> bool:
-    """Whether the settle window after the create's last send (before this one) passed."""
-    sends = Sends(journal_sent_at=entry.sent_at, provider_sent_at=entry.provider_sent_at)
-    return await creator.settler.left(sends) <= 0
-
-
-def _unconfirmed(index: int, token: str, reason: str) -> BulkError:
-    message = (
-        f"the outcome of this create is unknown ({reason}); it may have made its run: "
-        f"resume the batch or resolve {token!r}"
-    )
-    return BulkError(message, index, token=token)
-
-
-async def resolve_chunk(creator: Creator, entry: JournalEntry, request: RunRequest) -> Run | None:
-    """Settle one create of a bulk chunk by sending its chunk again with its key, when
-    the chunk's requests were all ``request`` (the provider groups only equal ones);
-    ``None`` when the answer, after the settle window, still leaves it out."""
-    assert entry.batch is not None and entry.chunk is not None and entry.index is not None
-    journal = creator.journal
-    members = {
-        i: e
-        for i, e in (await journal.batch(creator.adapter.name, entry.batch)).items()
-        if e.chunk == entry.chunk
-    }
-    if any(e.fingerprint != fingerprint(request) for e in members.values()):
-        raise InvalidRequest(
-            "this create went out in one bulk request with others: settle it with "
-            "create_many(<the same requests>, resume=True)",
-            field="request",
-            provider=creator.adapter.name,
-            operation="resolve",
-        )
-    claims = await journal.claim(list(members.values()), lease=creator.lease)
-    held = [c.entry for c in claims if c.outcome == "held"]
-    if held:
-        raise creator.unconfirmed(
-            entry.token, None, reason=f"another process ({held[0].holder}) holds its bulk request"
-        )
-    mine = {c.entry.index: c.entry for c in claims if c.outcome == "taken"}
-    runs: dict[int, Run] = {}
-    errors: dict[int, BulkError] = {}
-    await resend_chunk(
-        creator,
-        entry.chunk,
-        {i: e for i, e in mine.items() if i is not None},
-        dict.fromkeys(members, request),
-        runs,
-        errors,
-    )
-    if entry.index in runs:
-        return runs[entry.index]
-    if entry.index in errors and errors[entry.index].token is None:
-        return None  # certainly not made
-    raise creator.unconfirmed(
-        entry.token, None, reason="its bulk request's answer says nothing of it"
-    )

@@ -18,7 +18,7 @@ from .._model._errors import InvalidRequest, UnsupportedOperation
 from .._model._run import Run, RunRef, RunRequest
 from .._model._run_errors import CreateUnconfirmed
 from .._wire._retry import Deadline
-from ._batch import resolve_chunk
+from ._chunks import resolve_chunk
 from ._create import ChunkSettle, Creator, at
 from ._settling import Sends
 

@@ -7,8 +7,9 @@ provider's auth, documented statuses and error shape; tests, demos and users'
 own tests serve it on loopback with ``async with emulator.serve() as base_url``.
 A ``Faults`` profile makes it misbehave (429s, 5xx, dropped connections, bad
 bodies); ``DeliveryFaults`` spoils the run events it delivers.
-``runbridge.emulation.fastapi`` answers validation errors the way FastAPI
-services do.
+A ``RunStore`` keeps an emulator's runs: ids, listing order, pages in the
+provider's ``Paging`` style, and idempotent replay. ``runbridge.emulation.fastapi``
+answers validation errors the way FastAPI services do.
 """
 
 from __future__ import annotations
@@ -31,14 +32,17 @@ from ._faults import FaultKind, Faults
 from ._idempotency import IdempotencyCache, Stored
 from ._lifecycle import Meaning, NativeStatuses, Phase, Plan, Timeline
 from ._log import MASK, CreatedRun, LoggedRequest
+from ._paging import BadCursor, Paged, Paging
 from ._rate_limits import RateLimit, RateLimiter
 from ._rate_limits import Verdict as RateVerdict
 from ._server import CREDENTIAL, Emulator, json_response, read_json
+from ._store import RunStore
 
 __all__ = [
     "CREDENTIAL",
     "MASK",
     "Auth",
+    "BadCursor",
     "BearerAuth",
     "Clock",
     "CreatedRun",
@@ -57,6 +61,8 @@ __all__ = [
     "Meaning",
     "NativeStatuses",
     "Outbound",
+    "Paged",
+    "Paging",
     "Phase",
     "Plan",
     "PollingClock",
@@ -64,6 +70,7 @@ __all__ = [
     "RateLimiter",
     "RateVerdict",
     "RealClock",
+    "RunStore",
     "Stored",
     "Timeline",
     "iso",

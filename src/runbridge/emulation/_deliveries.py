@@ -22,7 +22,7 @@ import random
 import secrets
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from typing import Any, ClassVar, Literal
 
 import aiohttp
@@ -135,7 +135,7 @@ class DeliveryLoop:
     """
 
     statuses: ClassVar[NativeStatuses]
-    runs: dict[str, Any]
+    runs: MutableMapping[str, Any]
     delivery_attempts: int = 4
     """Attempts per delivery before it counts as failed."""
     delivery_backoff: float = 5.0

@@ -81,7 +81,7 @@ class Paging:
 
     def position(self, cursor: str | int | None, limit: int) -> int:
         """Offsets and pages: how many rows come before the page ``cursor`` names."""
-        if cursor is None or cursor == "":
+        if cursor is None:
             return 0
         if self.style == "offsets":
             return _number(cursor, self.template)
@@ -106,7 +106,9 @@ class Paging:
     ) -> Paged[T]:
         """One page of ``rows`` (in listing order; for cursors, sorted by ``key``).
 
-        ``where`` keeps the rows a filter matches; ``scope`` names the query a
+        ``cursor`` ``None`` starts at the beginning (an empty one is refused as
+        any other that is not this listing's). ``where`` keeps the rows a filter
+        matches; ``scope`` names the query a
         cursor belongs to (``secret`` signs it); ``back`` reads the page before a
         cursor. ``BadCursor`` when the cursor is not one of this listing's.
         """
@@ -210,7 +212,7 @@ def keyset(
     among rows with ``start <= key < stop``."""
     if isinstance(cursor, int):
         raise BadCursor("forged", "not a cursor this listing issued")
-    boundary = codec.read(cursor, scope) if cursor else None
+    boundary = None if cursor is None else codec.read(cursor, scope)
     low = 0 if start is None else bisect.bisect_left(rows, start, key=key)
     high = len(rows) if stop is None else bisect.bisect_left(rows, stop, key=key)
     keep = where or (lambda row: True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any, ClassVar
 
 import orjson
@@ -66,7 +66,8 @@ class Emulator(Planning, FaultInjection, DeliveryLoop):
       unless a test turns it on with ``extras={...}``;
     - ``secret_fields``: body keys whose values the request ``log`` masks.
 
-    Subclasses keep their runs in ``runs`` (each with a ``timeline``), implement
+    Subclasses keep their runs in ``runs``, a ``RunStore`` (each run with a
+    ``timeline``), implement
     ``routes``, ``default_target`` and ``unknown_id``, name each route's
     ``operations``, and note creates with ``record_created``; ``target_key``
     and ``seed_run`` let tests plan per target and seed histories. Tests steer
@@ -118,8 +119,8 @@ class Emulator(Planning, FaultInjection, DeliveryLoop):
         """The rate limit this emulator enforces per credential (``rate_limit="20/s"``), if any."""
         self.clock: Clock = clock or ManualClock()
         self._init_plans()
-        self.runs: dict[str, Any] = {}
-        """Runs by id; each has a ``timeline``."""
+        self.runs: MutableMapping[str, Any] = {}
+        """Runs by id, each with a ``timeline``: a ``RunStore`` an emulator declares."""
         self.log: list[LoggedRequest] = []
         """Every request received, in order, with credentials and secret fields masked."""
         self._injected: deque[tuple[int, dict[str, str], Any]] = deque()
