@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .._model._errors import ConfigError
 from .._model._events import DEFAULT_TOLERANCE, EventRejected, RunEvent
 from .._model._run import RunRef
-from ._receiver_limits import RateLimitedLog, one_line
+from ._quiet_logs import RateLimitedLog, one_line
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -183,7 +183,8 @@ class EventReceiver:
         """
         from aiohttp import web
 
-        from ._receiver_limits import SERVER_LOG, ConnectionGuard
+        from ._quiet_logs import SERVER_LOG
+        from ._receiver_limits import ConnectionGuard
 
         guard = ConnectionGuard(
             header_timeout=self.header_timeout,
