@@ -11,82 +11,26 @@ the asyncpg driver).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from .._model._errors import ConfigError, JournalError
 from ._entry import Claim, JournalEntry, decide, new_holder
+from ._postgres_sql import (
+    INSERT,
+    NOW,
+    SCHEMA,
+    SCHEMA_LOCK,
+    current_query,
+    identity,
+    lock_key,
+    shown,
+    signed,
+)
 from ._rows import COLUMNS, entry_of, refill, row_of
 
 if TYPE_CHECKING:
     import asyncpg
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runbridge_creates (
-    token TEXT PRIMARY KEY,
-    provider TEXT NOT NULL,
-    target TEXT NOT NULL,
-    name TEXT,
-    options TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    since TEXT NOT NULL,
-    batch TEXT,
-    idx INTEGER,
-    chunk TEXT,
-    ref TEXT,
-    state TEXT NOT NULL,
-    holder TEXT,
-    lease_until DOUBLE PRECISION,
-    sent_at DOUBLE PRECISION,
-    provider_sent_at DOUBLE PRECISION,
-    sends INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS runbridge_creates_pending ON runbridge_creates (provider, state);
-CREATE UNIQUE INDEX IF NOT EXISTS runbridge_creates_slot
-    ON runbridge_creates (provider, batch, idx) WHERE batch IS NOT NULL;
-CREATE TABLE IF NOT EXISTS runbridge_throttles (
-    key TEXT PRIMARY KEY,
-    tokens DOUBLE PRECISION NOT NULL,
-    stamp DOUBLE PRECISION NOT NULL,
-    paused_until DOUBLE PRECISION NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS runbridge_batches (
-    provider TEXT NOT NULL,
-    key TEXT NOT NULL,
-    generation INTEGER NOT NULL,
-    started DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (provider, key, generation)
-);
-"""
-
-_NOW = "extract(epoch from clock_timestamp())::double precision"
-_SCHEMA_LOCK = 0x72756E6272696467  # serializes schema creation across processes
-_INSERT = (
-    f"INSERT INTO runbridge_creates ({COLUMNS}) VALUES "  # noqa: S608 - fixed columns
-    f"({', '.join(f'${n}' for n in range(1, len(COLUMNS.split(',')) + 1))})"
-)
-
-
-def _key(text: str) -> int:
-    """A signed 64-bit advisory lock key for ``text``."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
-
-
-def shown(dsn: str) -> str:
-    """The DSN without its password, fit for errors and reprs."""
-    try:
-        parts = urlsplit(dsn)
-        if parts.password is None:
-            return dsn
-        host = parts.hostname or ""
-        netloc = f"{parts.username}@{host}" if parts.username else host
-        if parts.port:
-            netloc += f":{parts.port}"
-        return urlunsplit(parts._replace(netloc=netloc))
-    except ValueError:
-        return "postgresql://(unparsable)"
 
 
 class PostgresJournal:
@@ -158,10 +102,10 @@ class PostgresJournal:
         failure: JournalError | None = None
         try:
             self._lock = await asyncpg.connect(self._dsn)
-            await self._lock.execute("SELECT pg_advisory_lock($1)", _key(self._holder))
+            await self._lock.execute("SELECT pg_advisory_lock($1)", lock_key(self._holder))
             async with self._lock.transaction():
-                await self._lock.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
-                await self._lock.execute(_SCHEMA)
+                await self._lock.execute("SELECT pg_advisory_xact_lock($1)", SCHEMA_LOCK)
+                await self._lock.execute(SCHEMA)
             self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=self._max)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             failure = self._error(exc)
@@ -191,7 +135,7 @@ class PostgresJournal:
 
     async def now(self) -> float:
         """The database's clock: one clock for every host that shares it."""
-        rows = await self._fetch(f"SELECT {_NOW}")
+        rows = await self._fetch(f"SELECT {NOW}")
         return float(rows[0][0])
 
     async def claim(self, entries: Sequence[JournalEntry], *, lease: float) -> list[Claim]:
@@ -211,25 +155,25 @@ class PostgresJournal:
     async def _claim(self, db: Any, wanted: list[JournalEntry], lease: float) -> list[Claim]:
         slots = sorted({(e.provider, e.batch) for e in wanted if e.batch is not None})
         for provider, batch in slots:  # one claimer of a batch at a time
-            await db.execute("SELECT pg_advisory_xact_lock($1)", _key(f"{provider}\n{batch}"))
-        now = float(await db.fetchval(f"SELECT {_NOW}"))
+            await db.execute("SELECT pg_advisory_xact_lock($1)", lock_key(f"{provider}\n{batch}"))
+        now = float(await db.fetchval(f"SELECT {NOW}"))
         rows: dict[tuple[Any, ...], JournalEntry] = {}
         for entry in wanted:
-            found = await db.fetchrow(*_current(entry))
+            found = await db.fetchrow(*current_query(entry))
             if found is not None:
-                rows[_identity(entry)] = entry_of(found)
+                rows[identity(entry)] = entry_of(found)
         holders = sorted({r.holder for r in rows.values() if r.holder and r.holder != self._holder})
         live = await self._live(db, holders)
         claims = []
         for entry in wanted:
-            row = rows.get(_identity(entry))
+            row = rows.get(identity(entry))
             claim = decide(
                 row, entry, holder=self._holder, now=now, lease=lease, alive=lambda h: h in live
             )
             if claim.outcome == "new":
                 if row is not None:
                     await db.execute("DELETE FROM runbridge_creates WHERE token = $1", row.token)
-                await db.execute(_INSERT, *row_of(claim.entry))
+                await db.execute(INSERT, *row_of(claim.entry))
             elif claim.outcome == "taken":
                 await db.execute(
                     "UPDATE runbridge_creates SET holder = $1, lease_until = $2 WHERE token = $3",
@@ -244,18 +188,18 @@ class PostgresJournal:
         """Which of ``holders`` still hold their liveness lock (their process runs)."""
         if not holders:
             return set()
-        keys = {_key(h): h for h in holders}
+        keys = {lock_key(h): h for h in holders}
         rows = await db.fetch(
             "SELECT classid::bigint, objid::bigint FROM pg_locks "
             "WHERE locktype = 'advisory' AND objsubid = 1 AND granted"
         )
-        held = {_signed((row[0] << 32) | row[1]) for row in rows}
+        held = {signed((row[0] << 32) | row[1]) for row in rows}
         return {holder for key, holder in keys.items() if key in held}
 
     async def resent(self, token: str, *, provider_at: float | None) -> bool:
         """Record a new send of ``token``, only while this holder holds its claim."""
         rows = await self._fetch(
-            f"UPDATE runbridge_creates SET sent_at = {_NOW}, provider_sent_at = $1, "  # noqa: S608
+            f"UPDATE runbridge_creates SET sent_at = {NOW}, provider_sent_at = $1, "  # noqa: S608
             "sends = sends + 1 WHERE token = $2 AND holder = $3 AND state = 'pending' "
             "RETURNING token",
             provider_at,
@@ -283,7 +227,7 @@ class PostgresJournal:
     async def release(self, token: str) -> None:
         """The claim on ``token`` lapses now; its outcome stays unknown."""
         await self._fetch(
-            f"UPDATE runbridge_creates SET lease_until = {_NOW} WHERE token = $1 "  # noqa: S608
+            f"UPDATE runbridge_creates SET lease_until = {NOW} WHERE token = $1 "  # noqa: S608
             "AND holder = $2 AND state = 'pending'",
             token,
             self._holder,
@@ -319,7 +263,7 @@ class PostgresJournal:
         failure: JournalError | None = None
         try:
             async with self._pool.acquire() as db, db.transaction():
-                await db.execute("SELECT pg_advisory_xact_lock($1)", _key(f"{provider}\n{key}"))
+                await db.execute("SELECT pg_advisory_xact_lock($1)", lock_key(f"{provider}\n{key}"))
                 latest = await db.fetchval(
                     "SELECT coalesce(max(generation), 0) FROM runbridge_batches "
                     "WHERE provider = $1 AND key = $2",
@@ -329,7 +273,7 @@ class PostgresJournal:
                 generation = int(latest) if resume and latest else int(latest) + 1
                 if generation != latest:
                     await db.execute(
-                        f"INSERT INTO runbridge_batches VALUES ($1, $2, $3, {_NOW})",  # noqa: S608
+                        f"INSERT INTO runbridge_batches VALUES ($1, $2, $3, {NOW})",  # noqa: S608
                         provider,
                         key,
                         generation,
@@ -348,7 +292,7 @@ class PostgresJournal:
         failure: JournalError | None = None
         try:
             async with self._pool.acquire() as db, db.transaction():
-                now = float(await db.fetchval(f"SELECT {_NOW}"))
+                now = float(await db.fetchval(f"SELECT {NOW}"))
                 await db.execute(
                     "INSERT INTO runbridge_throttles VALUES ($1, $2, $3, 0) "
                     "ON CONFLICT (key) DO NOTHING",
@@ -377,7 +321,7 @@ class PostgresJournal:
     async def pause(self, key: str, seconds: float) -> None:
         """Grant nothing from ``key``'s bucket for ``seconds``."""
         await self._fetch(
-            f"INSERT INTO runbridge_throttles VALUES ($1, 0, {_NOW}, {_NOW} + $2) "  # noqa: S608
+            f"INSERT INTO runbridge_throttles VALUES ($1, 0, {NOW}, {NOW} + $2) "  # noqa: S608
             "ON CONFLICT (key) DO UPDATE SET paused_until = "
             "greatest(runbridge_throttles.paused_until, excluded.paused_until)",
             key,
@@ -388,28 +332,3 @@ class PostgresJournal:
         """Close the connections; this holder's liveness lock goes with them."""
         self._closed = True
         await self._drop()
-
-
-def _signed(value: int) -> int:
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def _identity(entry: JournalEntry) -> tuple[Any, ...]:
-    if entry.batch is not None and entry.index is not None:
-        return (entry.provider, entry.batch, entry.index)
-    return (entry.token,)
-
-
-def _current(entry: JournalEntry) -> tuple[Any, ...]:
-    if entry.batch is not None and entry.index is not None:
-        return (
-            f"SELECT {COLUMNS} FROM runbridge_creates WHERE provider = $1 AND batch = $2 "  # noqa: S608
-            "AND idx = $3 FOR UPDATE",
-            entry.provider,
-            entry.batch,
-            entry.index,
-        )
-    return (
-        f"SELECT {COLUMNS} FROM runbridge_creates WHERE token = $1 FOR UPDATE",  # noqa: S608
-        entry.token,
-    )

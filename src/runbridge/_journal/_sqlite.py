@@ -9,10 +9,9 @@ create it may have sent on record. Failures are ``JournalError``s naming the fil
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -21,86 +20,17 @@ from .._model._errors import JournalError
 from ._entry import Claim, JournalEntry, decide, new_holder
 from ._holders import HolderLocks
 from ._rows import COLUMNS, entry_of, refill, row_of
-
-T = TypeVar("T")
-
-SCHEMA_VERSION = 2
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS creates (
-    token TEXT PRIMARY KEY,
-    provider TEXT NOT NULL,
-    target TEXT NOT NULL,
-    name TEXT,
-    options TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    since TEXT NOT NULL,
-    batch TEXT,
-    idx INTEGER,
-    chunk TEXT,
-    ref TEXT,
-    state TEXT NOT NULL,
-    holder TEXT,
-    lease_until REAL,
-    sent_at REAL,
-    provider_sent_at REAL,
-    sends INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS creates_pending ON creates (provider, state);
-CREATE TABLE IF NOT EXISTS throttles (
-    key TEXT PRIMARY KEY,
-    tokens REAL NOT NULL,
-    stamp REAL NOT NULL,
-    paused_until REAL NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS batches (
-    provider TEXT NOT NULL,
-    key TEXT NOT NULL,
-    generation INTEGER NOT NULL,
-    started REAL NOT NULL,
-    PRIMARY KEY (provider, key, generation)
-);
-"""
-
-_SLOT_INDEX = (
-    "CREATE UNIQUE INDEX IF NOT EXISTS creates_slot ON creates (provider, batch, idx) "
-    "WHERE batch IS NOT NULL"
+from ._sqlite_schema import (
+    ADVICE,
+    INSERT,
+    current,
+    migrate,
+    reason_of,
+    retry_busy,
+    transaction,
 )
 
-_INSERT = f"INSERT INTO creates ({COLUMNS}) VALUES ({', '.join('?' * len(COLUMNS.split(',')))})"  # noqa: S608
-
-_V1_COLUMNS = {
-    "holder": "TEXT",
-    "lease_until": "REAL",
-    "sent_at": "REAL",
-    "provider_sent_at": "REAL",
-    "sends": "INTEGER NOT NULL DEFAULT 1",
-}
-
-
-def _reason(exc: sqlite3.Error) -> str:
-    text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return "locked"
-    if "readonly" in text or "read-only" in text:
-        return "read-only"
-    if "unable to open" in text or "disk i/o" in text or "disk is full" in text:
-        return "unwritable"
-    if "closed" in text:
-        return "closed"
-    if isinstance(exc, sqlite3.OperationalError) and "no such" in text:
-        return "schema"
-    return "corrupt"
-
-
-_ADVICE = {
-    "locked": "another process holds it locked for longer than the busy timeout",
-    "read-only": "it cannot be written (file or directory permissions, or a read-only mount)",
-    "unwritable": "it cannot be opened or written (missing directory, permissions, disk)",
-    "corrupt": "it is not a readable SQLite database (corrupt or truncated)",
-    "schema": "its tables are not a runbridge journal's",
-    "closed": "the journal was closed",
-}
+T = TypeVar("T")
 
 
 class SQLiteJournal:
@@ -132,9 +62,9 @@ class SQLiteJournal:
     # -- running statements off the loop -----------------------------------------------
 
     def _error(self, exc: sqlite3.Error | OSError) -> JournalError:
-        reason = _reason(exc) if isinstance(exc, sqlite3.Error) else "unwritable"
+        reason = reason_of(exc) if isinstance(exc, sqlite3.Error) else "unwritable"
         return JournalError(
-            f"the create journal {self.path} cannot be used: {_ADVICE[reason]} ({exc})",
+            f"the create journal {self.path} cannot be used: {ADVICE[reason]} ({exc})",
             store=str(self.path),
             reason=reason,
         )
@@ -175,9 +105,9 @@ class SQLiteJournal:
             # The busy timeout first: every later statement, WAL's switch included, then
             # waits for a lock another process holds instead of failing at once.
             db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout * 1000)}")
-            _retry_busy(lambda: db.execute("PRAGMA journal_mode=WAL"), self.busy_timeout)
+            retry_busy(lambda: db.execute("PRAGMA journal_mode=WAL"), self.busy_timeout)
             db.execute("PRAGMA synchronous=FULL")
-            _retry_busy(lambda: _migrate(db), self.busy_timeout)
+            retry_busy(lambda: migrate(db), self.busy_timeout)
             self._locks.hold(self._holder)
         except BaseException:
             db.close()
@@ -200,18 +130,18 @@ class SQLiteJournal:
         wanted = list(entries)
 
         def work(db: sqlite3.Connection) -> list[Claim]:
-            with _transaction(db):
+            with transaction(db):
                 now = time.time()
                 claims = []
                 for entry in wanted:
-                    row = _current(db, entry)
+                    row = current(db, entry)
                     claim = decide(
                         row, entry, holder=self._holder, now=now, lease=lease, alive=self._alive
                     )
                     if claim.outcome == "new":
                         if row is not None:
                             db.execute("DELETE FROM creates WHERE token = ?", (row.token,))
-                        db.execute(_INSERT, row_of(claim.entry))
+                        db.execute(INSERT, row_of(claim.entry))
                     elif claim.outcome == "taken":
                         db.execute(
                             "UPDATE creates SET holder = ?, lease_until = ? WHERE token = ?",
@@ -304,7 +234,7 @@ class SQLiteJournal:
         """The id of the latest (``resume``) or of a new batch run with ``key``."""
 
         def work(db: sqlite3.Connection) -> int:
-            with _transaction(db):
+            with transaction(db):
                 (latest,) = db.execute(
                     "SELECT coalesce(max(generation), 0) FROM batches WHERE provider = ? "
                     "AND key = ?",
@@ -326,7 +256,7 @@ class SQLiteJournal:
         """Take up to ``want`` tokens of the bucket ``key`` (see ``SharedBucket``)."""
 
         def work(db: sqlite3.Connection) -> tuple[int, float]:
-            with _transaction(db):
+            with transaction(db):
                 now = time.time()
                 row = db.execute(
                     "SELECT tokens, stamp, paused_until FROM throttles WHERE key = ?", (key,)
@@ -378,75 +308,3 @@ class SQLiteJournal:
 
 class _Failed(Exception):
     """A statement failed; the ``JournalError`` is raised outside the handler."""
-
-
-@contextlib.contextmanager
-def _transaction(db: sqlite3.Connection) -> Iterator[None]:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``: one writer at a time across processes."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")
-
-
-def _current(db: sqlite3.Connection, entry: JournalEntry) -> JournalEntry | None:
-    if entry.batch is not None and entry.index is not None:
-        row = db.execute(
-            f"SELECT {COLUMNS} FROM creates WHERE provider = ? AND batch = ? AND idx = ?",  # noqa: S608
-            (entry.provider, entry.batch, entry.index),
-        ).fetchone()
-    else:
-        row = db.execute(
-            f"SELECT {COLUMNS} FROM creates WHERE token = ?",  # noqa: S608
-            (entry.token,),
-        ).fetchone()
-    return entry_of(row) if row is not None else None
-
-
-def _retry_busy(work: Callable[[], object], timeout: float) -> None:
-    """Run ``work`` again while SQLite says another connection is busy, up to ``timeout``."""
-    until = time.monotonic() + timeout
-    while True:
-        try:
-            work()
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() >= until:
-                raise
-        time.sleep(0.01)
-
-
-def _migrate(db: sqlite3.Connection) -> None:
-    """Create the tables, or bring a journal written by an earlier runbridge up to date."""
-    with _transaction(db):
-        (version,) = db.execute("PRAGMA user_version").fetchone()
-        if version >= SCHEMA_VERSION:
-            return
-        old = {row[1] for row in db.execute("PRAGMA table_info(creates)")}
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                db.execute(statement)
-        if old:  # a version 1 journal: claims are new, and batches now have generations
-            for column, kind in _V1_COLUMNS.items():
-                if column not in old:
-                    db.execute(f"ALTER TABLE creates ADD COLUMN {column} {kind}")
-            db.execute("DROP INDEX IF EXISTS creates_batch")
-            db.execute(
-                "UPDATE creates SET batch = batch || '.superseded-' || rowid "
-                "WHERE batch IS NOT NULL AND rowid NOT IN (SELECT max(rowid) FROM creates "
-                "WHERE batch IS NOT NULL GROUP BY provider, batch, idx)"
-            )
-            db.execute(
-                "INSERT OR IGNORE INTO batches (provider, key, generation, started) "
-                "SELECT DISTINCT provider, batch, 1, 0 FROM creates "
-                "WHERE batch IS NOT NULL AND batch NOT LIKE '%.%'"
-            )
-            db.execute(
-                "UPDATE creates SET batch = batch || '.1' WHERE batch IS NOT NULL "
-                "AND batch NOT LIKE '%.%'"
-            )
-        db.execute(_SLOT_INDEX)
-        db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
