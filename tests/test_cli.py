@@ -25,7 +25,7 @@ import pytest
 
 import runbridge
 from runbridge import RunClient, RunStatus
-from runbridge.cli.parser import in_flags
+from runbridge.cli.hints import in_flags
 from runbridge.emulation import Emulator
 from runbridge.testing import load_emulator
 from support import PROVIDERS

@@ -26,7 +26,7 @@ from runbridge import (
 
 from .arguments import inputs_from, parse_pairs, parse_time, requests_from_file
 from .exits import OK, RUN_FAILED, UsageError
-from .parser import in_flags
+from .hints import in_flags
 from .progress import Counter, StatusBoard
 from .records import bulk_error_to_dict, run_to_dict
 from .render import Output, RunRows, bulk_errors_table

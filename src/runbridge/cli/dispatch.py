@@ -27,8 +27,9 @@ from runbridge import (
 from . import commands
 from .connection import connect_from_args
 from .exits import INTERRUPTED, OK, PROVIDER_ERROR, RUN_FAILED, RUN_HELD, USAGE, UsageError
+from .hints import in_flags
 from .listen import listen
-from .parser import PROG, build_parser, in_flags
+from .parser import PROG, build_parser
 from .render import Output
 
 ClientCommand = Callable[[RunClient, argparse.Namespace, Output], Awaitable[int]]

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from runbridge import OPERATIONS, BulkError, ProviderInfo, Run, RunStatus, Support
 
-from .parser import in_flags
+from .hints import in_flags
 from .records import dumps, iso, plugin_to_dict, provider_to_dict, run_to_dict
 
 if TYPE_CHECKING:
