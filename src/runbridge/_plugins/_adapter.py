@@ -37,6 +37,24 @@ class NoSettings:
     """Settings of an adapter that takes none beyond token and base URL."""
 
 
+REQUIRED: tuple[tuple[str, type], ...] = (
+    ("name", str),
+    ("id_format", IdFormat),
+    ("capabilities", Capabilities),
+    ("default_base_url", str),
+)
+"""The declarations every adapter makes, with their types: registration checks them."""
+
+TO_READ_RUNS: tuple[str, ...] = ("statuses", "wire_run", "run_from")
+"""What an adapter provides to read runs (or it overrides ``to_run`` itself)."""
+
+OPERATION_METHODS: Mapping[str, tuple[str, ...]] = {
+    "list": ("list_page",),
+    "create_many": ("bulk_item", "send_chunk"),
+}
+"""The methods a native operation needs overridden (by default, the operation's name)."""
+
+
 class Adapter:
     """Base class of adapters: declare the class attributes, override what you support.
 
@@ -45,20 +63,34 @@ class Adapter:
     the lost-create lookup: each operation receives a ``Call`` through which it
     makes HTTP requests, and the core checks every argument the declarations
     describe (ids, options, update fields) before the adapter is called.
+
+    What a plugin must provide (``REQUIRED``, ``TO_READ_RUNS``, ``OPERATION_METHODS``):
+
+    - declarations ``name``, ``id_format``, ``capabilities``, ``default_base_url``
+      (registration refuses an adapter without them);
+    - to read runs, ``statuses``, ``wire_run`` and ``run_from`` (or its own
+      ``to_run``): the conformance kit fails without them;
+    - for each operation ``capabilities`` declares native, its method (``list_page``
+      for ``list``, ``bulk_item`` and ``send_chunk`` for ``create_many``): registration
+      refuses a native operation left unimplemented.
+
+    Every other member is optional: its default is safe, and the docstring of each
+    says when to override it.
     """
 
     name: ClassVar[str]
-    """Provider name used in refs, configuration and entry points."""
+    """Required. Provider name used in refs, configuration and entry points."""
     id_format: ClassVar[IdFormat]
-    """Shape of run ids, checked before any request is built and on every run read."""
+    """Required. Shape of run ids, checked before any request is built and on every run read."""
     capabilities: ClassVar[Capabilities]
-    """What the provider supports and how it pages."""
+    """Required. What the provider supports and how it pages."""
     statuses: ClassVar[StatusMap]
-    """Native run statuses and their canonical meaning (read by the conformance kit)."""
+    """Required to read runs. Native run statuses and their canonical meaning (read by
+    the conformance kit)."""
     errors: ClassVar[ErrorMap] = ErrorMap()
     """Error responses that do not mean what their HTTP status usually means."""
     default_base_url: ClassVar[str]
-    """Where the real provider lives."""
+    """Required. Where the real provider lives."""
     settings_type: ClassVar[type[Any]] = NoSettings
     """An attrs class of provider settings; fields with ``metadata={"secret": True}``
     are redacted everywhere."""
@@ -96,8 +128,9 @@ class Adapter:
     this client created) and refuses others before any request."""
 
     wire_run: ClassVar[type[Any]]
-    """The wire class of a run payload, with an ``id`` field: a msgspec ``Struct``
-    (decoded straight from response bytes), or an attrs class with ``converter``."""
+    """Required to read runs (unless ``to_run`` is overridden). The wire class of a run
+    payload, with an ``id`` field: a msgspec ``Struct`` (decoded straight from response
+    bytes), or an attrs class with ``converter``."""
     converter: ClassVar[cattrs.Converter | None] = None
     """The adapter's cattrs converter (``make_converter()``) when ``wire_run`` is an
     attrs class; ``None`` for msgspec structs."""
@@ -232,7 +265,8 @@ class Adapter:
         raise call.bad_response(f"cannot read run {run_id}: {problem}"[:500], body=raw)
 
     def run_from(self, wire: Any, ref: RunRef, payload: Mapping[str, Any]) -> Run:
-        """The canonical run from a decoded wire run; ``payload`` becomes ``Run.raw``."""
+        """Required to read runs. The canonical run from a decoded wire run; ``payload``
+        becomes ``Run.raw``."""
         raise self._unsupported("parse")
 
     # -- run events (webhooks) ---------------------------------------------------------

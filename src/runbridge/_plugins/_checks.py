@@ -9,11 +9,11 @@ from collections.abc import Mapping
 import attrs
 import pluggy
 
-from .._model._capabilities import OPERATIONS, Capabilities, IdFormat, Support
+from .._model._capabilities import OPERATIONS, Support
 from .._model._errors import PluginError
 from .._model._run import _PROVIDER_NAME
 from . import _hookspecs
-from ._adapter import Adapter
+from ._adapter import OPERATION_METHODS, REQUIRED, Adapter
 
 RESERVED: Mapping[str, frozenset[str]] = {
     "connect": frozenset(
@@ -29,9 +29,6 @@ that of their operation (``create(**options)``; an emulated retry takes create o
 so no setting or option may take one of these names (``tests/test_plugin_names.py``
 keeps this in step with the signatures). Update options travel in
 ``RunUpdate.options``, apart from its fields."""
-
-_METHODS = {"list": ("list_page",), "create_many": ("bulk_item", "send_chunk")}
-"""The ``Adapter`` methods a native operation needs overridden (by default, its own name)."""
 
 
 # -- hooks ------------------------------------------------------------------------------
@@ -99,12 +96,7 @@ def validate(adapter: object, plugin: str) -> type[Adapter]:
             f"plugin {plugin!r} registered {adapter!r}, which is not an Adapter subclass",
             plugin=plugin,
         )
-    for attr, kind in (
-        ("name", str),
-        ("id_format", IdFormat),
-        ("capabilities", Capabilities),
-        ("default_base_url", str),
-    ):
+    for attr, kind in REQUIRED:
         if not isinstance(getattr(adapter, attr, None), kind):
             raise PluginError(
                 f"plugin {plugin!r}: adapter {adapter.__name__} must declare {attr} "
@@ -120,7 +112,7 @@ def validate(adapter: object, plugin: str) -> type[Adapter]:
     for operation in OPERATIONS:
         if adapter.capabilities.support(operation) is not Support.NATIVE:
             continue
-        methods = _METHODS.get(operation, (operation,))
+        methods = OPERATION_METHODS.get(operation, (operation,))
         if missing := [m for m in methods if getattr(adapter, m) is getattr(Adapter, m)]:
             # runbridge 0.1 had adapters override create_many itself; 0.2 never calls it.
             since = (
