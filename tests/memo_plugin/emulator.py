@@ -18,10 +18,13 @@ import attrs
 from aiohttp import web
 
 from runbridge.emulation import (
+    BadCursor,
     BearerAuth,
     CreatedRun,
     Emulator,
     NativeStatuses,
+    Paging,
+    RunStore,
     Timeline,
     iso,
     json_response,
@@ -42,6 +45,8 @@ class _Run:
 
 
 TERMINAL = ("DONE", "ERROR", "TIMEOUT", "STOPPED")
+PAGING = Paging.offsets("o{}")
+"""``after`` is an offset cursor: ``o40`` starts after forty runs."""
 
 
 def _new_id() -> str:
@@ -71,7 +76,9 @@ class MemoEmulator(Emulator):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.runs: dict[str, _Run] = {}
+        self.runs: RunStore[_Run] = RunStore(
+            self, order=lambda run: (-run.timeline.created, run.id), mint=_new_id
+        )
         self.oldest_first = False
         """List oldest runs first, against what the memo API says (to test distrust)."""
 
@@ -94,9 +101,7 @@ class MemoEmulator(Emulator):
         name: str | None,
         options: dict[str, Any],
     ) -> str:
-        run = _Run(_new_id(), target, name, inputs, timeline)
-        self.runs[run.id] = run
-        return run.id
+        return self.runs.add(_Run(self.runs.new_id(), target, name, inputs, timeline)).id
 
     def error_body(
         self, status: int, message: str, *, code: str | None = None, details: Any = None
@@ -171,10 +176,10 @@ class MemoEmulator(Emulator):
         inputs = body.get("inputs") or {}
         if not isinstance(inputs, dict):
             return self._fail(422, "INVALID", "inputs must be an object", "inputs")
-        run_id = _new_id()
-        run = _Run(run_id, target, name, inputs, Timeline(self.now(), self.take_plan(target)))
-        self.runs[run_id] = run
-        self.record_created(CreatedRun(id=run_id, target=target, inputs=inputs, name=name))
+        run = self.runs.add(
+            _Run(self.runs.new_id(), target, name, inputs, self.runs.timeline(target))
+        )
+        self.record_created(CreatedRun(id=run.id, target=target, inputs=inputs, name=name))
         return json_response(self.to_json(run), status=201)
 
     async def _get(self, request: web.Request) -> web.Response:
@@ -188,24 +193,21 @@ class MemoEmulator(Emulator):
             return self._fail(422, "INVALID", "limit must be an integer", "limit")
         if not 1 <= limit <= 50:
             return self._fail(422, "INVALID", "limit must be 1-50", "limit")
-        after = request.query.get("after")
-        start = 0
-        if after is not None:
-            if not after.startswith("o") or not after[1:].isdigit():
-                return self._fail(400, "BAD_CURSOR", "cursor not recognised", "after")
-            start = int(after[1:])
         state = request.query.get("state")
         now = self.now()
-        runs = sorted(self.runs.values(), key=lambda r: (-r.timeline.created, r.id))
+        runs = self.runs.listed()
         if self.oldest_first:
             runs.reverse()
-        if state is not None:
-            runs = [r for r in runs if self._state(r, now) == state]
-        page = runs[start : start + limit]
-        more = start + limit < len(runs)
-        return json_response(
-            {"runs": [self.to_json(r) for r in page], "next": f"o{start + limit}" if more else None}
-        )
+        try:
+            page = PAGING.page(
+                runs,
+                limit=limit,
+                cursor=request.query.get("after"),
+                where=None if state is None else lambda r: self._state(r, now) == state,
+            )
+        except BadCursor:
+            return self._fail(400, "BAD_CURSOR", "cursor not recognised", "after")
+        return json_response({"runs": [self.to_json(r) for r in page.items], "next": page.next})
 
     async def _patch(self, request: web.Request) -> web.Response:
         found = self._find(request)

@@ -16,7 +16,7 @@ unless ``keep_session_after_completion``; a step naming an unknown workflow is 4
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
@@ -24,9 +24,7 @@ from runbridge.emulation import json_response
 from runbridge.emulation.fastapi import Check, Issue, check_model, check_str, issue, nullable
 
 from . import _schemas as s
-
-if TYPE_CHECKING:
-    from ._emulator import CyberdeskEmulator
+from ._writes import RunWrites
 
 _STEP = check_model(
     {
@@ -63,7 +61,7 @@ CHAIN: dict[str, Check] = {
 """``WorkflowChainCreate``, checked the way pydantic v2 would."""
 
 
-async def create_chain(emu: CyberdeskEmulator, request: web.Request) -> web.Response:
+async def create_chain(emu: RunWrites, request: web.Request) -> web.Response:
     """``POST /v1/runs/chain`` → 201 ``{"session_id", "run_ids"}``."""
     body, issues = await emu.body(request, CHAIN, frozenset({"steps"}))
     if issues:

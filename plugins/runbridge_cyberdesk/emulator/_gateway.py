@@ -20,7 +20,7 @@ from runbridge.emulation import (
     Faults,
     IdempotencyCache,
     RateVerdict,
-    Stored,
+    RunStore,
     read_json,
 )
 from runbridge.emulation.fastapi import Check, Issue, check_body, issue
@@ -31,6 +31,8 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 class Gateway(Emulator):
     """An emulator with Cyberdesk's rate limiting, key replay and FastAPI body reading."""
+
+    runs: RunStore[Any]
 
     def __init__(
         self,
@@ -50,9 +52,6 @@ class Gateway(Emulator):
             rate_limit=rate_limit,
             rate_window=rate_window,
         )
-        self.idempotency = IdempotencyCache()
-        self._in_flight: set[str] = set()
-        """The first response given for each ``Idempotency-Key``."""
         self._lost = 0
 
     def lose_responses(self, times: int = 1) -> None:
@@ -104,38 +103,30 @@ class Gateway(Emulator):
     async def _idempotent(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method not in WRITES:
             return await handler(request)
-        key = request.headers.get("Idempotency-Key")
-        fingerprint = self.idempotency.fingerprint(
+        fingerprint = IdempotencyCache.fingerprint(
             request.method, request.path_qs, await request.read()
         )
-        stored = self.idempotency.lookup(key, fingerprint)
-        if stored is False:
-            return self.error(409, "Idempotency-Key was already used for a different request")
-        if isinstance(stored, Stored):
-            return _replay(stored)
-        if key is not None and key in self._in_flight:
+        served = []
+
+        async def serve() -> web.StreamResponse:
+            served.append(True)
+            return await handler(request)
+
+        response = await self.runs.once(
+            request.headers.get("Idempotency-Key"),
+            fingerprint,
+            serve,
+            conflict=lambda: self.error(
+                409, "Idempotency-Key was already used for a different request"
+            ),
             # The SDK retries exactly this answer: the first request is still being made.
-            return self.error(
+            in_progress=lambda: self.error(
                 409,
                 "A request with this Idempotency-Key is in progress",
                 headers={"Idempotency-Status": "in_progress"},
-            )
-        if key is not None:
-            self._in_flight.add(key)
-        try:
-            response = await handler(request)
-        finally:
-            self._in_flight.discard(key or "")
-        if isinstance(response, web.Response) and 200 <= response.status < 300:
-            body = response.body if isinstance(response.body, bytes) else b""
-            self.idempotency.store(key, fingerprint, response.status, body)
-        if self._lost:
+            ),
+        )
+        if served and self._lost:
             self._lost -= 1
             return self.error(503, "Service temporarily unavailable")
         return response
-
-
-def _replay(stored: Stored) -> web.Response:
-    if not stored.body:
-        return web.Response(status=stored.status)
-    return web.Response(body=stored.body, status=stored.status, content_type="application/json")

@@ -10,18 +10,21 @@ from typing import Any
 
 from aiohttp import web
 
-from runbridge.emulation import Clock, Faults, Timeline, iso, json_response
+from runbridge.emulation import Clock, Faults, Paging, RunStore, Timeline, iso, json_response
 from runbridge.emulation.fastapi import Issue, parse_int, query_bool
 
 from . import _schemas as s
 from ._gateway import Gateway
 from ._records import EmulatedRun
 
+PAGING = Paging.offsets()
+"""``skip`` and ``limit``, with the ``total`` of matching runs."""
+
 
 class RunViews(Gateway):
     """Run objects as the API serves them, and ``GET /v1/runs``."""
 
-    runs: dict[str, EmulatedRun]
+    runs: RunStore[EmulatedRun]
     checks_seconds: float
     task_failure_message: str
     system_error_message: str
@@ -158,15 +161,14 @@ class RunViews(Gateway):
             issues += s.CHECK_FIELD(name, ("query", "fields", i))
         if issues or skip is None or limit is None:
             return self.invalid(issues)
-        runs = self._select(query)
-        page = runs[skip : skip + limit]
+        page = PAGING.page(self._select(query), limit=limit, cursor=skip)
         return json_response(
             {
-                "items": [self.run_json(run, fields or None) for run in page],
-                "total": len(runs),
+                "items": [self.run_json(run, fields or None) for run in page.items],
+                "total": page.total,
                 "skip": skip,
                 "limit": limit,
-                "included": self.included(page, query.get("include")),
+                "included": self.included(page.items, query.get("include")),
             }
         )
 

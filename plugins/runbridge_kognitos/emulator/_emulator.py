@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import bisect
 import contextlib
-import itertools
+import json
 import secrets
 import string
 from collections.abc import AsyncIterator, Mapping
@@ -14,9 +13,12 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from runbridge.emulation import (
+    BadCursor,
     CreatedRun,
     Emulator,
     HeaderAuth,
+    Paging,
+    RunStore,
     Timeline,
     iso,
     json_response,
@@ -25,9 +27,12 @@ from runbridge.emulation import (
 
 from ._checks import Invalid, check_create, check_list_query, detail
 from ._facts import DENIED, ID, INVALID, NAME_MAX, STAGES, STATUSES
-from ._tokens import Position, Tokens, scope
 
 _ALPHABET = string.ascii_lowercase + string.digits
+PAGING = Paging.cursors()
+"""``continuation_token``: opaque, reusable, valid only with the filters (agent, process,
+stage, limit) that produced it (ASSUMPTION of the provider facts)."""
+BAD_TOKEN = {"forged": "invalid continuation token", "scope": "token belongs to another query"}
 
 
 def _mint() -> str:
@@ -83,12 +88,11 @@ class KognitosEmulator(Emulator):
         super().__init__(**kwargs)
         self.processes: dict[tuple[str, str], frozenset[str]] = {}
         """Stages of each ``(agent_id, process_id)``."""
-        self.runs: dict[str, StoredRun] = {}
-        self._listed: dict[tuple[str, str], list[StoredRun]] = {}
-        """Each process's runs in listing order, so a page costs its own size, not the
-        whole history (soaks list tens of thousands of runs)."""
-        self._seq = itertools.count()
-        self._tokens = Tokens()
+        self.runs: RunStore[StoredRun] = RunStore(
+            self, order=_newest_first, group=_process_of, mint=_mint
+        )
+        """Runs by id; each process's in listing order, so a page costs its own size, not
+        the whole history (soaks list tens of thousands of runs)."""
         self._default = self.add_process()
 
     # -- seeding and test hooks ---------------------------------------------------------
@@ -144,8 +148,8 @@ class KognitosEmulator(Emulator):
             raise ValueError(f"process {target} has no {stage!r} stage")
         if name is not None and not (isinstance(name, str) and 1 <= len(name) <= NAME_MAX):
             raise ValueError(f"a kognitos run name is 1-{NAME_MAX} characters")
-        seq = next(self._seq)
-        return self._store(
+        seq = self.runs.next_seq()
+        return self.runs.add(
             StoredRun(
                 id=self.unknown_id(),
                 seq=seq,
@@ -157,19 +161,11 @@ class KognitosEmulator(Emulator):
                 file_ids=options.get("file_ids"),
                 timeline=timeline,
             )
-        )
-
-    def _store(self, run: StoredRun) -> str:
-        self.runs[run.id] = run
-        listed = self._listed.setdefault((run.agent_id, run.process_id), [])
-        bisect.insort(listed, run, key=_newest_first)
-        return run.id
+        ).id
 
     def unknown_id(self) -> str:
         """A well-formed run id that no run has."""
-        while (candidate := _mint()) in self.runs:
-            pass  # pragma: no cover - 36**25 ids
-        return candidate
+        return self.runs.new_id()
 
     @contextlib.asynccontextmanager
     async def serve(self, *, host: str = "127.0.0.1", port: int = 0) -> AsyncIterator[str]:
@@ -266,19 +262,18 @@ class KognitosEmulator(Emulator):
             return stages
         if body["stage"] not in stages:
             return self.error(404, f"Process has no {body['stage']} stage")
-        now = self.now()
         run = StoredRun(
-            id=self.unknown_id(),
-            seq=next(self._seq),
+            id=self.runs.new_id(),
+            seq=self.runs.next_seq(),
             agent_id=body["agent_id"],
             process_id=body["process_id"],
             stage=body["stage"],
             name=body["name"],
             inputs=list(body.get("inputs") or ()),
             file_ids=body.get("file_ids"),
-            timeline=Timeline(now, self.take_plan(f"{body['agent_id']}/{body['process_id']}")),
+            timeline=self.runs.timeline(f"{body['agent_id']}/{body['process_id']}"),
         )
-        self._store(run)
+        self.runs.add(run)
         options = {k: v for k, v in body.items() if k not in ("agent_id", "process_id", "inputs")}
         self.record_created(
             CreatedRun(
@@ -289,33 +284,37 @@ class KognitosEmulator(Emulator):
                 options=options,
             )
         )
-        return json_response(self.to_json(run, now), status=201)
+        return json_response(self.to_json(run, run.timeline.created), status=201)
 
     async def _list(self, request: web.Request) -> web.Response:
         agent_id, process_id, stage, limit = check_list_query(request.query)
         found = self._process(agent_id, process_id)
         if isinstance(found, web.Response):
             return found
-        query = scope(agent_id, process_id, stage, limit)
-        listed = self._listed.get((agent_id, process_id), [])
-        start = 0
-        if token := request.query.get("continuation_token"):
-            after = self._tokens.read(token, query)
-            start = bisect.bisect_right(listed, after, key=_newest_first)
-        runs = (r for r in itertools.islice(listed, start, None) if stage in (None, r.stage))
-        page = list(itertools.islice(runs, limit + 1))
-        page, rest = page[:limit], page[limit:]
-        next_token = self._tokens.make(_newest_first(page[-1]), query) if rest else None
-        return json_response(
-            {"items": [self.to_json(r) for r in page], "continuation_token": next_token}
-        )
+        try:
+            page = self.runs.page(
+                PAGING,
+                limit=limit,
+                cursor=request.query.get("continuation_token") or None,
+                group=(agent_id, process_id),
+                where=lambda run: stage in (None, run.stage),
+                scope=json.dumps([stage, limit]),
+            )
+        except BadCursor as exc:
+            raise Invalid([detail("continuation_token", BAD_TOKEN[exc.reason])]) from None
+        items = [self.to_json(run) for run in page.items]
+        return json_response({"items": items, "continuation_token": page.next})
 
 
 def _by_name(values: list[dict[str, Any]]) -> dict[str, Any]:
     return {item["name"]: item.get("value") for item in values}
 
 
-def _newest_first(run: StoredRun) -> Position:
+def _process_of(run: StoredRun) -> tuple[str, str]:
+    return run.agent_id, run.process_id
+
+
+def _newest_first(run: StoredRun) -> tuple[float, int]:
     # Sort order is undocumented; newest first by created_at is the facts' ASSUMPTION.
     # Among runs created at the same instant, the later one comes first.
     return (-run.timeline.created, -run.seq)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import json
 import re
 import secrets
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -11,20 +11,20 @@ from typing import Any, ClassVar
 from aiohttp import web
 
 from runbridge.emulation import (
+    BadCursor,
     BearerAuth,
     Clock,
     CreatedRun,
     Emulator,
     Faults,
+    RunStore,
     Timeline,
     json_response,
 )
 
 from ._facts import (
-    AUTOMATION_ID,
     DRAFT,
     PAUSABLE,
-    PLAIN_ID,
     PREFIX,
     PUBLISHED,
     RESUMABLE,
@@ -37,16 +37,25 @@ from ._render import run_json
 from ._requests import check_path_ids, page_size, read_body
 from ._rpc import Code, RpcError, rpc_status
 from ._runs import StoredRun
-from ._store import Automation, Order, RunStore, mint
-from ._tokens import BadToken, PageTokens, Position, query_scope
+from ._store import (
+    BAD_TOKEN,
+    PAGING,
+    RUN_ID_SIZE,
+    VERSIONS,
+    Automation,
+    Order,
+    add_run,
+    mint,
+    new_automation,
+    run_store,
+    span,
+)
 from ._values import BadValue, check_inputs
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 _AUTOMATION = PREFIX + "/automations/{automation_id}"
 _RUN = _AUTOMATION + "/runs/{run_id}"
-VERSIONS = {DRAFT: "1.1", PUBLISHED: "1.0"}
-"""Stage versions of a new automation ("major.minor", as ``v1Automation.version``)."""
 
 
 def _routed(path: str) -> str:
@@ -109,10 +118,9 @@ class KognitosApiEmulator(Emulator):
             rate_limit=rate_limit,
             rate_window=rate_window,
         )
-        self.store = RunStore(order)
-        """Runs, and each automation's runs in listing order."""
-        self.runs: dict[str, StoredRun] = self.store.runs
-        """Runs by name (``{target}/runs/{run_id}``)."""
+        self._order: Order = order
+        self.runs: RunStore[StoredRun] = run_store(self, order)
+        """Runs by name (``{target}/runs/{run_id}``), each automation's in listing order."""
         if stop_seconds is not None:
             if isinstance(stop_seconds, bool) or not stop_seconds >= 0:
                 raise ValueError("stop_seconds must be a non-negative number of seconds")
@@ -123,14 +131,13 @@ class KognitosApiEmulator(Emulator):
         """Automations by target."""
         self.workspaces: set[tuple[str, str]] = set()
         """``(organization, workspace)`` pairs that exist."""
-        self._tokens = PageTokens()
         self._default = ""
         self._default = self.add_automation()
 
     @property
     def order(self) -> Order:
         """Listing order (undocumented): ``newest`` or ``oldest`` first by ``create_time``."""
-        return self.store.order
+        return self._order
 
     # -- targets, seeding and test hooks -------------------------------------------------
 
@@ -147,24 +154,8 @@ class KognitosApiEmulator(Emulator):
         otherwise. ``stages`` are the stages it has, with their versions when a mapping:
         ``(DRAFT,)`` is an automation never published."""
         known = self.automations.get(self._default)
-        organization = organization or (known.organization if known else mint(16))
-        if workspace is None:
-            same = known is not None and known.organization == organization
-            workspace = known.workspace if known and same else mint(16)
-        automation = automation or mint(21)
-        for value in (organization, workspace):
-            if not PLAIN_ID.fullmatch(value):
-                raise ValueError(f"{value!r} is not an organization or workspace id")
-        if not AUTOMATION_ID.fullmatch(automation):
-            raise ValueError(f"{automation!r} is not an automation id (21 of A-Za-z0-9_-)")
-        if isinstance(stages, Mapping):
-            versions = dict(stages)
-        else:
-            versions = {stage: VERSIONS.get(stage, "1.0") for stage in stages}
-        if bad := sorted(set(versions) - set(STAGES)):
-            raise ValueError(f"unknown stages {bad}; use {STAGES}")
-        found = Automation(organization, workspace, automation, versions)
-        self.workspaces.add((organization, workspace))
+        found = new_automation(known, organization, workspace, automation, stages)
+        self.workspaces.add((found.organization, found.workspace))
         self.automations[found.target] = found
         return found.target
 
@@ -200,23 +191,21 @@ class KognitosApiEmulator(Emulator):
         stage = options.get("stage", PUBLISHED if PUBLISHED in automation.versions else DRAFT)
         if stage not in automation.versions:
             raise ValueError(f"automation {target} has no {stage} stage")
-        run = self.store.add(
-            automation,
-            stage=stage,
-            stage_version=options.get("stage_version", automation.versions[stage]),
-            inputs={key: from_plain(value) for key, value in inputs.items()},
-            user_id=options.get("user_id", self.user_id),
-            timeline=timeline,
-        )
-        return run.name
+        inputs = {key: from_plain(value) for key, value in inputs.items()}
+        user_id = options.get("user_id", self.user_id)
+        version = options.get("stage_version", automation.versions[stage])
+        return add_run(self.runs, automation, stage, version, inputs, user_id, timeline).name
 
     def unknown_id(self) -> str:
         """The name of a run of the default automation that does not exist."""
-        return f"{self._default}/runs/{self.store.unused_id()}"
+        return f"{self._default}/runs/{mint(RUN_ID_SIZE)}"
 
     def find(self, run_id: str) -> StoredRun:
         """The run named ``run_id``, or whose bare id it is (``KeyError`` if none)."""
-        return self.store.find(run_id)
+        run = self.runs.get(run_id) or next((r for r in self.runs.values() if r.id == run_id), None)
+        if run is None:
+            raise KeyError(f"no run {run_id!r}")
+        return run
 
     def force_status(self, run_id: str, native: str, *, undocumented: bool = False) -> None:
         """Put a run (by name or bare id) in state ``native`` now; the clock no longer
@@ -331,14 +320,8 @@ class KognitosApiEmulator(Emulator):
             raise RpcError(
                 "FAILED_PRECONDITION", f"automation {automation.id} has no {stage} version"
             )
-        run = self.store.add(
-            automation,
-            stage=stage,
-            stage_version=version,
-            inputs=inputs,
-            user_id=self.user_id,
-            timeline=Timeline(self.now(), self.take_plan(automation.target)),
-        )
+        timeline = self.runs.timeline(automation.target)
+        run = add_run(self.runs, automation, stage, version, inputs, self.user_id, timeline)
         self.record_created(
             CreatedRun(
                 id=run.name,
@@ -361,19 +344,23 @@ class KognitosApiEmulator(Emulator):
         except BadFilter as exc:
             raise RpcError("INVALID_ARGUMENT", f"invalid filter: {exc}") from None
         automation = self._automation(request)
-        scope = query_scope(automation.target, text, size)
-        after: Position | None = None
-        if token := request.query.get("page_token"):
-            try:
-                after = self._tokens.read(token, scope)
-            except BadToken as exc:
-                raise RpcError("INVALID_ARGUMENT", str(exc)) from None
-        walk = self.store.walk(automation.target, wanted, after)
-        found = list(itertools.islice(walk, size + 1))
-        page = found[:size]
-        body: dict[str, Any] = {"runs": [self.to_json(run) for run in page]}
-        if len(found) > size:
-            body["next_page_token"] = self._tokens.issue(self.store.key(page[-1]), scope)
+        start, stop = span(self._order, wanted)
+        try:
+            page = self.runs.page(
+                PAGING,
+                limit=size,
+                cursor=request.query.get("page_token") or None,
+                group=automation.target,
+                where=lambda run: wanted.keeps(run.created_ns),
+                scope=json.dumps([text, size]),
+                start=start,
+                stop=stop,
+            )
+        except BadCursor as exc:
+            raise RpcError("INVALID_ARGUMENT", BAD_TOKEN[exc.reason]) from None
+        body: dict[str, Any] = {"runs": [self.to_json(run) for run in page.items]}
+        if page.next is not None:
+            body["next_page_token"] = page.next
         return json_response(body)
 
     async def _pause(self, request: web.Request) -> web.Response:

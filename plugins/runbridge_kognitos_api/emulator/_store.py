@@ -1,4 +1,4 @@
-"""Where the emulator keeps automations and runs, and how a listing walks them.
+"""Where the emulator keeps automations and runs, declared for ``runbridge.emulation.RunStore``.
 
 Each automation's runs are kept in listing order (newest or oldest first by
 ``create_time``, ties by creation sequence), so a page costs its own size plus a
@@ -7,25 +7,36 @@ bisection, whatever the history's length; a filter's span narrows the walk too.
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import secrets
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from runbridge.emulation import Timeline
+from runbridge.emulation import Emulator, Paging, RunStore, Timeline
 
-from ._facts import NANO_ALPHABET
+from ._facts import AUTOMATION_ID, DRAFT, NANO_ALPHABET, PLAIN_ID, PUBLISHED, STAGES
 from ._filter import Filter
 from ._runs import StoredRun
 from ._times import nanos
-from ._tokens import Position
 
 Order = Literal["newest", "oldest"]
+Position = tuple[int, int]
+"""Where a run stands in a listing: its creation time and sequence, signed by the order."""
+
+VERSIONS = {DRAFT: "1.1", PUBLISHED: "1.0"}
+"""Stage versions of a new automation ("major.minor", as ``v1Automation.version``)."""
 
 RUN_ID_SIZE = 24
 """Characters of a minted run id (ASSUMPTION: no format is documented)."""
+
+PAGING = Paging.cursors()
+"""``page_token``: opaque, reusable, bound to the automation, filter and page size."""
+
+BAD_TOKEN = {
+    "forged": "page_token is not a token this service issued",
+    "scope": "page_token was issued for other parameters: every parameter other than "
+    "page_token must match the call that provided it",
+}
 
 
 def mint(size: int) -> str:
@@ -49,34 +60,74 @@ class Automation:
         return f"{workspace}/automations/{self.id}"
 
 
-class RunStore:
-    """Runs by name and by bare id, and each automation's runs in listing order."""
+def new_automation(
+    known: Automation | None,
+    organization: str | None,
+    workspace: str | None,
+    automation: str | None,
+    stages: Mapping[str, str] | Iterable[str],
+) -> Automation:
+    """An automation (``add_automation``): ids not given are minted, and it goes in
+    the organization and workspace of ``known`` unless told otherwise."""
+    organization = organization or (known.organization if known else mint(16))
+    if workspace is None:
+        same = known is not None and known.organization == organization
+        workspace = known.workspace if known and same else mint(16)
+    automation = automation or mint(21)
+    for value in (organization, workspace):
+        if not PLAIN_ID.fullmatch(value):
+            raise ValueError(f"{value!r} is not an organization or workspace id")
+    if not AUTOMATION_ID.fullmatch(automation):
+        raise ValueError(f"{automation!r} is not an automation id (21 of A-Za-z0-9_-)")
+    if isinstance(stages, Mapping):
+        versions = dict(stages)
+    else:
+        versions = {stage: VERSIONS.get(stage, "1.0") for stage in stages}
+    if bad := sorted(set(versions) - set(STAGES)):
+        raise ValueError(f"unknown stages {bad}; use {STAGES}")
+    return Automation(organization, workspace, automation, versions)
 
-    def __init__(self, order: Order) -> None:
-        if order not in ("newest", "oldest"):
-            raise ValueError(f"order must be 'newest' or 'oldest', not {order!r}")
-        self.order: Order = order
-        self.runs: dict[str, StoredRun] = {}
-        """Runs by name (``{target}/runs/{run_id}``)."""
-        self._by_id: dict[str, StoredRun] = {}
-        self._listed: dict[str, list[StoredRun]] = {}
-        self._seq = itertools.count()
 
-    def add(
-        self,
-        automation: Automation,
-        *,
-        stage: str,
-        stage_version: str,
-        inputs: dict[str, Any],
-        user_id: str,
-        timeline: Timeline,
-    ) -> StoredRun:
-        """Keep a new run of ``automation`` created at ``timeline.created``."""
-        run = StoredRun(
-            id=self.unused_id(),
+def run_store(emulator: Emulator, order: Order) -> RunStore[StoredRun]:
+    """Runs by name (``{target}/runs/{run_id}``), each automation's in ``order``."""
+    if order not in ("newest", "oldest"):
+        raise ValueError(f"order must be 'newest' or 'oldest', not {order!r}")
+    sign = -1 if order == "newest" else 1
+
+    def position(run: StoredRun) -> Position:
+        return (sign * run.created_ns, sign * run.seq)
+
+    return RunStore(
+        emulator,
+        order=position,
+        group=lambda run: run.automation,
+        id_of=lambda run: run.name,
+    )
+
+
+def span(order: Order, wanted: Filter) -> tuple[Position, Position]:
+    """The positions a filter's runs lie within: from the first, up to before the second."""
+    low, high = wanted.span()
+    if order == "newest":
+        return (-high, -(2**63)), (-low, 2**63)
+    return (low, -(2**63)), (high, 2**63)
+
+
+def add_run(
+    runs: RunStore[StoredRun],
+    automation: Automation,
+    stage: str,
+    stage_version: str,
+    inputs: dict[str, Any],
+    user_id: str,
+    timeline: Timeline,
+) -> StoredRun:
+    """Keep a new run of ``automation`` created at ``timeline.created``."""
+    return runs.add(
+        StoredRun(
+            id=mint(RUN_ID_SIZE),
             automation=automation.target,
-            seq=next(self._seq),
+            seq=runs.next_seq(),
             created_ns=nanos(timeline.created),
             stage=stage,
             stage_version=stage_version,
@@ -84,42 +135,4 @@ class RunStore:
             user_id=user_id,
             timeline=timeline,
         )
-        self.runs[run.name] = run
-        self._by_id[run.id] = run
-        listed = self._listed.setdefault(automation.target, [])
-        bisect.insort(listed, run, key=self.key)
-        return run
-
-    def unused_id(self) -> str:
-        """A well-formed run id no run has."""
-        while (candidate := mint(RUN_ID_SIZE)) in self._by_id:
-            pass  # pragma: no cover - 64**24 ids
-        return candidate
-
-    def find(self, run_id: str) -> StoredRun:
-        """The run named ``run_id``, or whose bare id it is (``KeyError`` if none)."""
-        run = self.runs.get(run_id) or self._by_id.get(run_id)
-        if run is None:
-            raise KeyError(f"no run {run_id!r}")
-        return run
-
-    def key(self, run: StoredRun) -> Position:
-        """Where ``run`` stands in a listing."""
-        if self.order == "newest":
-            return (-run.created_ns, -run.seq)
-        return (run.created_ns, run.seq)
-
-    def walk(self, target: str, wanted: Filter, after: Position | None) -> Iterator[StoredRun]:
-        """The runs of ``target`` the filter keeps, in listing order, after ``after``."""
-        listed = self._listed.get(target, [])
-        low, high = wanted.span()
-        newest = self.order == "newest"
-        first: Position = (-high, -(2**63)) if newest else (low, -(2**63))
-        start = bisect.bisect_left(listed, first, key=self.key)
-        if after is not None:
-            start = max(start, bisect.bisect_right(listed, after, key=self.key))
-        for run in itertools.islice(listed, start, None):
-            if (run.created_ns < low) if newest else (run.created_ns > high):
-                return
-            if wanted.keeps(run.created_ns):
-                yield run
+    )

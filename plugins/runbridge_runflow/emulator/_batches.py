@@ -5,23 +5,22 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 
-from runbridge.emulation import IdempotencyCache, Stored, json_response
+from runbridge.emulation import IdempotencyCache, json_response
 
+from ._base import RunflowBase
 from ._facts import SUCCEEDED
 from ._query import Invalid
 from ._records import Batch, EmuTarget
 from ._validation import as_object, check_input, optional_text
 
-if TYPE_CHECKING:
-    from ._server import RunflowEmulator
 
-
-async def create_batch(emu: RunflowEmulator, request: web.Request, ref: str) -> web.Response:
-    """``POST /v1/models/{ref}/batches`` with ``Idempotency-Key`` replay."""
+async def create_batch(emu: RunflowBase, request: web.Request, ref: str) -> web.StreamResponse:
+    """``POST /v1/models/{ref}/batches`` with ``Idempotency-Key`` replay: the same key and
+    body replay the 201; the same key with another body is 409 (both documented)."""
     target = emu.routed("models", ref)
     if target is None:
         return emu.error(404, f"no model {ref!r}", code="MODEL_NOT_FOUND")
@@ -30,14 +29,20 @@ async def create_batch(emu: RunflowEmulator, request: web.Request, ref: str) -> 
     except Invalid as exc:
         return emu.invalid(exc)
     key = request.headers.get("Idempotency-Key")
-    scoped = f"{emu.org_of(request)}:{key}" if key else None
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    fingerprint = IdempotencyCache.fingerprint("POST", request.path, canonical)
-    stored = emu.idempotency.lookup(scoped, fingerprint)
-    if isinstance(stored, Stored):  # documented: same key and body replay the 201
-        return json_response(stored.body, status=stored.status)
-    if stored is False:  # documented: same key, another body
-        return emu.error(409, "Idempotency-Key was already used with a different request")
+    return await emu.runs.once(
+        f"{emu.org_of(request)}:{key}" if key else None,
+        IdempotencyCache.fingerprint("POST", request.path, canonical),
+        lambda: _new_batch(emu, request, target, body),
+        conflict=lambda: emu.error(
+            409, "Idempotency-Key was already used with a different request"
+        ),
+    )
+
+
+async def _new_batch(
+    emu: RunflowBase, request: web.Request, target: EmuTarget, body: Any
+) -> web.Response:
     if not target.template_backed:  # documented: only template-backed models batch
         message = f"model {target.owner}/{target.slug} is not template-backed"
         return emu.invalid(Invalid(message, ["path", "model"]))
@@ -52,12 +57,11 @@ async def create_batch(emu: RunflowEmulator, request: web.Request, ref: str) -> 
         batch.item_ids.append(str(uuid.uuid4()))
     emu.batches[batch.id] = batch
     answer = {"id": batch.id, "status_code": "queued", "items_total": len(items)}
-    emu.idempotency.store(scoped, fingerprint, 201, answer)
     return json_response(answer, status=201)
 
 
 def _checked_items(
-    emu: RunflowEmulator, body: Mapping[str, Any], target: EmuTarget
+    emu: RunflowBase, body: Mapping[str, Any], target: EmuTarget
 ) -> tuple[list[dict[str, Any]], str | None]:
     items = body.get("items")
     most = emu.max_batch_items
@@ -79,7 +83,7 @@ def _checked_items(
     return checked, callback_url
 
 
-def batch_json(emu: RunflowEmulator, batch: Batch) -> dict[str, Any]:
+def batch_json(emu: RunflowBase, batch: Batch) -> dict[str, Any]:
     """A batch: the create answer's fields and the documented ``cancelled`` count.
 
     ASSUMPTION: the detail's status rolls the runs up (``partial_succeeded`` when
@@ -104,7 +108,7 @@ def batch_json(emu: RunflowEmulator, batch: Batch) -> dict[str, Any]:
     }
 
 
-def item_json(emu: RunflowEmulator, batch: Batch, index: int) -> dict[str, Any]:
+def item_json(emu: RunflowBase, batch: Batch, index: int) -> dict[str, Any]:
     """One batch item (its documented fields), with its run embedded."""
     run = emu.run_json(batch.runs[index])
     failed = run["status_code"] == "failed"

@@ -13,15 +13,9 @@ import hashlib
 import hmac
 import json
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from runbridge.emulation import Delivery, Outbound, iso
-
-from ._render import run_json
-
-if TYPE_CHECKING:
-    from ._records import EmuRun
-    from ._server import RunflowEmulator
 
 EVENTS = {
     "succeeded": "run.completed",
@@ -37,9 +31,8 @@ def new_request_id() -> str:
     return f"req_{secrets.token_hex(12)}"
 
 
-def payload(emu: RunflowEmulator, run: EmuRun) -> dict[str, Any]:
-    """The documented callback body for ``run`` as it stands now."""
-    record = run_json(emu, run)
+def payload(record: dict[str, Any]) -> dict[str, Any]:
+    """The documented callback body of a run whose record (as served now) is ``record``."""
     status = record["status_code"]
     output = record["output"]
     if status == "failed":
@@ -53,7 +46,7 @@ def payload(emu: RunflowEmulator, run: EmuRun) -> dict[str, Any]:
         output = None
     return {
         "event": EVENTS.get(status, f"run.{status}"),
-        "run_id": run.id,
+        "run_id": record["id"],
         "status": status,
         "output": output,
         "duration_ms": record["duration_ms"],
@@ -68,13 +61,12 @@ def _node_message(record: dict[str, Any]) -> str | None:
     return next((n["error_message"] for n in nodes if n.get("error_message")), None)
 
 
-def outbound(emu: RunflowEmulator, run: EmuRun) -> Outbound | None:
-    """What to POST for ``run``, ``None`` when it has no callback URL (its own or the
-    emulator's ``default_callback_url``)."""
-    url = emu.callback_url_of(run)
+def outbound(url: str | None, record: dict[str, Any]) -> Outbound | None:
+    """What to POST to ``url`` for the run whose record is ``record``; ``None`` without
+    a callback URL (the run's own or the emulator's ``default_callback_url``)."""
     if url is None:
         return None
-    body = payload(emu, run)
+    body = payload(record)
     encoded = json.dumps(body, separators=(",", ":")).encode()
     return Outbound(url=url, event=body["event"], body=encoded)
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -60,60 +57,6 @@ def q_matches(query: Query, row: Mapping[str, Any]) -> bool:
     if not query:
         return True
     return any(all((str(row.get(f)) == v) != neg for neg, f, v in terms) for terms in query)
-
-
-def encode_pq(sort: str, rank: int) -> str:
-    """An opaque cursor: the rank of a boundary item under ``sort``."""
-    raw = json.dumps({"s": sort, "r": rank}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_pq(sort: str, pq: str) -> int:
-    """The rank in a cursor from ``encode_pq``; ``Invalid`` otherwise."""
-    try:
-        data = json.loads(base64.urlsafe_b64decode(pq + "=" * (-len(pq) % 4)))
-        rank = data["r"]
-        ok = data["s"] == sort and isinstance(rank, int)
-    except (ValueError, TypeError, KeyError, binascii.Error):
-        ok = False
-    if not ok:
-        raise Invalid("pq is not a cursor of this listing", ["query", "pq"])
-    return int(rank)
-
-
-@dataclass(frozen=True)
-class PageOf:
-    """One page of ranked rows and the cursors around it."""
-
-    rows: list[Any]
-    next: str | None
-    previous: str | None
-
-
-def page_of(
-    rows: Sequence[T],
-    rank: Callable[[T], int],
-    *,
-    sort: str,
-    limit: int,
-    pq: str | None,
-    back: bool,
-) -> PageOf:
-    """Keyset pagination over ``rows`` sorted by ascending ``rank``."""
-    ranks = [rank(r) for r in rows]
-    boundary = decode_pq(sort, pq) if pq is not None else None
-    if boundary is None:
-        start, end = 0, min(limit, len(rows))
-    elif back:
-        end = sum(1 for r in ranks if r < boundary)
-        start = max(0, end - limit)
-    else:
-        start = sum(1 for r in ranks if r <= boundary)
-        end = min(len(rows), start + limit)
-    page = list(rows[start:end])
-    after = encode_pq(sort, ranks[end - 1]) if page and end < len(rows) else None
-    before = encode_pq(sort, ranks[start]) if page and start > 0 else None
-    return PageOf(page, after, before)
 
 
 @dataclass(frozen=True)

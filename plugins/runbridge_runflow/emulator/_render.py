@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from runbridge.emulation import iso
+from runbridge.emulation import Timeline, iso
 
 from ._facts import (
     FAILURE_FIELDS,
@@ -19,8 +19,24 @@ from ._facts import (
 )
 from ._records import EmuRun, EmuTarget
 
-if TYPE_CHECKING:
-    from ._server import RunflowEmulator
+
+class Renderer(Protocol):
+    """What rendering a run needs of the emulator: its clock, statuses and options."""
+
+    user_id: str
+    failure_fields: bool
+
+    def now(self) -> float:
+        """Current emulator time."""
+        ...
+
+    def native_status(self, timeline: Timeline, now: float | None = None) -> str:
+        """The native status of a run with ``timeline``."""
+        ...
+
+    def extra(self, name: str) -> bool:
+        """Whether an undocumented behaviour is turned on."""
+        ...
 
 
 def _millis(started: str | None, completed: str | None) -> int | None:
@@ -45,7 +61,7 @@ def nodes_done(run: EmuRun, status: str, now: float) -> int:
     return max(0, min(done, total - 1))
 
 
-def _model(emu: RunflowEmulator, target: EmuTarget) -> dict[str, Any]:
+def _model(emu: Renderer, target: EmuTarget) -> dict[str, Any]:
     # A few of the documented model keys; "owner" is not one of them.
     model: dict[str, Any] = {
         "id": target.id,
@@ -117,7 +133,7 @@ def _logs(run: EmuRun, record: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def run_json(emu: RunflowEmulator, run: EmuRun, *, fresh: bool = False) -> dict[str, Any]:
+def run_json(emu: Renderer, run: EmuRun, *, fresh: bool = False) -> dict[str, Any]:
     """The run record; ``fresh`` renders it as create returns it (``queued``)."""
     now, tl, target = emu.now(), run.timeline, run.target
     status = "queued" if fresh else emu.native_status(tl, now)

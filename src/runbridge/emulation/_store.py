@@ -75,6 +75,7 @@ class RunStore(MutableMapping[str, R]):
         self.replays = IdempotencyCache()
         """The first answer given for each idempotency key (``once``)."""
         self._in_flight: set[str] = set()
+        self._keyed: dict[str, str] = {}
 
     # -- the mapping -----------------------------------------------------------------
 
@@ -112,10 +113,19 @@ class RunStore(MutableMapping[str, R]):
 
     # -- making records --------------------------------------------------------------
 
-    def add(self, record: R) -> R:
-        """Store ``record`` under its id and return it."""
-        self[self._id_of(record)] = record
+    def add(self, record: R, *, key: str | None = None) -> R:
+        """Store ``record`` under its id and return it; ``key``: the idempotency key
+        of the write that created it (``by_key`` finds it again)."""
+        run_id = self._id_of(record)
+        self[run_id] = record
+        if key is not None:
+            self._keyed.setdefault(key, run_id)
         return record
+
+    def by_key(self, key: str | None) -> R | None:
+        """The stored record a write with idempotency ``key`` created, if any."""
+        run_id = self._keyed.get(key) if key is not None else None
+        return None if run_id is None else self._records.get(run_id)
 
     def new_id(self) -> str:
         """A fresh id, in the provider's form, that no stored record has."""
@@ -160,8 +170,8 @@ class RunStore(MutableMapping[str, R]):
     ) -> Paged[R]:
         """One page of ``group`` in the ``paging`` style, of the records ``where`` keeps.
 
-        ``scope`` names the query a cursor is valid for (the filters and page
-        size in force); cursor listings visit only records whose order key is
+        ``scope`` names the query a cursor is valid for besides its group (the
+        filters and page size in force); cursor listings visit only records whose order key is
         from ``start`` up to before ``stop``, and cost a page, not the history.
         ``BadCursor`` when the cursor is not one this store issued for ``scope``.
         """
@@ -177,7 +187,7 @@ class RunStore(MutableMapping[str, R]):
             limit,
             cursor,
             codec,
-            scope,
+            f"{group!r}\0{scope}",  # a cursor of one group is no cursor of another
             where=where,
             back=back,
             start=start,

@@ -29,6 +29,8 @@ from runbridge.emulation import (
     CreatedRun,
     Emulator,
     NativeStatuses,
+    Paging,
+    RunStore,
     Timeline,
     iso,
     json_response,
@@ -39,6 +41,7 @@ TASKS = ("resize", "transcode")
 PER_PAGE, MAX_PER_PAGE = 20, 50
 FAILED = ("failed", "crashed", "timed_out")
 CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 409: "conflict"}
+PAGING = Paging.pages()  # ?page=1, 2, ...
 
 
 @dataclasses.dataclass
@@ -76,10 +79,13 @@ class AcmeEmulator(Emulator):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.runs: dict[str, Job] = {}
+        ids = itertools.count(1)
+        self.runs: RunStore[Job] = RunStore(
+            self,
+            order=lambda job: (-job.timeline.created, -int(job.id)),  # newest first
+            mint=lambda: str(next(ids)),
+        )
         self.vault: dict[str, dict[str, Any]] = {}
-        self._by_key: dict[str, str] = {}
-        self._ids = itertools.count(1)
 
     @property
     def default_target(self) -> str:
@@ -111,9 +117,7 @@ class AcmeEmulator(Emulator):
     ) -> str:
         if options:
             raise TypeError(f"an Acme job has no field {sorted(options)[0]!r}")
-        job = Job(str(next(self._ids)), target, name, inputs, timeline)
-        self.runs[job.id] = job
-        return job.id
+        return self.runs.add(Job(self.runs.new_id(), target, name, inputs, timeline)).id
 
     def to_json(self, job: Job) -> dict[str, Any]:
         now = self.now()
@@ -144,8 +148,8 @@ class AcmeEmulator(Emulator):
 
     async def _create(self, request: web.Request) -> web.Response:
         key = request.headers.get("Idempotency-Key")
-        if key in self._by_key:
-            return json_response(self.to_json(self.runs[self._by_key[key]]), status=201)
+        if (job := self.runs.by_key(key)) is not None:
+            return json_response(self.to_json(job), status=201)
         try:
             body = await read_json(request)
         except ValueError as exc:
@@ -158,18 +162,16 @@ class AcmeEmulator(Emulator):
             return self.error(422, "params and secrets must be objects", code="invalid")
         if label is not None and not (isinstance(label, str) and 1 <= len(label) <= 100):
             return self.error(422, "label must be 1-100 characters", code="invalid")
-        # The plan a test queued for this task (or any), if any.
-        timeline = Timeline(self.now(), self.take_plan(body["task"]))
-        job = Job(str(next(self._ids)), body["task"], label, params, timeline)
-        self.runs[job.id] = job
+        # Now, with the plan a test queued for this task (or any), if any.
+        timeline = self.runs.timeline(body["task"])
+        job = Job(self.runs.new_id(), body["task"], label, params, timeline)
+        self.runs.add(job, key=key)  # the key finds this job again
         self.vault[job.id] = secrets
         self.record_created(  # emulator.created, for tests: secrets by name only
             CreatedRun(
                 id=job.id, target=job.task, inputs=params, name=label, secrets=tuple(secrets)
             )
         )
-        if key is not None:
-            self._by_key[key] = job.id
         return json_response(self.to_json(job), status=201)
 
     async def _get(self, request: web.Request) -> web.Response:
@@ -196,8 +198,8 @@ class AcmeEmulator(Emulator):
         if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
             return self.error(400, f"page must be 1 or more, per_page 1-{MAX_PER_PAGE}")
         task = request.query.get("task")
-        jobs = [job for job in self.runs.values() if task is None or job.task == task]
-        jobs.sort(key=lambda job: (job.timeline.created, int(job.id)), reverse=True)
-        start = (page - 1) * per_page
-        listed = [self.to_json(job) for job in jobs[start : start + per_page]]
-        return json_response({"jobs": listed, "total": len(jobs)})
+        jobs = self.runs.page(
+            PAGING, limit=per_page, cursor=page, where=lambda job: task in (None, job.task)
+        )
+        listed = [self.to_json(job) for job in jobs.items]
+        return json_response({"jobs": listed, "total": jobs.total})
