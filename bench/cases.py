@@ -163,13 +163,15 @@ async def per_call(calls: int, *, rounds: int = 5) -> list[Row]:
 
 
 async def pages(calls: int, *, rounds: int = 5) -> list[Row]:
-    """2. A page of 100 on the Kognitos and Runflow emulators: runbridge vs the floor."""
+    """2. A page of 100 on the Kognitos, Kognitos API and Runflow emulators: runbridge vs
+    the floor."""
     rows: list[Row] = []
-    for provider in ("kognitos", "runflow"):
+    for provider in ("kognitos", "kognitos-api", "runflow"):
         async with emulator_process(provider) as served, _connect(served) as client:
             await _seed(client, served.target, 120)
-            # Kognitos lists the runs of one process; Runflow lists them all.
-            target = served.target if provider == "kognitos" else None
+            # Kognitos lists the runs of one process (the Kognitos API of one automation);
+            # Runflow lists them all.
+            target = served.target if provider.startswith("kognitos") else None
 
             async def rb_page(c: runbridge.RunClient = client, t: str | None = target) -> Any:
                 return await c.list_page(target=t, page_size=100)
@@ -186,7 +188,7 @@ async def pages(calls: int, *, rounds: int = 5) -> list[Row]:
 async def translation(seconds: float) -> list[Row]:
     """3. Provider payload -> canonical Run per CPU second, per adapter; SDK parsing too."""
     rows: list[Row] = []
-    for provider in ("cyberdesk", "kognitos", "runflow"):
+    for provider in ("cyberdesk", "kognitos", "kognitos-api", "runflow"):
         async with emulator_process(provider) as served, _connect(served) as client:
             run = await client.create(served.target, inputs={"invoice": "INV-1", "n": 3})
             payload = dict(run.raw)

@@ -129,6 +129,7 @@ SURFACE: dict[str, tuple[str, ...]] = {
         "header",
         "hookimpl",
         "make_converter",
+        "new_run",
         "parse_decimal",
         "parse_timestamp",
         "register_plugin",

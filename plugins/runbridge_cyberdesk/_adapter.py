@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -23,6 +25,7 @@ from runbridge.adapter import (
     RunEvent,
     RunFilter,
     format_timestamp,
+    new_run,
     parse_decimal,
     parse_timestamp,
     verify_standard_webhook,
@@ -109,7 +112,7 @@ class CyberdeskAdapter(Adapter):
 
     def canonical_target(self, target: str) -> str:
         """Workflow ids compare lower-case."""
-        return UUID_FORMAT.normalize(target) or target
+        return _workflow(target)
 
     def parse_error(self, status: int, body: Any) -> ErrorInfo:
         """Read FastAPI's ``{"detail": "text"}`` and ``{"detail": [{loc, msg, type}]}``."""
@@ -150,24 +153,29 @@ class CyberdeskAdapter(Adapter):
 
     def run_from(self, wire: WireRun, ref: RunRef, payload: Mapping[str, Any]) -> Run:
         """A canonical run from a ``RunResponse``."""
-        message = "; ".join(strings(wire.error)) or None
+        native = wire.status
         failure = None
-        if wire.status == "error":
-            failure = Failure("system", message)
-        elif wire.status == "task_failed":
-            failure = Failure("task", message)
-        return Run(
-            ref=ref,
-            status=STATUSES.canonical(wire.status),
-            native_status=wire.status,
-            target=self.canonical_target(wire.workflow_id),
+        if native == "error" or native == "task_failed":
+            message = "; ".join(strings(wire.error)) or None
+            failure = Failure("system" if native == "error" else "task", message)
+        # msgspec reads the timestamps as datetimes already: only one that is not in UTC
+        # (or has no offset) goes through ``parse_timestamp``.
+        created, started, ended = wire.created_at, wire.started_at, wire.ended_at
+        usage = wire.usage_metadata
+        return new_run(
+            ref,
+            STATUSES.to_canonical.get(native) or STATUSES.canonical(native),
+            native_status=native,
+            target=_workflow(wire.workflow_id),
             inputs=wire.input_values or {},
             outputs=wire.output_data,
             failure=failure,
-            created_at=parse_timestamp(wire.created_at),
-            started_at=parse_timestamp(wire.started_at),
-            finished_at=parse_timestamp(wire.ended_at),
-            cost=_cost(wire.usage_metadata),
+            created_at=created if created.tzinfo is UTC else parse_timestamp(created),
+            started_at=started
+            if started is None or started.tzinfo is UTC
+            else parse_timestamp(started),
+            finished_at=ended if ended is None or ended.tzinfo is UTC else parse_timestamp(ended),
+            cost=_cost(usage) if usage else None,
             raw=payload,
         )
 
@@ -364,6 +372,12 @@ class CyberdeskAdapter(Adapter):
             expect=(204,),
             idempotent=True,
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _workflow(target: str) -> str:
+    """A workflow id in canonical spelling; a page's runs mostly share a few."""
+    return UUID_FORMAT.normalize(target) or target
 
 
 def _field_from_loc(loc: object) -> str | None:

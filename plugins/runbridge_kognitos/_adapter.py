@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
 
 import attrs
@@ -25,12 +26,13 @@ from runbridge.adapter import (
     IdFormat,
     RunFilter,
     StatusMap,
+    new_run,
     parse_timestamp,
 )
 
 from ._cursor import ListCursor
 from ._names import NAME_LIMIT, default_name, display_name, generated_name, parse_generated
-from ._target import ID_PATTERN, Target, describe_problem, spell
+from ._target import ID_PATTERN, Target, describe_problem
 from ._wire import WireCreate, WireList, WireRun, by_name, create_body, named_values
 
 PROVIDER = "kognitos"
@@ -85,6 +87,9 @@ and ``Created`` are the facts' ASSUMPTION, and the likely other spellings are re
 in any case and with any separators (``COMPLETED``, ``timed_out``). ``Stopped`` and
 ``Paused`` hold a run as paused, ``Waiting`` and ``AwaitingGuidance`` as waiting for a
 person; anything else reads as ``unknown``."""
+
+_TO_CANONICAL = STATUSES.to_canonical
+_FAILED = RunStatus.FAILED  # enum members read off their class cost more on Python 3.11
 
 REPORTS = frozenset({"target", "name", "outputs"})
 """What the documented run object carries of the optional ``Run`` fields. ``inputs``,
@@ -235,23 +240,35 @@ class KognitosAdapter(Adapter):
 
     def run_from(self, wire: WireRun, ref: RunRef, payload: Mapping[str, Any]) -> Run:
         """A canonical run from a run object."""
-        status = STATUSES.canonical(wire.status)
+        native = wire.status
+        status = _TO_CANONICAL.get(native) or STATUSES.canonical(native)
         failure = None
-        if status is RunStatus.FAILED:
+        if status is _FAILED:
             message, code = _failure_message(wire.error)
-            failure = Failure(STATUSES.failure_kind(wire.status), message, code)
-        return Run(
-            ref=ref,
-            status=status,
-            native_status=wire.status,
-            target=spell(wire.agent_id, wire.process_id, wire.stage),
-            name=display_name(wire.name),
-            inputs=by_name(wire.inputs) if wire.inputs else {},
-            outputs=by_name(wire.outputs) if wire.outputs is not None else None,
+            failure = Failure(STATUSES.failure_kind(native), message, code)
+        target = f"{wire.agent_id}/{wire.process_id}"  # spell(), without the call
+        if wire.stage != "Published":
+            target = f"{target}@{wire.stage}"
+        name, inputs, outputs = wire.name, wire.inputs, wire.outputs
+        # msgspec reads the timestamps as datetimes already: only one that is not in UTC
+        # (or has no offset) goes through ``parse_timestamp``.
+        created, started, finished = wire.created_at, wire.started_at, wire.finished_at
+        return new_run(
+            ref,
+            status,
+            native_status=native,
+            target=target,
+            name=display_name(name) if " ~rb:" in name else name,
+            inputs=by_name(inputs) if inputs else None,
+            outputs=by_name(outputs) if outputs is not None else None,
             failure=failure,
-            created_at=parse_timestamp(wire.created_at),
-            started_at=parse_timestamp(wire.started_at),
-            finished_at=parse_timestamp(wire.finished_at),
+            created_at=created if created.tzinfo is UTC else parse_timestamp(created),
+            started_at=started
+            if started is None or started.tzinfo is UTC
+            else parse_timestamp(started),
+            finished_at=finished
+            if finished is None or finished.tzinfo is UTC
+            else parse_timestamp(finished),
             raw=payload,
         )
 

@@ -43,5 +43,5 @@ def display_name(name: str) -> str:
     """The name to show: a generated name without its token, any other name as it is."""
     if " ~rb:" not in name:  # a name of the caller's own: no pattern to run
         return name
-    parsed = parse_generated(name)
-    return parsed[0] if parsed else name
+    match = _GENERATED.fullmatch(name)
+    return match["readable"] if match else name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import attrs
@@ -29,12 +29,13 @@ from runbridge.adapter import (
     IdFormat,
     RunFilter,
     format_timestamp,
+    new_run,
     parse_timestamp,
 )
 
 from ._cursor import ListCursor
 from ._digest import NO_INPUTS, digest, digest_of_wire, is_digest
-from ._names import AUTOMATION_PATH, RUN_NAME, RUN_PATH, Automation, RunName, is_id, parse_target
+from ._names import AUTOMATION_PATH, RUN_ID, RUN_PATH, Automation, RunName, is_id, parse_target
 from ._rpc import ERRORS, parse_status
 from ._states import STATUSES, State
 from ._values import BadValue, decode_values, encode_inputs
@@ -50,6 +51,12 @@ REGIONS: Mapping[str, str] = {
 
 STAGE_NAMES = {"AUTOMATION_STAGE_DRAFT": "draft"}
 """Run stages other than published, as target suffixes."""
+
+# Module constants: on Python 3.11 an enum member read off its class costs several times
+# a plain attribute, and these are read for every run of a page.
+_TO_CANONICAL = STATUSES.to_canonical
+_UNKNOWN, _FAILED, _SUCCEEDED = RunStatus.UNKNOWN, RunStatus.FAILED, RunStatus.SUCCEEDED
+_CANCELLED = RunStatus.CANCELLED
 
 PAGE_MAX = 1000
 """Largest ``page_size`` the API honours (larger ones are cut to it)."""
@@ -90,7 +97,7 @@ class KognitosApiAdapter(Adapter):
     """Kognitos API 1.0: Bearer tokens, resource names, state objects, typed values."""
 
     name = PROVIDER
-    id_format = IdFormat.regex("Kognitos run resource name", RUN_NAME)
+    id_format = IdFormat.regex("Kognitos run resource name", RUN_ID)
     default_base_url = REGIONS["us"]
     settings_type = KognitosApiSettings
     emulator = "runbridge_kognitos_api.emulator:KognitosApiEmulator"
@@ -176,31 +183,42 @@ class KognitosApiAdapter(Adapter):
         """A canonical run from a ``v1Run``."""
         state = State.read(wire.state)
         native = state.key
-        status = STATUSES.canonical(native) if native is not None else RunStatus.UNKNOWN
-        name = RunName.parse(wire.name)
+        status = (_TO_CANONICAL.get(native) or STATUSES.canonical(native)) if native else _UNKNOWN
         target = None
-        if name is not None:
+        if ref.id == wire.name:
+            # The name is the id ``to_run`` has just checked against ``RUN_ID``: the
+            # automation is all of it before ``/runs/``.
+            target = wire.name.rpartition("/runs/")[0]
+            if (stage := STAGE_NAMES.get(wire.stage or "")) is not None:
+                target = f"{target}@{stage}"
+        elif (name := RunName.parse(wire.name)) is not None:
             stage = STAGE_NAMES.get(wire.stage or "", "published")
             target = str(attrs.evolve(name.automation, stage=stage))
         failure = outputs = hold = None
-        if status is RunStatus.FAILED:
+        if status is _FAILED:
             failure = Failure(
                 STATUSES.failure_kind(native or ""), state.text("description"), state.text("id")
             )
-        elif status is RunStatus.SUCCEEDED:
+        elif status is _SUCCEEDED:
             outputs = decode_values(state.fields.get("outputs"), "outputs")
         elif native is not None and (kind := STATUSES.hold_kind(native)):
             hold = Hold(kind, state.text())
-        return Run(
-            ref=ref,
-            status=status,
+        created = wire.create_time
+        return new_run(
+            ref,
+            status,
             native_status=native,
             target=target,
             inputs=decode_values(wire.user_inputs, "user_inputs"),
             outputs=outputs,
             failure=failure,
-            created_at=parse_timestamp(wire.create_time),
-            finished_at=_parse_time(state.since) if status.is_terminal else None,
+            created_at=created
+            if created is None or created.tzinfo is UTC
+            else parse_timestamp(created),
+            # Identity, not set membership: an enum member's hash is a Python call.
+            finished_at=_parse_time(state.since)
+            if status is _SUCCEEDED or status is _FAILED or status is _CANCELLED
+            else None,
             hold=hold,
             raw=payload,
         )
@@ -261,7 +279,7 @@ class KognitosApiAdapter(Adapter):
 
     def _run_path(self, call: Call, run_id: str, verb: str = "") -> str:
         name = RunName.parse(run_id)
-        if name is None:  # pragma: no cover - ids are checked against RUN_NAME first
+        if name is None:  # pragma: no cover - ids are checked against RUN_ID first
             raise call.invalid(f"{run_id[:120]!r} is not a run resource name", field="run_id")
         return call.path(RUN_PATH + verb, *name.segments)
 

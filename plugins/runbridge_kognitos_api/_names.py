@@ -27,6 +27,9 @@ _AUTOMATION = (
 )
 RUN_NAME = rf"{_AUTOMATION}/runs/(?P<r>{SEGMENT})"
 """A run's resource name, which is its runbridge id."""
+RUN_ID = rf"organizations/{SEGMENT}/workspaces/{SEGMENT}/automations/{SEGMENT}/runs/{SEGMENT}"
+"""``RUN_NAME`` without its groups: the id format checks every run read, and a match
+that keeps no groups is the cheaper one."""
 
 _RUN = re.compile(RUN_NAME)
 _TARGET = re.compile(rf"{_AUTOMATION}(?:@(?P<stage>[A-Za-z_]+))?")

@@ -9,9 +9,7 @@ any case and with any separators; a state given as a plain string is read as its
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from runbridge import RunStatus
 from runbridge.adapter import StatusMap
@@ -50,9 +48,11 @@ API itself has no cancel."""
 _DETAIL_KEYS = ("reason", "description", "exception")
 
 
-@attrs.frozen
-class State:
-    """What a ``state`` object says: its key, the key's fields, when it was entered."""
+class State(NamedTuple):
+    """What a ``state`` object says: its key, the key's fields, when it was entered.
+
+    A named tuple: one is read for every run of a page.
+    """
 
     key: str | None
     fields: Mapping[str, Any]
@@ -61,17 +61,23 @@ class State:
     @classmethod
     def read(cls, state: object) -> State:
         """Read a ``state`` object (or a bare string); anything else has no key."""
-        if isinstance(state, str):
-            return cls(state, {}, None)
-        if not isinstance(state, Mapping):
-            return cls(None, {}, None)
+        if type(state) is not dict:  # JSON objects are dicts: no ABC check for them
+            if isinstance(state, str):
+                return cls(state, {}, None)
+            if not isinstance(state, Mapping):
+                return cls(None, {}, None)
         since = state.get("update_time")
-        keys = [k for k in state if k != "update_time"]
-        key = keys[0] if len(keys) == 1 else None
+        key = None
+        keys = 0
+        for name in state:
+            if name != "update_time":
+                key, keys = name, keys + 1
+        if keys != 1:
+            key = None
         body = state.get(key) if key is not None else None
         return cls(
             key,
-            body if isinstance(body, Mapping) else {},
+            body if type(body) is dict or isinstance(body, Mapping) else {},
             since if isinstance(since, str) else None,
         )
 

@@ -188,6 +188,12 @@ def _path_of(kind: Kind, wire: WireRun) -> str | None:
     owner, slug = _owner(resource), _text(resource.slug)
     if owner is None or slug is None:
         return None
+    return _path_named(kind, owner, slug)
+
+
+# Pages repeat the same few targets: each path is parsed once (bounded).
+@functools.lru_cache(maxsize=1024)
+def _path_named(kind: Kind, owner: str, slug: str) -> str | None:
     target = parse_target(f"{kind}/{owner}/{slug}")
     return str(target) if target is not None and not target.is_id else None
 

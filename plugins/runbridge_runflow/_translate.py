@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from runbridge import Failure, FailureKind, Progress, Run, RunRef, RunStatus
-from runbridge.adapter import ErrorInfo, StatusMap, parse_timestamp
+from runbridge.adapter import ErrorInfo, StatusMap, new_run, parse_timestamp
 
 from ._wire import WireRun, cost_of, count_of, text_of
 
@@ -25,6 +25,11 @@ STATUSES = StatusMap(
     }
 )
 """``status_code`` values to canonical statuses; both spellings of cancelled."""
+
+# Module constants: on Python 3.11 an enum member read off its class costs several times
+# a plain attribute, and these are read for every run of a page.
+_TO_CANONICAL = STATUSES.to_canonical
+_SUCCEEDED, _FAILED, _CANCELLED = RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED
 
 NATIVE_STATUS = {
     RunStatus.PENDING: "queued",
@@ -101,34 +106,46 @@ def run_of(wire: WireRun, ref: RunRef, raw: Mapping[str, Any], target: str | Non
     so a run read from a response never decodes it here, but for the ``node_runs`` of
     a failed run that gives no ``failure_message``.
     """
-    native = text_of(wire.status_code)
-    status = STATUSES.canonical(native)
-    completed, total = count_of(wire.nodes_completed), count_of(wire.nodes_total)
+    code = wire.status_code
+    native = code if type(code) is str else text_of(code)
+    status = (native is not None and _TO_CANONICAL.get(native)) or STATUSES.canonical(native)
+    completed, total = wire.nodes_completed, wire.nodes_total
     progress = None
     if completed is not None or total is not None:
-        progress = Progress(completed or 0, total)
-    started = parse_timestamp(wire.started_at)
-    finished_at = parse_timestamp(wire.completed_at)
-    duration = count_of(wire.duration_ms)
-    if finished_at is None and status.is_terminal and started and duration is not None:
+        progress = Progress(count_of(completed) or 0, count_of(total))
+    # msgspec reads the timestamps as datetimes already: only one that is not in UTC
+    # (or has no offset) goes through ``parse_timestamp``.
+    created, started, finished_at = wire.created_at, wire.started_at, wire.completed_at
+    if started is not None and started.tzinfo is not UTC:
+        started = parse_timestamp(started)
+    if finished_at is not None and finished_at.tzinfo is not UTC:
+        finished_at = parse_timestamp(finished_at)
+    duration_ms = wire.duration_ms
+    duration = count_of(duration_ms) if duration_ms is not None else None
+    # Identity, not set membership: an enum member's hash is a Python call.
+    terminal = status is _SUCCEEDED or status is _FAILED or status is _CANCELLED
+    if finished_at is None and terminal and started and duration is not None:
         try:
             finished_at = started + timedelta(milliseconds=duration)
         except OverflowError:  # a nonsense duration: leave the end unknown
             finished_at = None
-    name = wire.metadata.name if wire.metadata is not None else None
-    return Run(
-        ref=ref,
-        status=status,
+    metadata, cost = wire.metadata, wire.cost
+    name = metadata.name if metadata is not None else None
+    return new_run(
+        ref,
+        status,
         native_status=native,
         target=target,
-        name=name if isinstance(name, str) else None,
-        inputs=wire.input or {},
+        name=name if type(name) is str else None,
+        inputs=wire.input or None,
         outputs=wire.output,
-        failure=_failure(wire, raw) if status is RunStatus.FAILED else None,
-        created_at=parse_timestamp(wire.created_at),
+        failure=_failure(wire, raw) if status is _FAILED else None,
+        created_at=created
+        if created is None or created.tzinfo is UTC
+        else parse_timestamp(created),
         started_at=started,
         finished_at=finished_at,
-        cost=cost_of(wire.cost),
+        cost=cost_of(cost) if cost is not None else None,
         progress=progress,
         raw=raw,
     )

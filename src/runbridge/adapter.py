@@ -10,6 +10,7 @@ lost-create lookup. ``runbridge.emulation`` builds the provider's emulator and
 from __future__ import annotations
 
 from ._creates._lookup import LOOKUP_SKEW
+from ._model._canonical import new_run
 from ._model._capabilities import (
     FILTERS,
     OPERATIONS,
@@ -89,6 +90,7 @@ __all__ = [
     "header",
     "hookimpl",
     "make_converter",
+    "new_run",
     "parse_decimal",
     "parse_timestamp",
     "register_plugin",

@@ -17,8 +17,8 @@ from typing import Any
 
 import attrs
 
+from ._canonical import Run
 from ._errors import RunbridgeError
-from ._run import Run
 
 EventRejection = str
 """Why a delivery was refused: ``signature``, ``headers``, ``stale``, ``too_large``,

@@ -8,7 +8,7 @@ from typing import Literal
 
 import attrs
 
-from ._run import TERMINAL, RunStatus
+from ._canonical import TERMINAL, RunStatus
 from ._run_errors import IllegalTransition
 
 Move = Literal["update", "cancel", "retry", "pause", "resume"]

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from ._canonical import HOLD_KINDS, FailureKind, HoldKind, RunStatus
 from ._errors import (
     AuthError,
     Conflict,
@@ -16,7 +17,10 @@ from ._errors import (
     ResponseError,
     RunbridgeError,
 )
-from ._run import HOLD_KINDS, FailureKind, HoldKind, RunStatus
+
+# A module constant: on Python 3.11 reading an enum member off its class costs several
+# times a plain attribute, and ``canonical`` returns this one for every unknown value.
+_UNKNOWN = RunStatus.UNKNOWN
 
 
 @attrs.frozen
@@ -143,7 +147,7 @@ class StatusMap:
                 return found
             if self._folded and (spelled := self._folded.get(fold(native))) is not None:
                 return self.to_canonical[spelled]
-        return RunStatus.UNKNOWN
+        return _UNKNOWN
 
     def failure_kind(self, native: str) -> FailureKind:
         """The failure kind a failed native value reports."""

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _UNDECODED: Any = object()
+_new = object.__new__
 
 
 def json_default(value: Any) -> Any:
@@ -72,7 +73,12 @@ class Body:
 
     def at(self, *path: str | int) -> RawPayload:
         """The payload at ``path`` inside the body (``()``: the whole body), undecoded."""
-        return RawPayload(self, path)
+        # Made without a call of ``__init__``: a listing makes one for every run it reads.
+        payload = _new(RawPayload)
+        payload._body = self
+        payload._path = path
+        payload._value = None
+        return payload
 
 
 class RawPayload(Mapping[str, Any]):

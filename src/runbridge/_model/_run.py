@@ -1,138 +1,55 @@
-"""The canonical, provider-neutral data model: runs, references, requests and pages."""
+"""The canonical data model as callers hand it in and get it back: files, requests,
+updates, filters, pages and bulk results. The run itself, its reference and its status
+live in ``_canonical`` and are re-exported here, where the rest of runbridge reads them."""
 
 from __future__ import annotations
 
-import enum
 import math
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 import orjson
 
+from ._canonical import (
+    _BY_VALUE,
+    _PROVIDER_NAME,
+    HOLD_KINDS,
+    TERMINAL,
+    Failure,
+    FailureKind,
+    Hold,
+    HoldKind,
+    Progress,
+    Run,
+    RunRef,
+    RunStatus,
+)
 from ._errors import InvalidRequest
-from ._payload import RawPayload, json_default
+from ._payload import json_default
 
-_PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
-
-FailureKind = Literal["task", "system", "timeout"]
-"""Why a run failed: the task itself, the provider's infrastructure, or a time limit."""
-
-
-class RunStatus(enum.Enum):
-    """Canonical lifecycle status of a run."""
-
-    PENDING = "pending"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-    UNKNOWN = "unknown"
-
-    @property
-    def is_terminal(self) -> bool:
-        """Whether the run has finished and will not change without a retry."""
-        return self in _TERMINAL
-
-    @classmethod
-    def parse(cls, value: str | RunStatus) -> RunStatus:
-        """Parse a canonical status name; anything unrecognised is ``UNKNOWN``."""
-        if isinstance(value, RunStatus):
-            return value
-        return _BY_VALUE.get(value, cls.UNKNOWN)
-
-    def __str__(self) -> str:
-        return self.value
-
-
-_TERMINAL = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
-_BY_VALUE = {s.value: s for s in RunStatus}
-TERMINAL: frozenset[RunStatus] = _TERMINAL
-"""The statuses a run does not leave on its own."""
-
-
-_CHECKED_PROVIDERS: set[str] = set()
-
-
-def _check_provider(_: object, __: attrs.Attribute[str], value: str) -> None:
-    if value in _CHECKED_PROVIDERS:  # a handful of names, checked once each
-        return
-    if not (isinstance(value, str) and _PROVIDER_NAME.match(value)):
-        raise InvalidRequest(
-            f"provider name {value!r} must match {_PROVIDER_NAME.pattern}", field="provider"
-        )
-    _CHECKED_PROVIDERS.add(value)
-
-
-def _check_id(_: object, __: attrs.Attribute[str], value: str) -> None:
-    if not value:
-        raise InvalidRequest("run id must not be empty", field="id")
-
-
-@attrs.frozen(order=True)
-class RunRef:
-    """A provider-qualified run identifier; ``str()`` gives ``"provider:id"``.
-
-    The id is checked against the provider's id format by the client before it is
-    used in any request; constructing a ref only checks the shape.
-    """
-
-    provider: str = attrs.field(validator=_check_provider)
-    id: str = attrs.field(validator=_check_id)
-
-    @classmethod
-    def parse(cls, text: str) -> RunRef:
-        """Parse ``"provider:id"`` as produced by ``str(ref)``."""
-        provider, sep, run_id = text.partition(":")
-        if not sep:
-            raise InvalidRequest(
-                f"run reference {text!r} must look like 'provider:id'", field="ref"
-            )
-        return cls(provider, run_id)
-
-    def __str__(self) -> str:
-        return f"{self.provider}:{self.id}"
-
-
-@attrs.frozen
-class Failure:
-    """Why a failed run failed."""
-
-    kind: FailureKind
-    message: str | None = None
-    code: str | None = None
-
-
-HoldKind = Literal["person", "paused"]
-"""Why an unfinished run waits: for a ``person`` (a task, guidance, an approval), or
-``paused`` (stopped by someone, to be resumed)."""
-
-HOLD_KINDS: tuple[HoldKind, ...] = ("person", "paused")
-
-
-@attrs.frozen
-class Hold:
-    """An unfinished run that will not move on its own: it waits for a person, or is
-    paused. ``reason`` is the provider's text, when it gives one."""
-
-    kind: HoldKind
-    reason: str | None = None
-
-    def describe(self) -> str:
-        """``waiting for a person`` or ``paused``, with the reason."""
-        what = "waiting for a person" if self.kind == "person" else "paused"
-        return f"{what}: {self.reason}" if self.reason else what
-
-
-@attrs.frozen
-class Progress:
-    """How far a run has got, in the provider's own units (steps, nodes, items)."""
-
-    completed: int
-    total: int | None = None
+__all__ = [
+    "HOLD_KINDS",
+    "TERMINAL",
+    "_PROVIDER_NAME",
+    "BulkError",
+    "BulkResult",
+    "Failure",
+    "FailureKind",
+    "File",
+    "Hold",
+    "HoldKind",
+    "Page",
+    "Progress",
+    "Run",
+    "RunFilter",
+    "RunRef",
+    "RunRequest",
+    "RunStatus",
+    "RunUpdate",
+]
 
 
 def _redacted_mapping(value: Mapping[str, Any]) -> str:
@@ -170,69 +87,6 @@ class File:
                 f"file {self.name!r}: options must be a mapping with string keys",
                 field="files.options",
             )
-
-
-def _same_payload(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    return _plain(a) == _plain(b)
-
-
-def _plain(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    return value.mapping() if isinstance(value, RawPayload) else value
-
-
-@attrs.frozen(kw_only=True)
-class Run:
-    """A run in canonical form; ``raw`` keeps the provider payload untouched."""
-
-    ref: RunRef
-    status: RunStatus
-    native_status: str | None = None
-    target: str | None = None
-    name: str | None = None
-    inputs: Mapping[str, Any] = attrs.field(factory=dict, hash=False)
-    outputs: Mapping[str, Any] | None = attrs.field(default=None, hash=False)
-    failure: Failure | None = None
-    created_at: datetime | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    cost: Decimal | None = None
-    progress: Progress | None = None
-    hold: Hold | None = None
-    """Set while the run (pending or running) waits for a person or is paused."""
-    _raw: Mapping[str, Any] = attrs.field(
-        factory=dict,
-        alias="raw",
-        repr=False,
-        hash=False,
-        eq=attrs.cmp_using(eq=_same_payload, require_same_type=False),
-    )
-
-    @property
-    def raw(self) -> Mapping[str, Any]:
-        """The provider's payload, untouched; a run read from a response decodes it from
-        the response bytes on first access (a listing that never reads it never pays)."""
-        raw = self._raw
-        if type(raw) is not dict and isinstance(raw, RawPayload):
-            raw = raw.mapping()
-            object.__setattr__(self, "_raw", raw)
-        return raw
-
-    @property
-    def provider(self) -> str:
-        """The provider this run lives on."""
-        return self.ref.provider
-
-    @property
-    def id(self) -> str:
-        """The provider's id for this run."""
-        return self.ref.id
-
-    @property
-    def duration(self) -> float | None:
-        """Seconds from start to finish, when both are known."""
-        if self.started_at is None or self.finished_at is None:
-            return None
-        return (self.finished_at - self.started_at).total_seconds()
 
 
 def _file_tuple(files: Iterable[File]) -> tuple[File, ...]:

@@ -10,7 +10,7 @@ from ._errors import RunbridgeError
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from ._run import Run, RunStatus
+    from ._canonical import Run, RunStatus
 
 
 class CreateUnconfirmed(RunbridgeError):

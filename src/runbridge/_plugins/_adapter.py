@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
+from .._model._canonical import held, new_ref
 from .._model._capabilities import Capabilities, IdFormat
 from .._model._errors import InvalidRequest, UnsupportedOperation
 from .._model._events import RunEvent
@@ -252,10 +253,19 @@ class Adapter:
             raise call.bad_response(
                 f"run id {shown} does not match the {self.id_format.name} format", body=raw
             )
+        statuses = self.statuses
         try:
-            run = self.run_from(wire, RunRef(self.name, run_id), raw)
-            if run.hold is None and (held := self.statuses.hold_kind(run.native_status)):
-                run = attrs.evolve(run, hold=Hold(held))
+            # The id was just checked: the ref is built without checking it again.
+            run = self.run_from(wire, new_ref(self.name, run_id), raw)
+            holds = statuses.holds
+            if holds and run.hold is None:
+                native = run.native_status
+                if isinstance(native, str) and native in statuses.to_canonical:
+                    kind = holds.get(native)  # a value as declared: no loose lookup
+                else:
+                    kind = statuses.hold_kind(native)
+                if kind:
+                    run = held(run, Hold(kind))
             return run
         except (ValueError, TypeError, OverflowError, KeyError, AttributeError) as exc:
             problem = f"{type(exc).__name__}: {exc}"
